@@ -1,0 +1,33 @@
+# deliberation — two commands do everything: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXAMPLE := fixtures/phase-6-2024
+
+.PHONY: demo test lint bench clean libreoffice
+
+$(BIN)/deliberation: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# LibreOffice converts the Word files to PDF; installed from Debian when missing.
+libreoffice:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  echo "Installation de LibreOffice (libreoffice-writer-nogui)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
+
+demo: $(BIN)/deliberation libreoffice
+	$(BIN)/deliberation check $(EXAMPLE)
+	$(BIN)/deliberation figures $(EXAMPLE)
+
+test: $(BIN)/deliberation libreoffice
+	$(BIN)/ruff check deliberation tests bench
+	$(BIN)/pytest -q
+
+bench: $(BIN)/deliberation
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,65 @@
+"""Command line: options in, findings out, exit code. No logic here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from deliberation import __version__, pipeline
+from deliberation.findings import Severity, findings_to_json, format_finding, has_errors
+from deliberation.settings import Settings
+
+DOSSIER = click.argument("dossier", type=click.Path(path_type=Path))
+
+
+def _report(findings, as_json: bool) -> None:
+    base = os.getcwd()
+    if as_json:
+        click.echo(findings_to_json(findings, base))
+        return
+    for f in findings:
+        click.echo(format_finding(f, base))
+    n_err = sum(f.severity is Severity.ERROR for f in findings)
+    n_warn = len(findings) - n_err
+    click.echo(f"{n_err} erreur(s), {n_warn} avertissement(s)", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="deliberation")
+def main() -> None:
+    """Prépare, contrôle et produit les documents d'une phase de Commission Permanente."""
+
+
+@main.command()
+@DOSSIER
+@click.option("--strict", is_flag=True, help="Les avertissements font aussi échouer.")
+@click.option("--json", "as_json", is_flag=True, help="Constats au format JSON.")
+def check(dossier: Path, strict: bool, as_json: bool) -> None:
+    """Contrôle un dossier de phase et liste tous les constats."""
+    result = pipeline.check(Settings(source=dossier, strict=strict))
+    _report(result.findings, as_json)
+    sys.exit(1 if has_errors(result.findings, strict) else 0)
+
+
+@main.command()
+@DOSSIER
+@click.option("--json", "as_json", is_flag=True, help="Chiffres au format JSON.")
+def figures(dossier: Path, as_json: bool) -> None:
+    """Affiche les chiffres calculés : lignes, opérations, thématiques, budget, phase."""
+    from deliberation.compute import figures_to_data
+    from deliberation.report import figures_table
+
+    result = pipeline.check(Settings(source=dossier))
+    if result.dossier is None:
+        _report(result.findings, as_json=False)
+        sys.exit(1)
+    data = figures_to_data(result.dossier, result.figures)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else figures_table(data))
+    if has_errors(result.findings):
+        n = sum(f.severity is Severity.ERROR for f in result.findings)
+        click.echo(f"attention : {n} erreur(s) dans le dossier (voir « deliberation check »)", err=True)
+        sys.exit(1)

@@ -1,0 +1,92 @@
+"""French formatting of amounts, quantities and dates (Babel, fr_FR).
+
+Documents use a no-break space (U+00A0) between digit groups and before ``€`` so that a
+figure never breaks across lines; ``plain()`` turns it into an ordinary space for messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "fr_FR"
+NBSP = "\u00a0"
+CENT = Decimal("0.01")
+
+_GROUP_SEPARATORS = ("\u202f", "\u00a0", " ")
+
+
+def _fix_spaces(text: str) -> str:
+    for sep in _GROUP_SEPARATORS:
+        text = text.replace(sep, NBSP)
+    return text
+
+
+def plain(text: str) -> str:
+    """Replace no-break spaces by ordinary spaces (for terminal messages)."""
+    return text.replace(NBSP, " ").replace("\u202f", " ")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round an amount to the cent, half up (the rule for every displayed amount)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def number(value: Decimal | int, decimals: int | None = None) -> str:
+    """Format a number: ``4 783``, ``2,38``; ``decimals`` forces that many decimals."""
+    value = Decimal(value)
+    if decimals is None:
+        pattern = "#,##0.###"
+    else:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return _fix_spaces(format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True))
+
+
+def money(value: Decimal, *, cents_shown: bool = True, dash_zero: bool = False) -> str:
+    """Format an amount: ``712 000,00 €`` (tables), ``712 000 €`` (prose), ``- €`` for zero."""
+    if dash_zero and value == 0:
+        return f"-{NBSP}€"
+    if cents_shown:
+        text = number(cents(value), 2)
+    else:
+        text = number(cents(value), 2 if cents(value) % 1 else 0)
+    return f"{text}{NBSP}€"
+
+
+def etp(value: Decimal) -> str:
+    """Format a full-time equivalent: ``2,38 ETP``."""
+    return f"{number(value)}{NBSP}ETP"
+
+
+def date_long(value: dt.date) -> str:
+    """Format a date in words: ``9 décembre 2024``, ``1er janvier 2025``."""
+    text = format_date(value, format="d MMMM y", locale=LOCALE)
+    if value.day == 1:
+        text = "1er" + text[1:]
+    return text
+
+
+def date_short(value: dt.date) -> str:
+    """Format a date for tables: ``01/01/2025``."""
+    return value.strftime("%d/%m/%Y")
+
+
+def ordinal(n: int, feminine: bool = True) -> str:
+    """Ordinal in the seed's style: ``1ère``/``1er``, ``2ème``."""
+    if n == 1:
+        return "1ère" if feminine else "1er"
+    return f"{n}ème"
+
+
+def gap(expected: Decimal, found: Decimal, unit: str = "€") -> str:
+    """Describe the gap between an expected and a found figure: ``(20,00 € de moins)``."""
+    diff = found - expected
+    if diff == 0:
+        return "(aucun écart)"
+    word = "de plus" if diff > 0 else "de moins"
+    amount = abs(diff)
+    shown = money(amount) if unit == "€" else f"{number(amount)} {unit}".rstrip()
+    return plain(f"({shown} {word})")

@@ -1,0 +1,88 @@
+"""Load a phase dossier folder and the dispositif catalogue."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from deliberation.findings import Finding, Loc, error
+from deliberation.load.yaml import convert_text, load_record, read_text
+from deliberation.model import Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
+
+#: The files of a dossier folder, in load order.
+DOSSIER_FILES = ("phase.yaml", "budget.yaml", "structures.yaml")
+THEMATIQUES_DIR = "thematiques"
+
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
+
+
+def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
+    """Load every file of a dossier; return the dossier (or None) and all findings."""
+    root = Path(root)
+    if not root.is_dir():
+        return None, [error("dossier.introuvable", f"dossier introuvable : {root}", Loc(str(root)))]
+    findings: list[Finding] = []
+    info, f1 = load_record(root / "phase.yaml", PhaseInfo)
+    budget, f2 = load_record(root / "budget.yaml", Budget)
+    registre, f3 = load_record(root / "structures.yaml", Registre)
+    findings += f1 + f2 + f3
+    tdir = root / THEMATIQUES_DIR
+    files = sorted(tdir.glob("*.yaml")) if tdir.is_dir() else []
+    if not files:
+        findings.append(error("dossier.thematiques", f"aucune thématique : {tdir}/*.yaml attendu", Loc(str(tdir))))
+    thematiques = []
+    for path in files:
+        t, ft = load_record(path, Thematique)
+        findings += ft
+        if t is not None:
+            thematiques.append(t)
+    inputs = [root / n for n in DOSSIER_FILES] + files
+    dossier = Dossier(
+        root=str(root),
+        info=info,
+        budget=budget.lignes if budget else (),
+        thematiques=tuple(sorted(thematiques, key=lambda t: (t.numero or 0, t.loc.file))),
+        structures=registre.structures if registre else {},
+        files=tuple(str(p) for p in inputs if p.exists()),
+        loc=Loc(str(root)),
+    )
+    return dossier, findings
+
+
+def default_catalogue_dir() -> Path:
+    """The engine's own ``annexes/dispositifs`` folder."""
+    return Path(__file__).resolve().parents[2] / "annexes" / "dispositifs"
+
+
+def load_dispositifs(*dirs: str | Path) -> tuple[dict[str, Dispositif], list[Finding]]:
+    """Load dispositif sheets (Markdown with YAML front matter); later folders override earlier ones."""
+    catalogue: dict[str, Dispositif] = {}
+    findings: list[Finding] = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.md")):
+            sheet, f = load_sheet(path)
+            findings += f
+            if sheet is not None and sheet.code:
+                catalogue[sheet.code] = sheet
+    return catalogue, findings
+
+
+def load_sheet(path: Path) -> tuple[Dispositif | None, list[Finding]]:
+    """Load one dispositif sheet; its front matter gives the parameters, the body the text."""
+    file = str(path)
+    text, findings = read_text(path, file)
+    if text is None:
+        return None, findings
+    m = _FRONT.match(text.replace("\r\n", "\n"))
+    if not m:
+        return None, [error("fiche.entete", "fiche sans en-tête YAML (--- … ---)", Loc(file, 1))]
+    front, body = m.groups()
+    # pad with blank lines so that YAML line marks are the file's own line numbers
+    sheet, f = convert_text("\n" + front, Dispositif, file)
+    if sheet is None:
+        return None, findings + f
+    return dataclasses.replace(sheet, corps=body), findings + f

@@ -1,0 +1,76 @@
+"""YAML files → model objects, keeping line marks; every problem is a located finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import Node
+
+from deliberation.findings import Finding, Loc, error
+from deliberation.schema import Ctx, Invalid, Record
+
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
+    """Parse YAML text into a node tree (no Python objects built); errors become findings."""
+    try:
+        node = YAML(typ="rt", pure=True).compose(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = (err.problem or err.context or "syntaxe invalide").strip()
+        return None, [error("yaml.syntaxe", f"YAML mal formé : {problem}", Loc(file, line))]
+    except YAMLError as err:
+        return None, [error("yaml.syntaxe", f"YAML mal formé : {err}", Loc(file, 0))]
+    except RecursionError:
+        return None, [error("yaml.profondeur", "YAML trop profondément imbriqué", Loc(file, 0))]
+    if node is None:
+        return None, [error("fichier.vide", "fichier vide", Loc(file, 1))]
+    return node, []
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:
+    """Read a UTF-8 text file; a missing, huge or undecodable file is a finding."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, [error("fichier.manquant", f"fichier manquant : {path.name}", Loc(file))]
+    except OSError as err:
+        return None, [error("fichier.illisible", f"fichier illisible : {err.strerror}", Loc(file))]
+    if len(data) > MAX_BYTES:
+        return None, [error("fichier.taille", f"fichier trop gros : {len(data)} octets", Loc(file))]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        return None, [error("fichier.encodage", "fichier non encodé en UTF-8", Loc(file, line))]
+    return text, []
+
+
+def load_record(path: Path, cls: type, file: str | None = None) -> tuple[object | None, list[Finding]]:
+    """Load one YAML file into an instance of model class ``cls``."""
+    file = file or str(path)
+    text, findings = read_text(path, file)
+    if text is None:
+        return None, findings
+    return convert_text(text, cls, file)
+
+
+def convert_text(text: str, cls: type, file: str) -> tuple[object | None, list[Finding]]:
+    """Convert YAML text into ``cls`` (used by the loader and by tests' inline dossiers)."""
+    node, findings = compose_text(text, file)
+    if node is None:
+        return None, findings
+    ctx = Ctx(file)
+    try:
+        value = Record(cls).convert(node, ctx, "")
+    except Invalid as inv:
+        ctx.add(inv.code, inv.message, node, "")
+        value = None
+    except RecursionError:
+        ctx.add("yaml.profondeur", "YAML trop profondément imbriqué", node, "")
+        value = None
+    return value, findings + ctx.findings

@@ -1,0 +1,513 @@
+"""The phase dossier as frozen dataclasses: the schema, declared once.
+
+Each input field is declared with ``spec(kind, doc)``; the loader builds these objects from
+YAML and every object keeps its location (``loc``) and the location of each of its fields
+(``locs``), so any rule can say ``file:line``. Money is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+from deliberation.findings import Loc
+from deliberation.schema import (
+    Choice,
+    Date,
+    Dec,
+    Int,
+    Invalid,
+    Kind,
+    ListOf,
+    MapOf,
+    Markdown,
+    Money,
+    Record,
+    Text,
+    spec,
+)
+
+#: The nine MDS territories of the Pas-de-Calais.
+TERRITOIRES = (
+    "Arrageois", "Artois", "Audomarois", "Boulonnais", "Calaisis",
+    "Hénin-Carvin", "Lens-Liévin", "Montreuillois", "Ternois",
+)
+
+#: Units a line's volume can be counted in.
+UNITES = ("diagnostics", "places", "participants", "familles", "personnes", "jeunes")
+
+#: The value a line's ``convention`` takes when a new convention is to be signed.
+NOUVELLE = "nouvelle"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Node:
+    """Base of every model object: where it was read."""
+
+    loc: Loc = field(default=Loc("?"), compare=False)
+    locs: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def at(self, name: str) -> Loc:
+        """Location of field ``name`` (falls back to the object's location)."""
+        return self.locs.get(name, self.loc)
+
+
+# ---------------------------------------------------------------------------
+# shared pieces
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Periode(Node):
+    """A period of execution, both ends included."""
+
+    debut: dt.date | None = spec(Date(), "Premier jour de la période.")
+    fin: dt.date | None = spec(Date(), "Dernier jour de la période (inclus).")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Volume(Node):
+    """A committed volume: a number and its unit."""
+
+    nombre: Decimal | None = spec(Dec(), "Nombre (diagnostics, places…).")
+    unite: str | None = spec(Choice(*UNITES), "Unité : " + ", ".join(UNITES) + ".")
+
+
+#: Keys a declared figure can use, with the kind of its value.
+ANNONCE_KINDS: dict[str, Kind] = {
+    "montant": Money(),
+    "lignes": Int(),
+    "structures": Int(),
+    "dispositifs": Int(),
+    "etp": Dec(),
+    "proposition": Money(),
+    "solde": Money(),
+    "disponible": Money(),
+    "periode": Record(Periode),
+    **{u: Dec() for u in UNITES},
+}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Annonce(Node):
+    """A figure the texts declare (« 4 783 diagnostics »), checked like a balance assertion.
+
+    Written as ``{montant: 59 220, source: "Délibération, article 3"}``: exactly one figure key
+    (``montant``, ``lignes``, ``structures``, ``dispositifs``, ``etp``, ``proposition``,
+    ``solde``, ``disponible``, ``periode`` or a volume unit) and where the text states it.
+    """
+
+    quoi: str = ""
+    valeur: object = None
+    source: str | None = None
+
+
+class AnnonceKind(Kind):
+    """Converter for ``Annonce``: one figure key plus an optional ``source``."""
+
+    label = "une annonce {clé: valeur, source: …}"
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        quoi, valeur, source, vloc = None, None, None, None
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            p = f"{path}.{key}"
+            if key == "source":
+                source = Text().convert(vnode, ctx, p)
+            elif key in ANNONCE_KINDS:
+                if quoi is not None:
+                    raise Invalid(f"une annonce porte sur un seul chiffre ; trouvé : {quoi} et {key}", "annonce.forme")
+                quoi, vloc = key, ctx.loc(vnode, p)
+                try:
+                    valeur = ANNONCE_KINDS[key].convert(vnode, ctx, p)
+                except Invalid as inv:
+                    ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
+                    return None
+            else:
+                known = ", ".join(ANNONCE_KINDS)
+                ctx.add("annonce.inconnue", f"chiffre annoncé inconnu « {key} » ; attendu : {known}", knode, p)
+                return None
+        if quoi is None:
+            raise Invalid("annonce sans chiffre", "annonce.forme")
+        return Annonce(quoi=quoi, valeur=valeur, source=source, loc=vloc, locs={})
+
+
+ANNONCES = ListOf(AnnonceKind())
+ANNONCES_DOC = "Chiffres annoncés par les textes pour ce périmètre, contrôlés contre les chiffres calculés."
+
+
+# ---------------------------------------------------------------------------
+# séance, délibération, rapport
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Vote(Node):
+    """The vote figures and the groups behind them."""
+
+    pour: int | None = spec(Int(), "Voix pour.")
+    pour_groupes: tuple = spec(ListOf(Text()), "Groupes ayant voté pour.", required=False, default=())
+    contre: int | None = spec(Int(), "Voix contre.")
+    contre_groupes: tuple = spec(ListOf(Text()), "Groupes ayant voté contre.", required=False, default=())
+    abstention: int | None = spec(Int(), "Abstentions.")
+    abstention_groupes: tuple = spec(ListOf(Text()), "Groupes abstentionnistes.", required=False, default=())
+    absents_sans_delegation: int | None = spec(Int(), "Absents sans délégation de vote.")
+    absents_groupes: tuple = spec(ListOf(Text()), "Groupes des absents.", required=False, default=())
+    resultat: str | None = spec(Choice("Adopté", "Rejeté"), "Issue du vote.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Signataire(Node):
+    """Someone who signs: quality and name."""
+
+    qualite: str | None = spec(Text(), "Qualité (« La Directrice générale des services »).")
+    nom: str | None = spec(Text(), "Prénom et NOM.")
+
+
+MEMBRE = Text(max_len=120, pattern=r"(M\.|Mme) \S.*", hint="(« M. Prénom NOM » ou « Mme Prénom NOM »)")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Seance(Node):
+    """The meeting of the Commission Permanente."""
+
+    date: dt.date | None = spec(Date(), "Date de la réunion.")
+    lieu: str | None = spec(Text(), "Ville de signature (« ARRAS »).")
+    president: str | None = spec(MEMBRE, "Président de séance (« M. Jean-Claude LEROY »).")
+    secretaire: str | None = spec(MEMBRE, "Secrétaire de séance.")
+    presents: tuple = spec(ListOf(MEMBRE), "Membres présents.")
+    excuses: tuple = spec(ListOf(MEMBRE), "Membres excusés.", required=False, default=())
+    absents: tuple = spec(ListOf(MEMBRE), "Membres absents.", required=False, default=())
+    presents_sans_voix: tuple = spec(
+        ListOf(MEMBRE), "Assistant également sans voix délibérative.", required=False, default=()
+    )
+    excuses_sans_voix: tuple = spec(
+        ListOf(MEMBRE), "Excusés sans voix délibérative.", required=False, default=()
+    )
+    interesses: tuple = spec(
+        ListOf(MEMBRE), "Membres « intéressés à l'affaire » (ne prennent pas part au vote).", required=False,
+        default=(),
+    )
+    vote: Vote | None = spec(Record(Vote), "Résultat du vote.")
+    president_signature: Signataire | None = spec(Record(Signataire), "Le Président qui signe l'acte.")
+    signature_delegation: Signataire | None = spec(
+        Record(Signataire), "Signature « Pour le Président » (DGS).", required=False
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Commission(Node):
+    """A thematic commission consulted before the séance."""
+
+    numero: int | None = spec(Int(), "Numéro de la commission (1, 2…).")
+    nom: str | None = spec(Text(), "Nom (« Solidarités humaines »).")
+    date: dt.date | None = spec(Date(), "Date de la réunion de la commission.")
+    avis: str | None = spec(Choice("favorable", "défavorable", "réservé"), "Avis rendu.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DeliberationInfo(Node):
+    """The act: number, title, visas."""
+
+    numero: str | None = spec(
+        Text(pattern=r"\d{4}-\d{1,5}", hint="(« 2024-587 »)"), "Numéro de la délibération (« 2024-587 »)."
+    )
+    titre: str | None = spec(Text(), "Titre de l'acte.")
+    visas: tuple = spec(ListOf(Text()), "Les « Vu … », dans l'ordre.")
+    modele_type_convention: str | None = spec(
+        Text(), "Référence du modèle type de convention (« adopté par la Commission Permanente du 12 juin 2023 »).",
+        required=False,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Rapport(Node):
+    """The Président's report."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro du rapport (36).")
+    pole: str | None = spec(Text(), "Pôle (« Pôle Solidarités »).")
+    direction: str | None = spec(Text(), "Direction.")
+    mission: str | None = spec(Text(), "Mission.", required=False)
+    territoires: str | None = spec(Text(), "Territoire(s) concerné(s).")
+    cantons: str | None = spec(Text(), "Canton(s).")
+    epci: str | None = spec(Text(), "EPCI(s).")
+    introduction: str | None = spec(Markdown(), "Texte d'introduction (Markdown).")
+    rapport_cadre: dt.date | None = spec(
+        Date(), "Date de la CP du rapport cadre détaillant les dispositifs (17 juin 2024).", required=False
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Modele(Node):
+    """A document model lines can point at: an avenant model or a convention type."""
+
+    id: str = ""
+    type: str | None = spec(Choice("avenant", "convention"), "avenant ou convention.")
+    titre: str | None = spec(Text(), "Titre du modèle.")
+
+
+class _AliasKind(Kind):
+    """``nom: [territoire, …]`` mapping for territory aliases."""
+
+    label = "un dictionnaire alias → territoires"
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        out: dict[str, tuple] = {}
+        for knode, vnode in node.value:
+            name = Text().convert(knode, ctx, path)
+            p = f"{path}.{name}"
+            try:
+                targets = ListOf(Choice(*TERRITOIRES)).convert(vnode, ctx, p)
+            except Invalid as inv:
+                ctx.add(inv.code, inv.message, vnode, p)
+                continue
+            out[name] = (targets, ctx.loc(knode, p))
+        return out
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PhaseInfo(Node):
+    """``phase.yaml``: the phase, its séance, its act and its report."""
+
+    annee: int | None = spec(Int(minimum=2000), "Année de l'appel à projets (2024).")
+    numero: int | None = spec(Int(minimum=1), "Numéro de la phase (6).")
+    intitule: str | None = spec(Text(), "Intitulé (« APPELS À PROJETS … 2024-PHASE 6 »).")
+    departement: str | None = spec(Text(), "« DEPARTEMENT DU PAS-DE-CALAIS ».")
+    seance: Seance | None = spec(Record(Seance), "La réunion de la Commission Permanente.")
+    deliberation: DeliberationInfo | None = spec(Record(DeliberationInfo), "L'acte.")
+    rapport: Rapport | None = spec(Record(Rapport), "Le rapport du Président.")
+    commissions: tuple = spec(ListOf(Record(Commission)), "Commissions consultées et leurs avis.")
+    modeles: dict = spec(MapOf(Modele), "Modèles de documents à signer (clé → modèle).", required=False, default={})
+    alias_territoires: dict = spec(
+        _AliasKind(), "Noms de territoire admis en plus des neuf MDS (nom → territoires couverts).",
+        required=False, default={},
+    )
+    annonces: tuple = spec(ANNONCES, "Chiffres annoncés pour toute la phase.", required=False, default=())
+
+
+# ---------------------------------------------------------------------------
+# budget
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LigneBudgetaire(Node):
+    """A budget line: code opération, imputation, AE and disponible."""
+
+    code: str | None = spec(
+        Text(pattern=r"[A-Z]\d{2}-\d{3}[A-Z]\d{2}", hint="(« C02-446A05 »)"), "Code opération (« C02-446A05 »)."
+    )
+    imputation: str | None = spec(
+        Text(pattern=r"\d{3,6}/\d{3,6}", hint="(« 6568/93446 »)"), "Imputation budgétaire (« 6568/93446 »)."
+    )
+    libelle: str | None = spec(Text(), "Libellé opération.")
+    ae: Decimal | None = spec(Money(), "Autorisation d'engagement (AE), en euros.")
+    disponible: Decimal | None = spec(Money(), "Disponible avant cette phase, en euros.")
+    annonces: tuple = spec(ANNONCES, ANNONCES_DOC, required=False, default=())
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Budget(Node):
+    """``budget.yaml``."""
+
+    lignes: tuple = spec(ListOf(Record(LigneBudgetaire)), "Les lignes budgétaires de la phase.")
+
+
+# ---------------------------------------------------------------------------
+# thématiques, opérations, lignes
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Ligne(Node):
+    """One funding decision: a structure, on a territory, for a period and an amount."""
+
+    id: str | None = spec(
+        Text(pattern=r"[a-z0-9][a-z0-9._-]{0,80}", hint="(minuscules, chiffres, . _ -)"),
+        "Identifiant unique dans la phase (« t1-o2-mempa-ple »).",
+    )
+    territoire: str | None = spec(Text(), "Territoire MDS ou alias déclaré.")
+    structure: str | None = spec(Text(), "Clé de la structure dans structures.yaml.")
+    convention: str | None = spec(
+        Text(), "Clé de la convention existante de la structure, ou « nouvelle » pour une nouvelle convention."
+    )
+    nature: str | None = spec(
+        Choice("valorisation", "financement", "mixte"),
+        "valorisation (0 €, ETP déjà financés), financement (> 0 €) ou mixte (valorisation + financement).",
+    )
+    etp: Decimal | None = spec(Dec(), "ETP de la ligne.", required=False)
+    etp_valorises: Decimal | None = spec(
+        Dec(), "Pour une ligne mixte : part des ETP valorisés (sans financement).", required=False
+    )
+    volume: Volume | None = spec(Record(Volume), "Volume engagé (nombre et unité).", required=False)
+    periode: Periode | None = spec(Record(Periode), "Période d'exécution.")
+    montant: Decimal | None = spec(Money(), "Montant retenu, en euros (0 pour une valorisation).")
+    document: str | None = spec(Text(), "Clé du modèle de document à signer (voir phase.yaml, modeles).")
+    description: str | None = spec(Text(), "Description de l'action (colonne de l'annexe 4).")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Operation(Node):
+    """An opération of a thématique: a dispositif on one budget line."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro de l'opération dans la thématique.")
+    titre: str | None = spec(Text(), "Titre (« Dynamisation des parcours : accueil des BRSA »).")
+    dispositif: str | None = spec(
+        Text(pattern=r"\d{1,2}\.\d{1,2}", hint="(« 1.1 »)"), "Code du dispositif (fiche dans annexes/).",
+        required=False,
+    )
+    budget: str | None = spec(Text(), "Code opération de la ligne budgétaire imputée.")
+    narrative: str | None = spec(Markdown(), "Présentation de l'opération (Markdown).")
+    lignes: tuple = spec(ListOf(Record(Ligne)), "Les lignes de financement.")
+    annonces: tuple = spec(ANNONCES, ANNONCES_DOC, required=False, default=())
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Thematique(Node):
+    """A thématique of the call for projects (one file in ``thematiques/``)."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro de la thématique (1, 3, 4…).")
+    titre: str | None = spec(Text(), "Titre de la thématique.")
+    narrative: str | None = spec(Markdown(), "Introduction de l'annexe narrative (Markdown).", required=False)
+    operations: tuple = spec(ListOf(Record(Operation)), "Les opérations.")
+    annonces: tuple = spec(ANNONCES, ANNONCES_DOC, required=False, default=())
+
+
+# ---------------------------------------------------------------------------
+# registry of structures
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Representant(Node):
+    """Who signs for the structure."""
+
+    civilite: str | None = spec(Choice("M.", "Mme"), "M. ou Mme.", required=False)
+    nom: str | None = spec(Text(), "Prénom et NOM.", required=False)
+    qualite: str | None = spec(Text(), "Qualité (« Présidente »).", required=False)
+    habilitation: str | None = spec(
+        Text(), "Habilitation (« dûment autorisée par délibération en date du 1er octobre 2021 »).", required=False
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnnexeConvention(Node):
+    """An annex sheet attached to an existing convention."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro de l'annexe dans la convention.")
+    titre: str | None = spec(Text(), "Titre de l'annexe.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Convention(Node):
+    """An existing convention of a structure."""
+
+    id: str = ""
+    numero: str | None = spec(
+        Text(pattern=r"\d{4}-\d{3,6}", hint="(« 2024-01213 »)"), "Numéro (« 2024-01213 »).", required=False
+    )
+    objet: str | None = spec(Text(), "Objet de la convention.", required=False)
+    signature: dt.date | None = spec(Date(), "Date de signature.", required=False)
+    periode: Periode | None = spec(Record(Periode), "Période couverte.", required=False)
+    montant: Decimal | None = spec(Money(), "Montant maximum de la convention.", required=False)
+    annexes: tuple = spec(ListOf(Record(AnnexeConvention)), "Annexes de la convention.", required=False, default=())
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Structure(Node):
+    """A funded structure (association, CCAS, PLIE, GIP…)."""
+
+    id: str = ""
+    nom: str | None = spec(Text(), "Nom usuel (colonne « Structure » de l'annexe 4).")
+    raison_sociale: str | None = spec(Text(), "Dénomination légale.", required=False)
+    forme_juridique: str | None = spec(Text(), "Forme juridique (« Groupement d'intérêt public »).", required=False)
+    siege: str | None = spec(Text(), "Adresse du siège.", required=False)
+    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres, clé de Luhn).", required=False)
+    representant: Representant | None = spec(Record(Representant), "Représentant légal.", required=False)
+    conventions: dict = spec(MapOf(Convention), "Conventions en cours (clé → convention).", required=False, default={})
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Registre(Node):
+    """``structures.yaml``."""
+
+    structures: dict = spec(MapOf(Structure), "Les structures (clé → structure).")
+
+
+# ---------------------------------------------------------------------------
+# the whole dossier
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Dossier(Node):
+    """A phase dossier: the folder, loaded."""
+
+    root: str = ""
+    info: PhaseInfo | None = None
+    budget: tuple = ()
+    thematiques: tuple = ()
+    structures: dict = field(default_factory=dict)
+    files: tuple = ()
+
+    def operations(self):
+        """Yield ``(thematique, operation)`` pairs in order."""
+        for t in self.thematiques:
+            for o in t.operations:
+                yield t, o
+
+    def lignes(self):
+        """Yield ``(thematique, operation, ligne)`` triples in order."""
+        for t, o in self.operations():
+            for ligne in o.lignes:
+                yield t, o, ligne
+
+    def budget_line(self, code: str | None) -> LigneBudgetaire | None:
+        """The budget line with this code, if any."""
+        return next((b for b in self.budget if b.code == code), None)
+
+
+# ---------------------------------------------------------------------------
+# dispositif sheets (front matter of annexes/dispositifs/*.md)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Ratio(Node):
+    """Volume per ETP the sheet expects; outside the range is a warning."""
+
+    unite: str | None = spec(Choice(*UNITES), "Unité du volume (places, diagnostics…).")
+    min_par_etp: Decimal | None = spec(Dec(), "Volume minimum par ETP.", required=False)
+    max_par_etp: Decimal | None = spec(Dec(), "Volume maximum par ETP.", required=False)
+    source: str | None = spec(Text(), "Phrase de la fiche qui fixe ce ratio.", required=False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Plafond(Node):
+    """A ceiling the sheet sets; above it is an error."""
+
+    unite: str | None = spec(Choice(*UNITES), "Unité pour un plafond par unité et par mois.", required=False)
+    par_mois: Decimal | None = spec(Money(), "Montant maximum par unité et par mois.", required=False)
+    par_etp_an: Decimal | None = spec(Money(), "Montant maximum par ETP et par an.", required=False)
+    source: str | None = spec(Text(), "Phrase de la fiche qui fixe ce plafond.", required=False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Versement(Node):
+    """One instalment of the payment schedule, as a percentage of the amount."""
+
+    libelle: str | None = spec(Text(), "Libellé (« avance à la signature »).")
+    pourcentage: Decimal | None = spec(Dec(), "Part du montant, en %.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Dispositif(Node):
+    """A dispositif sheet: its code, title and funding rules (parameters as data)."""
+
+    code: str | None = spec(Text(pattern=r"\d{1,2}\.\d{1,2}", hint="(« 1.1 »)"), "Code du dispositif.")
+    titre: str | None = spec(Text(), "Titre de la fiche.")
+    ratios: tuple = spec(ListOf(Record(Ratio)), "Ratios volume / ETP.", required=False, default=())
+    plafonds: tuple = spec(ListOf(Record(Plafond)), "Plafonds de financement.", required=False, default=())
+    versements: tuple = spec(ListOf(Record(Versement)), "Échéancier de versement.", required=False, default=())
+    source: str | None = spec(Text(), "Document source de la fiche.", required=False)
+    corps: str = ""

@@ -1,0 +1,38 @@
+"""The pipeline, top to bottom: load → compute → validate → render → write.
+
+Figures are computed before validation because declared figures are checked against them
+(beancount's balance assertions); computing is pure and tolerant of invalid values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from deliberation.compute import Figures, compute
+from deliberation.findings import Finding, sort_findings
+from deliberation.load import load_dispositifs, load_dossier
+from deliberation.model import Dispositif, Dossier
+from deliberation.rules import RuleInput, run_rules
+from deliberation.settings import Settings
+
+
+@dataclass
+class Checked:
+    """A loaded and validated dossier with its figures and every finding."""
+
+    dossier: Dossier | None
+    figures: Figures | None
+    dispositifs: dict[str, Dispositif] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def check(settings: Settings) -> Checked:
+    """Load, compute and validate a dossier; collect all findings (never raises on bad input)."""
+    dossier, findings = load_dossier(settings.source)
+    dispositifs, sheet_findings = load_dispositifs(*settings.catalogue_dirs())
+    findings += sheet_findings
+    if dossier is None:
+        return Checked(None, None, dispositifs, sort_findings(findings))
+    figures = compute(dossier)
+    findings += run_rules(RuleInput(dossier, figures, dispositifs))
+    return Checked(dossier, figures, dispositifs, sort_findings(findings))

@@ -1,0 +1,104 @@
+"""Every declared figure equals its computed figure (balance assertions)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from deliberation.compute import Totaux
+from deliberation.findings import Finding, error
+from deliberation.fmt import date_short, etp, gap, money, number, plain
+from deliberation.model import UNITES, Annonce
+
+_LABELS = {
+    "montant": "total",
+    "lignes": "nombre de lignes",
+    "structures": "nombre de structures",
+    "dispositifs": "nombre de dispositifs",
+    "etp": "nombre d'ETP",
+    "proposition": "proposition",
+    "solde": "solde",
+    "disponible": "disponible",
+    "periode": "période",
+}
+
+
+def _fmt(quoi: str, value) -> str:
+    if quoi in ("montant", "proposition", "solde", "disponible"):
+        return plain(money(value))
+    if quoi == "etp":
+        return plain(etp(value))
+    if quoi == "periode":
+        return f"du {date_short(value[0])} au {date_short(value[1])}"
+    if quoi in UNITES:
+        return plain(f"{number(value)} {quoi}")
+    return str(value)
+
+
+def _compare(scope: str, a: Annonce, found, computed_as: str) -> list[Finding]:
+    declared = a.valeur
+    if a.quoi == "periode":
+        if declared is None or declared.debut is None or declared.fin is None:
+            return []
+        declared = (declared.debut, declared.fin)
+    if found is None or declared is None or declared == found:
+        return []
+    label = _LABELS.get(a.quoi, a.quoi)
+    diff = ""
+    if isinstance(found, (Decimal, int)) and isinstance(declared, (Decimal, int)):
+        unit = "€" if a.quoi in ("montant", "proposition", "solde", "disponible") else (
+            "ETP" if a.quoi == "etp" else (a.quoi if a.quoi in UNITES else ""))
+        diff = " " + gap(Decimal(declared), Decimal(found), unit)
+    source = f" — {a.source}" if a.source else ""
+    msg = f"{label} {scope} : annoncé {_fmt(a.quoi, declared)}, {computed_as} {_fmt(a.quoi, found)}{diff}{source}"
+    return [error(f"annonce.{a.quoi}", msg, a.loc)]
+
+
+def _from_totaux(t: Totaux, quoi: str):
+    if quoi == "montant":
+        return t.montant, "somme des lignes"
+    if quoi in ("lignes", "structures", "dispositifs"):
+        return getattr(t, quoi), "décompte des lignes"
+    if quoi == "etp":
+        return t.etp, "somme des lignes"
+    if quoi == "periode":
+        return t.periode, "période couverte par les lignes"
+    if quoi in UNITES:
+        return t.volume(quoi), "somme des lignes"
+    return None, ""
+
+
+def check_declared(inp) -> list[Finding]:
+    """Compare every ``annonces`` entry with the computed figure of its scope."""
+    d, fig = inp.dossier, inp.figures
+    out: list[Finding] = []
+
+    def scoped(scope: str, annonces, totaux: Totaux, extra=None):
+        for a in annonces:
+            if extra and a.quoi in extra:
+                found, how = extra[a.quoi]
+            else:
+                found, how = _from_totaux(totaux, a.quoi)
+                if not how:
+                    msg = f"« {a.quoi} » ne s'annonce pas pour {scope}"
+                    out.append(error("annonce.portee", msg, a.loc))
+                    continue
+            out.extend(_compare(scope, a, found, how))
+
+    if d.info:
+        scoped("de la phase", d.info.annonces, fig.phase)
+    for t in d.thematiques:
+        scoped(f"de la thématique {t.numero}", t.annonces, fig.of(t))
+        for o in t.operations:
+            scoped(f"de l'opération {t.numero}.{o.numero}", o.annonces, fig.of(o))
+    for b in d.budget:
+        bf = fig.budget.get(b.code)
+        if bf is None:
+            continue
+        extra = {
+            "proposition": (bf.proposition, "somme des lignes imputées"),
+            "montant": (bf.proposition, "somme des lignes imputées"),
+            "solde": (bf.solde, "disponible moins proposition"),
+            "disponible": (b.disponible, "disponible saisi"),
+        }
+        scoped(f"de la ligne budgétaire {b.code}", b.annonces, bf.totaux, extra)
+    return out

@@ -1,0 +1,92 @@
+"""References resolve (budget lines, structures, conventions, document models); no duplicates."""
+
+from __future__ import annotations
+
+from deliberation.findings import Finding, error, warning
+from deliberation.model import NOUVELLE
+
+
+def check_references(inp) -> list[Finding]:
+    """Every code or key a line or opération uses exists, and documents fit conventions."""
+    d = inp.dossier
+    codes = {b.code for b in d.budget}
+    modeles = d.info.modeles if d.info else {}
+    out: list[Finding] = []
+    for t, o in d.operations():
+        if o.budget is not None and o.budget not in codes:
+            msg = f"opération {t.numero}.{o.numero} : ligne budgétaire « {o.budget} » absente de budget.yaml"
+            out.append(error("ref.budget", msg, o.at("budget")))
+        if o.dispositif is not None and o.dispositif not in inp.dispositifs:
+            msg = f"opération {t.numero}.{o.numero} : aucune fiche pour le dispositif {o.dispositif} dans annexes/"
+            out.append(warning("ref.dispositif", msg, o.at("dispositif")))
+    for _, _, ligne in d.lignes():
+        s = d.structures.get(ligne.structure) if ligne.structure else None
+        if ligne.structure is not None and s is None:
+            msg = f"ligne {ligne.id} : structure « {ligne.structure} » absente de structures.yaml"
+            out.append(error("ref.structure", msg, ligne.at("structure")))
+        if s is not None and ligne.convention not in (None, NOUVELLE) and ligne.convention not in s.conventions:
+            known = ", ".join(s.conventions) or "aucune"
+            msg = (
+                f"ligne {ligne.id} : convention « {ligne.convention} » inconnue pour {s.id} "
+                f"(conventions connues : {known} ; ou « {NOUVELLE} »)"
+            )
+            out.append(error("ref.convention", msg, ligne.at("convention")))
+        modele = modeles.get(ligne.document) if ligne.document else None
+        if ligne.document is not None and modele is None:
+            msg = f"ligne {ligne.id} : modèle de document « {ligne.document} » absent de phase.yaml (modeles)"
+            out.append(error("ref.document", msg, ligne.at("document")))
+        if modele is not None and ligne.convention is not None:
+            if modele.type == "avenant" and ligne.convention == NOUVELLE:
+                msg = f"ligne {ligne.id} : un avenant modifie une convention existante, pas une « nouvelle » convention"
+                out.append(error("document.avenant_sans_convention", msg, ligne.at("document")))
+            if modele.type == "convention" and ligne.convention != NOUVELLE:
+                msg = (
+                    f"ligne {ligne.id} : le modèle {modele.id} crée une nouvelle convention ; "
+                    f"la ligne vise la convention existante « {ligne.convention} »"
+                )
+                out.append(error("document.convention_existante", msg, ligne.at("document")))
+    return out
+
+
+def check_duplicates(inp) -> list[Finding]:
+    """Line ids, thématique and opération numbers and budget codes are unique; no line is entered twice."""
+    d = inp.dossier
+    out: list[Finding] = []
+    first: dict = {}
+    content: dict = {}
+    for t, o, ligne in d.lignes():
+        if ligne.id is not None:
+            if ligne.id in first:
+                msg = f"identifiant de ligne « {ligne.id} » déjà utilisé ({first[ligne.id]})"
+                out.append(error("ligne.doublon_id", msg, ligne.at("id")))
+            else:
+                first[ligne.id] = str(ligne.loc)
+        key = (
+            t.numero, o.numero, ligne.structure, ligne.territoire, ligne.convention, ligne.nature, ligne.etp,
+            ligne.montant, ligne.description,
+            (ligne.periode.debut, ligne.periode.fin) if ligne.periode else None,
+        )
+        if key in content:
+            msg = f"ligne {ligne.id} : même contenu que la ligne {content[key][0]} ({content[key][1]})"
+            out.append(error("ligne.doublon", msg, ligne.loc))
+        else:
+            content[key] = (ligne.id, str(ligne.loc))
+    seen_t: dict = {}
+    for t in d.thematiques:
+        if t.numero in seen_t:
+            out.append(error("thematique.doublon", f"thématique {t.numero} définie deux fois ({seen_t[t.numero]})",
+                             t.at("numero")))
+        seen_t.setdefault(t.numero, str(t.loc))
+        seen_o: dict = {}
+        for o in t.operations:
+            if o.numero in seen_o:
+                msg = f"opération {t.numero}.{o.numero} définie deux fois ({seen_o[o.numero]})"
+                out.append(error("operation.doublon", msg, o.at("numero")))
+            seen_o.setdefault(o.numero, str(o.loc))
+    seen_b: dict = {}
+    for b in d.budget:
+        if b.code in seen_b:
+            out.append(error("budget.doublon", f"ligne budgétaire {b.code} définie deux fois ({seen_b[b.code]})",
+                             b.at("code")))
+        seen_b.setdefault(b.code, str(b.loc))
+    return out

@@ -1,0 +1,391 @@
+"""Declarative input schema: value kinds and the record converter.
+
+The dossier's fields are declared once, on the model dataclasses (``model.py``), each with
+a kind from this module and a docstring. ``convert`` walks a YAML node tree (with its line
+marks) and returns model objects plus located findings; it never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from deliberation.findings import Finding, Loc, error
+
+# ---------------------------------------------------------------------------
+# conversion context
+
+
+class Invalid(Exception):  # noqa: N818 - a signal inside the converter, never escapes it
+    """A value does not fit its kind (turned into a finding by the record converter)."""
+
+    def __init__(self, message: str, code: str = "schema.type"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Ctx:
+    """Conversion state for one file: its name and the findings collected so far."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+
+    def loc(self, node: Node | None, path: str) -> Loc:
+        """Location of a node (1-based line)."""
+        line = node.start_mark.line + 1 if node is not None and node.start_mark else 0
+        return Loc(self.file, line, path)
+
+    def add(self, code: str, message: str, node: Node | None, path: str) -> None:
+        """Record an error at a node."""
+        self.findings.append(error(code, message, self.loc(node, path)))
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and str(node.tag).endswith(":null")
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "un dictionnaire"
+    if isinstance(node, SequenceNode):
+        return "une liste"
+    return f"« {_clip(node.value)} »"
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---------------------------------------------------------------------------
+# kinds
+
+
+class Kind:
+    """A kind of value: converts one YAML node into a Python value or raises Invalid."""
+
+    label = "une valeur"
+
+    def convert(self, node: Node, ctx: Ctx, path: str) -> Any:
+        """Convert ``node``; raise ``Invalid`` when it does not fit."""
+        raise NotImplementedError
+
+    def scalar(self, node: Node) -> str:
+        """Text of a scalar node, or Invalid when the node is a list or mapping."""
+        if not isinstance(node, ScalarNode):
+            raise Invalid(f"attendu : {self.label} ; trouvé : {_describe(node)}")
+        return node.value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Text(Kind):
+    """Free text (names, titles, descriptions). Control characters are refused."""
+
+    label = "un texte"
+
+    def __init__(self, max_len: int = 20000, pattern: str | None = None, hint: str = ""):
+        self.max_len = max_len
+        self.pattern = re.compile(pattern) if pattern else None
+        self.hint = hint
+
+    def convert(self, node, ctx, path):
+        text = self.scalar(node)
+        if _CONTROL.search(text):
+            raise Invalid("caractère de contrôle interdit dans le texte", "texte.controle")
+        text = unicodedata.normalize("NFC", text)
+        if not text.strip():
+            raise Invalid("texte vide", "texte.vide")
+        if len(text) > self.max_len:
+            raise Invalid(f"texte trop long : {len(text)} caractères (au plus {self.max_len})", "texte.long")
+        if self.pattern and not self.pattern.fullmatch(text):
+            raise Invalid(f"format inattendu : « {_clip(text)} » {self.hint}".rstrip(), "texte.format")
+        return text
+
+
+class Markdown(Text):
+    """Narrative text in Markdown (paragraphs, bold, italics, lists)."""
+
+    label = "un texte Markdown"
+
+    def __init__(self):
+        super().__init__(max_len=200000)
+
+
+class Int(Kind):
+    """A whole number (``4783``, ``4 783``)."""
+
+    label = "un nombre entier"
+
+    def __init__(self, minimum: int | None = 0):
+        self.minimum = minimum
+
+    def convert(self, node, ctx, path):
+        text = self.scalar(node).replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+        if not re.fullmatch(r"-?\d{1,15}", text):
+            raise Invalid(f"attendu : {self.label} ; trouvé : {_describe(node)}")
+        value = int(text)
+        if self.minimum is not None and value < self.minimum:
+            raise Invalid(f"nombre {value} inférieur au minimum {self.minimum}", "nombre.negatif")
+        return value
+
+
+_DEC_FR = re.compile(r"-?\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:,\d+)?|-?\d+(?:,\d+)?")
+_DEC_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """Parse ``53 700,00``, ``53700.00``, ``53700``, ``53 700,00 €`` or ``- €`` (zero)."""
+    t = text.strip()
+    if t.endswith("€"):
+        t = t[:-1].strip()
+    if t in ("-", "—"):
+        return Decimal("0")
+    if _DEC_PLAIN.fullmatch(t):
+        return Decimal(t)
+    if _DEC_FR.fullmatch(t):
+        return Decimal(re.sub(r"[ \u00a0\u202f]", "", t).replace(",", "."))
+    return None
+
+
+class Dec(Kind):
+    """A decimal number (French ``2,38`` or plain ``2.38``), never a float."""
+
+    label = "un nombre décimal"
+
+    def convert(self, node, ctx, path):
+        text = self.scalar(node)
+        value = parse_decimal(text)
+        if value is None or len(text) > 40:
+            raise Invalid(f"attendu : {self.label} ; trouvé : {_describe(node)}", "nombre.format")
+        return value
+
+
+class Money(Dec):
+    """An amount in euros: ``53 700,00``, ``53700.00``; sign and decimals are checked by rules."""
+
+    label = "un montant en euros"
+
+    def convert(self, node, ctx, path):
+        value = super().convert(node, ctx, path)
+        if abs(value) >= Decimal("1e13"):
+            raise Invalid(f"montant démesuré : {_clip(node.value)}", "montant.demesure")
+        return value
+
+
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_FR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_MONTHS = [
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+]
+
+
+class Date(Kind):
+    """A date, ``2025-01-01`` or ``01/01/2025``; an impossible date is an error."""
+
+    label = "une date (AAAA-MM-JJ ou JJ/MM/AAAA)"
+
+    def convert(self, node, ctx, path):
+        text = self.scalar(node).strip()
+        m = _ISO.fullmatch(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+        else:
+            m = _FR.fullmatch(text)
+            if not m:
+                raise Invalid(f"attendu : {self.label} ; trouvé : {_describe(node)}", "date.format")
+            d, mo, y = (int(g) for g in m.groups())
+        if not 1 <= mo <= 12:
+            raise Invalid(f"date inexistante : {text} (mois {mo})", "date.inexistante")
+        try:
+            return dt.date(y, mo, d)
+        except ValueError:
+            import calendar
+
+            last = calendar.monthrange(y, mo)[1] if 1 <= y <= 9999 else 0
+            raise Invalid(
+                f"date inexistante : {text} ({_MONTHS[mo - 1]} {y} n'a que {last} jours)",
+                "date.inexistante",
+            ) from None
+
+
+class Choice(Kind):
+    """One of a fixed set of words."""
+
+    def __init__(self, *choices: str):
+        self.choices = choices
+        self.label = "l'une des valeurs " + ", ".join(choices)
+
+    def convert(self, node, ctx, path):
+        text = self.scalar(node).strip()
+        if text not in self.choices:
+            raise Invalid(f"valeur « {_clip(text)} » inconnue ; attendu : {', '.join(self.choices)}", "schema.choix")
+        return text
+
+
+class ListOf(Kind):
+    """A YAML list of items of one kind; items that do not convert are left out."""
+
+    label = "une liste"
+
+    def __init__(self, item: Kind):
+        self.item = item
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, SequenceNode):
+            raise Invalid(f"attendu : une liste ; trouvé : {_describe(node)}")
+        _guard_alias(node, ctx)
+        out = []
+        for i, child in enumerate(node.value):
+            p = f"{path}[{i}]"
+            if _is_null(child):
+                ctx.add("schema.vide", "élément de liste vide", child, p)
+                continue
+            try:
+                value = self.item.convert(child, ctx, p)
+            except Invalid as inv:
+                ctx.add(inv.code, inv.message, child, p)
+                continue
+            if value is not None:
+                out.append(value)
+        return tuple(out)
+
+
+class Record(Kind):
+    """A mapping converted into a model dataclass (see ``model.py``)."""
+
+    label = "un dictionnaire"
+
+    def __init__(self, cls: type, key_field: str | None = None):
+        self.cls = cls
+        self.key_field = key_field
+
+    def convert(self, node, ctx, path, key: str | None = None, key_node: Node | None = None):
+        return convert_record(self.cls, node, ctx, path, key=key, key_node=key_node, key_field=self.key_field)
+
+
+class MapOf(Kind):
+    """A mapping ``id: record``; the key becomes the record's ``id`` field."""
+
+    label = "un dictionnaire d'identifiants"
+
+    def __init__(self, cls: type):
+        self.record = Record(cls, key_field="id")
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label} ; trouvé : {_describe(node)}")
+        _guard_alias(node, ctx)
+        out: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            p = f"{path}.{key}" if path else str(key)
+            if not key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,80}", key):
+                ctx.add("schema.identifiant", f"identifiant invalide : {_describe(knode)}", knode, p)
+                continue
+            if key in out:
+                ctx.add("schema.cle_dupliquee", f"identifiant « {key} » défini deux fois", knode, p)
+                continue
+            try:
+                out[key] = self.record.convert(vnode, ctx, p, key=key, key_node=knode)
+            except Invalid as inv:
+                ctx.add(inv.code, inv.message, vnode, p)
+        return out
+
+
+def _guard_alias(node: Node, ctx: Ctx) -> None:
+    if id(node) in ctx.seen:
+        raise Invalid("ancre ou alias YAML réutilisé : écrivez la valeur en entier", "yaml.alias")
+    ctx.seen.add(id(node))
+
+
+# ---------------------------------------------------------------------------
+# field declaration and the record converter
+
+
+def spec(kind: Kind, doc: str, *, required: bool = True, default: Any = None) -> Any:
+    """Declare a dossier field: its kind, whether it is required, its default and its doc."""
+    meta = {"kind": kind, "doc": doc, "required": required}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def schema_fields(cls: type) -> list[dataclasses.Field]:
+    """The declared (input) fields of a model class, in declaration order."""
+    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+
+
+def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=None):
+    """Convert a mapping node into ``cls``; unknown, missing or invalid fields are findings."""
+    if not isinstance(node, MappingNode):
+        raise Invalid(f"attendu : un dictionnaire ({cls.__name__}) ; trouvé : {_describe(node)}")
+    _guard_alias(node, ctx)
+    fields = {f.name: f for f in schema_fields(cls)}
+    given: dict[str, tuple[Node, Node]] = {}
+    for knode, vnode in node.value:
+        name = knode.value if isinstance(knode, ScalarNode) else None
+        p = f"{path}.{name}" if path else str(name)
+        if name in given:
+            ctx.add("schema.cle_dupliquee", f"clé « {name} » écrite deux fois", knode, p)
+            continue
+        if name not in fields or name == key_field:
+            close = difflib.get_close_matches(str(name), [n for n in fields if n != key_field], n=1)
+            hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+            ctx.add("schema.cle_inconnue", f"clé inconnue « {name} »{hint}", knode, p)
+            continue
+        given[name] = (knode, vnode)
+    values: dict[str, Any] = {}
+    locs: dict[str, Loc] = {}
+    for name, f in fields.items():
+        p = f"{path}.{name}" if path else name
+        if name == key_field:
+            values[name] = key
+            locs[name] = ctx.loc(key_node, p)
+            continue
+        if name not in given:
+            if f.metadata["required"]:
+                ctx.add("schema.manquant", f"champ obligatoire manquant : « {name} »", node, path or name)
+            continue
+        _, vnode = given[name]
+        locs[name] = ctx.loc(vnode, p)
+        if _is_null(vnode):
+            if f.metadata["required"]:
+                ctx.add("schema.manquant", f"valeur manquante pour « {name} »", vnode, p)
+            continue
+        try:
+            values[name] = f.metadata["kind"].convert(vnode, ctx, p)
+        except Invalid as inv:
+            ctx.add(inv.code, f"{name} : {inv.message}", vnode, p)
+    loc = ctx.loc(key_node if key_node is not None else node, path)
+    return cls(**values, loc=loc, locs=locs)
+
+
+def schema_doc(cls: type, indent: int = 0, seen: set | None = None) -> str:
+    """Document a model class's fields as Markdown (used by the README's format section)."""
+    seen = seen if seen is not None else set()
+    lines = []
+    pad = "  " * indent
+    for f in schema_fields(cls):
+        req = "obligatoire" if f.metadata["required"] else "facultatif"
+        kind = f.metadata["kind"]
+        lines.append(f"{pad}- `{f.name}` ({kind.label}, {req}) : {f.metadata['doc']}")
+        inner = kind.item if isinstance(kind, ListOf) else kind
+        inner = inner.record if isinstance(inner, MapOf) else inner
+        if isinstance(inner, Record) and inner.cls not in seen:
+            seen.add(inner.cls)
+            lines.append(schema_doc(inner.cls, indent + 1, seen))
+    return "\n".join(lines)

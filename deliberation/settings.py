@@ -1,0 +1,22 @@
+"""Build and check settings, one frozen object instead of long keyword lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deliberation.load import default_catalogue_dir
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for."""
+
+    source: Path
+    out_dir: Path | None = None
+    strict: bool = False
+    annexes: tuple[Path, ...] = field(default_factory=lambda: (default_catalogue_dir(),))
+
+    def catalogue_dirs(self) -> tuple[Path, ...]:
+        """Folders of dispositif sheets: the engine's, then the dossier's own ``dispositifs/``."""
+        return (*self.annexes, self.source / "dispositifs")

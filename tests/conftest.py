@@ -1,0 +1,63 @@
+"""Shared helpers: copy a fixture dossier into a temporary folder and edit it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deliberation import pipeline
+from deliberation.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+
+
+class Dossier:
+    """A writable copy of a fixture dossier."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def edit(self, name: str, old: str, new: str, count: int = 1) -> Dossier:
+        """Replace ``old`` by ``new`` in file ``name`` (the text must be there)."""
+        path = self.root / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new, count), encoding="utf-8")
+        return self
+
+    def write(self, name: str, text: str) -> Dossier:
+        """Overwrite file ``name``."""
+        (self.root / name).write_text(text, encoding="utf-8")
+        return self
+
+    def line_of(self, name: str, text: str) -> int:
+        """1-based number of the first line of file ``name`` containing ``text``."""
+        lines = (self.root / name).read_text(encoding="utf-8").splitlines()
+        return next(i for i, line in enumerate(lines, 1) if text in line)
+
+    def check(self, strict: bool = False):
+        """Run the checker and return its findings."""
+        return pipeline.check(Settings(source=self.root, strict=strict)).findings
+
+    def codes(self) -> list[str]:
+        """Codes of the findings."""
+        return [f.code for f in self.check()]
+
+
+@pytest.fixture
+def fictif(tmp_path) -> Dossier:
+    """A copy of the complete fictitious dossier (clean: no finding)."""
+    dest = tmp_path / "fictif"
+    shutil.copytree(FIXTURES / "fictif", dest)
+    return Dossier(dest)
+
+
+@pytest.fixture
+def phase6(tmp_path) -> Dossier:
+    """A copy of the corrected phase 6 dossier."""
+    dest = tmp_path / "phase-6-2024"
+    shutil.copytree(FIXTURES / "phase-6-2024", dest)
+    return Dossier(dest)

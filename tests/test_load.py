@@ -1,0 +1,87 @@
+"""Broken dossiers end in located findings and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from deliberation.cli import main
+
+
+def _run(path, *args):
+    result = CliRunner().invoke(main, ["check", str(path), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "code", "where"),
+    [
+        ("phase.yaml", "numero: 2\n", "numero: [2\n", "yaml.syntaxe", "intitule:"),
+        ("phase.yaml", "numero: 2\n", "numero: deux\n", "schema.type", "numero: deux"),
+        ("phase.yaml", "numero: 2\n", "numero: 2\nnumro: 3\n", "schema.cle_inconnue", "numro: 3"),
+        ("phase.yaml", "numero: 2\n", "", "schema.manquant", "annee:"),
+        ("budget.yaml", "ae: 130000.00", "ae: cent mille", "nombre.format", "cent mille"),
+        ("budget.yaml", "ae: 130000.00", "ae: [1, 2]", "schema.type", "ae: [1, 2]"),
+        ("thematiques/t4.yaml", "debut: 2025-01-01", "debut: 2025-13-01", "date.inexistante", "2025-13-01"),
+        ("thematiques/t4.yaml", "debut: 2025-01-01", "debut: demain", "date.format", "demain"),
+        ("thematiques/t4.yaml", "nature: financement", "nature: don", "schema.choix", "nature: don"),
+        ("thematiques/t4.yaml", "description: Séjour de remobilisation pour 20 jeunes",
+         'description: "S\\x07jour"', "texte.controle", "x07"),
+        ("structures.yaml", "  gamma:", "  alpha:", "schema.cle_dupliquee", "CCAS de Gamma"),
+        ("phase.yaml", "lieu: ARRAS", "lieu: ARRAS\n  lieu: LENS", "schema.cle_dupliquee", "lieu: LENS"),
+    ],
+)
+def test_broken_input_is_located(fictif, name, old, new, code, where):
+    fictif.edit(name, old, new)
+    line = fictif.line_of(name, where)
+    if code == "schema.cle_dupliquee" and name == "structures.yaml":
+        line -= 1  # the key line above the duplicated structure's first field
+    result = _run(fictif.root)
+    assert result.exit_code == 1, result.output
+    hits = [f for f in fictif.check() if f.code == code]
+    assert hits, [str(f) for f in fictif.check()]
+    assert hits[0].loc.file.endswith(name)
+    assert hits[0].loc.line == line
+    assert f"[{code}]" in result.output
+
+
+def test_missing_file(fictif):
+    (fictif.root / "budget.yaml").unlink()
+    result = _run(fictif.root)
+    assert result.exit_code == 1
+    assert "budget.yaml: ERROR: fichier manquant : budget.yaml [fichier.manquant]" in result.output
+
+
+def test_missing_folder(tmp_path):
+    result = _run(tmp_path / "absent")
+    assert result.exit_code == 1
+    assert "dossier introuvable" in result.output
+
+
+def test_empty_and_binary_files(fictif):
+    fictif.write("budget.yaml", "")
+    (fictif.root / "structures.yaml").write_bytes(b"structures:\n  x: \xff\xfe\n")
+    codes = fictif.codes()
+    assert "fichier.vide" in codes and "fichier.encodage" in codes
+
+
+def test_yaml_alias_bomb_is_refused(fictif):
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n"
+    fictif.write("budget.yaml", bomb + "lignes: [*c]\n")
+    result = _run(fictif.root)
+    assert result.exit_code == 1
+
+
+def test_no_thematique(fictif):
+    for p in (fictif.root / "thematiques").glob("*.yaml"):
+        p.unlink()
+    assert "dossier.thematiques" in fictif.codes()
+
+
+def test_all_findings_reported_at_once(fictif):
+    fictif.edit("thematiques/t1.yaml", "fin: 30/06/2025", "fin: 31/06/2025")
+    fictif.edit("thematiques/t4.yaml", "territoire: Lens-Liévin", "territoire: Lensois")
+    fictif.edit("budget.yaml", "disponible: 90000.00", "disponible: 1000.00")
+    codes = set(fictif.codes())
+    assert {"date.inexistante", "territoire.inconnu", "budget.depassement"} <= codes
