@@ -51,8 +51,12 @@ class Ctx:
         self.findings.append(error(code, message, self.loc(node, path)))
 
 
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+
+
 def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and str(node.tag).endswith(":null")
+    """A plain (unquoted) null scalar: empty, ``~`` or ``null``."""
+    return isinstance(node, ScalarNode) and not node.style and node.value in _NULLS
 
 
 def _describe(node: Node) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import Node
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from deliberation.findings import Finding, Loc, error
 from deliberation.schema import Ctx, Invalid, Record
@@ -14,10 +15,27 @@ from deliberation.schema import Ctx, Invalid, Record
 MAX_BYTES = 50 * 1024 * 1024
 
 
+class _PlainResolver(VersionedResolver):
+    """Resolve no implicit type: the schema converts every scalar from its text (no floats)."""
+
+    def resolve(self, kind, value, implicit):  # noqa: D102 - ruamel API
+        if kind is ScalarNode:
+            return self.DEFAULT_SCALAR_TAG
+        if kind is MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        return self.DEFAULT_SEQUENCE_TAG
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="base")  # C parser when ruamel.yaml.clib is installed
+    y.Resolver = _PlainResolver
+    return y
+
+
 def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
     """Parse YAML text into a node tree (no Python objects built); errors become findings."""
     try:
-        node = YAML(typ="rt", pure=True).compose(text)
+        node = _yaml().compose(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
