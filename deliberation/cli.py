@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from deliberation import __version__, pipeline
-from deliberation.findings import Severity, findings_to_json, format_finding, has_errors
+from deliberation.findings import DeliberationError, Severity, findings_to_json, format_finding, has_errors
 from deliberation.settings import Settings
 
 DOSSIER = click.argument("dossier", type=click.Path(path_type=Path))
@@ -63,3 +63,22 @@ def figures(dossier: Path, as_json: bool) -> None:
         n = sum(f.severity is Severity.ERROR for f in result.findings)
         click.echo(f"attention : {n} erreur(s) dans le dossier (voir « deliberation check »)", err=True)
         sys.exit(1)
+
+
+@main.command()
+@DOSSIER
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Dossier de sortie (build/<dossier>).")
+@click.option("--strict", is_flag=True, help="Les avertissements bloquent aussi la production.")
+def build(dossier: Path, output: Path | None, strict: bool) -> None:
+    """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur)."""
+    out = output or Path("build") / dossier.resolve().name
+    try:
+        result = pipeline.build(Settings(source=dossier, out_dir=out, strict=strict))
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
+    _report(result.checked.findings, as_json=False)
+    if not result.written:
+        click.echo("production refusée : corrigez les erreurs ci-dessus (rien n'a été écrit)", err=True)
+        sys.exit(1)
+    click.echo(f"{len(result.files)} document(s) écrit(s) dans {out}", err=True)

@@ -235,6 +235,10 @@ class Rapport(Node):
     cantons: str | None = spec(Text(), "Canton(s).")
     epci: str | None = spec(Text(), "EPCI(s).")
     introduction: str | None = spec(Markdown(), "Texte d'introduction (Markdown).")
+    instruction: str | None = spec(
+        Text(), "Début de la phrase de proposition (« Suite à l'instruction de dossiers relatifs aux … »).",
+        required=False,
+    )
     rapport_cadre: dt.date | None = spec(
         Date(), "Date de la CP du rapport cadre détaillant les dispositifs (17 juin 2024).", required=False
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from deliberation.bundle.write import write_bundle
 from deliberation.compute import Figures, compute
-from deliberation.findings import Finding, sort_findings
+from deliberation.findings import Finding, has_errors, sort_findings
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.model import Dispositif, Dossier
 from deliberation.rules import RuleInput, run_rules
@@ -36,3 +37,35 @@ def check(settings: Settings) -> Checked:
     figures = compute(dossier)
     findings += run_rules(RuleInput(dossier, figures, dispositifs))
     return Checked(dossier, figures, dispositifs, sort_findings(findings))
+
+
+@dataclass
+class Built:
+    """The outcome of a build: the checked dossier and the files written (none if blocked)."""
+
+    checked: Checked
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def written(self) -> bool:
+        """True when the bundle was written."""
+        return bool(self.files)
+
+
+def build(settings: Settings) -> Built:
+    """Check, then render every document in memory, then write them all at once (atomic swap).
+
+    A dossier with errors (or warnings under ``strict``) writes nothing.
+
+    Raises:
+        DeliberationError: a template or the output folder stops the build.
+
+    """
+    from deliberation.render.documents import render_documents
+
+    checked = check(settings)
+    if checked.dossier is None or has_errors(checked.findings, settings.strict):
+        return Built(checked)
+    files = render_documents(checked)
+    write_bundle(settings.out_dir, files)
+    return Built(checked, files)

@@ -139,7 +139,8 @@ def test_territory_suggestions(typo, expected):
 def test_declared_alias_is_accepted(fictif):
     fictif.edit("thematiques/t4.yaml", "territoire: Lens-Liévin", "territoire: Montreuillois/Ternois")
     assert "territoire.inconnu" in fictif.codes()
-    fictif.edit("phase.yaml", "modeles:", 'alias_territoires:\n  "Montreuillois/Ternois": [Montreuillois, Ternois]\nmodeles:')
+    alias = 'alias_territoires:\n  "Montreuillois/Ternois": [Montreuillois, Ternois]\nmodeles:'
+    fictif.edit("phase.yaml", "modeles:", alias)
     assert "territoire.inconnu" not in fictif.codes()
 
 

@@ -1,0 +1,1 @@
+"""The bundle: which documents, in what order, with which numbers and file names."""

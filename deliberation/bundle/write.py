@@ -1,0 +1,66 @@
+"""Write a bundle atomically: into a temporary folder beside the target, then swap."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from deliberation.findings import BuildError
+
+
+def _inside(root: Path, rel: str) -> Path:
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents:
+        raise BuildError(f"nom de fichier refusé (hors du dossier de sortie) : {rel!r}")
+    return path
+
+
+def recover(out: Path) -> None:
+    """Undo what an interrupted build left: restore a swapped-out bundle, drop temporary folders."""
+    parent = out.parent
+    if not parent.is_dir():
+        return
+    olds = sorted(parent.glob(f".{out.name}.old-*"))
+    if not out.exists() and olds:
+        olds[-1].rename(out)
+        olds = olds[:-1]
+    for stale in [*parent.glob(f".{out.name}.tmp-*"), *olds]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_bundle(out: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path → bytes) as the new content of ``out``, all or nothing.
+
+    Raises:
+        BuildError: a file name escapes the output folder, or the disk refuses the write.
+
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o755)
+    try:
+        for rel in sorted(files):
+            path = _inside(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(files[rel])
+                fh.flush()
+                os.fsync(fh.fileno())
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old.rmdir()
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BuildError(f"écriture impossible dans {out.parent} : {err.strerror or err}") from err
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

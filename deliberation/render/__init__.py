@@ -1,0 +1,1 @@
+"""Rendering: context, French filters, Markdown narratives, Word documents."""

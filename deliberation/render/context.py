@@ -1,0 +1,219 @@
+"""The rendering context: built in one place from the dossier, the figures and the numbering.
+
+Templates see nothing else. Values are raw (Decimal, date, int); templates format them with
+the French filters. Narratives are ``MarkdownText`` values with their ``[[figures]]`` expanded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from deliberation import fmt
+from deliberation.bundle.numbering import annexes
+from deliberation.compute import Figures, Totaux
+from deliberation.model import NOUVELLE, UNITES, Dossier
+from deliberation.render.markdown import MarkdownText, expand
+
+
+def _figure_values(t: Totaux) -> dict[str, str]:
+    values = {
+        "montant": fmt.money(t.montant, cents_shown=False) if t.montant is not None else "",
+        "montant_centimes": fmt.money(t.montant) if t.montant is not None else "",
+        "structures": str(t.structures),
+        "lignes": str(t.lignes),
+        "dispositifs": str(t.dispositifs),
+        "etp": fmt.number(t.etp) if t.etp is not None else "",
+    }
+    for u in UNITES:
+        v = t.volume(u)
+        if v is not None:
+            values[u] = fmt.number(v)
+    if t.periode:
+        debut, fin = (fmt.date_long(x) for x in t.periode)
+        values.update(periode=f"du {debut} au {fin}", debut=debut, fin=fin)
+    return {k: v for k, v in values.items() if v != ""}
+
+
+def _md(text: str | None, t: Totaux | None) -> MarkdownText:
+    text = text or ""
+    return MarkdownText(expand(text, _figure_values(t)) if t is not None else text)
+
+
+def _sans_civilite(name: str) -> tuple[str, str]:
+    civ, _, rest = name.partition(" ")
+    return civ, rest
+
+
+def designation(names: list[str]) -> str:
+    """Name people as the act does: « Mesdames A et B ainsi que messieurs C et D »."""
+    femmes = [_sans_civilite(n)[1] for n in names if n.startswith("Mme ")]
+    hommes = [_sans_civilite(n)[1] for n in names if not n.startswith("Mme ")]
+
+    def liste(items):
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
+
+    parts = []
+    if femmes:
+        parts.append(("Madame " if len(femmes) == 1 else "Mesdames ") + liste(femmes))
+    if hommes:
+        word = "monsieur " if len(hommes) == 1 else "messieurs "
+        parts.append((word if femmes else word.capitalize()) + liste(hommes))
+    return " ainsi que ".join(parts)
+
+
+def interesses(names: list[str]) -> dict:
+    """Wording parts for members « intéressés à l'affaire »: names, agreement, verb."""
+    if not names:
+        return {"noms": "", "accord": "", "verbe": ""}
+    feminine = all(n.startswith("Mme ") for n in names)
+    plural = len(names) > 1
+    return {
+        "noms": designation(names),
+        "accord": ("e" if feminine else "") + ("s" if plural else ""),
+        "verbe": "n'ont" if plural else "n'a",
+    }
+
+
+def _presidence(name: str) -> str:
+    civ, rest = _sans_civilite(name)
+    return ("MADAME " if civ == "Mme" else "MONSIEUR ") + rest.upper()
+
+
+def build_context(d: Dossier, fig: Figures) -> dict:
+    """The one context every template of the bundle is rendered with."""
+    info = d.info
+    s = info.seance
+    numbering = annexes(d)
+    narrative_of = {a.thematique.numero: a.numero for a in numbering if a.kind == "narrative"}
+    repartition = next(a.numero for a in numbering if a.kind == "repartition")
+    modeles = [a for a in numbering if a.kind == "modele"]
+    modele_numero = {a.modele.id: a.numero for a in modeles}
+
+    thematiques = []
+    for t in d.thematiques:
+        tt = fig.of(t)
+        operations = []
+        for o in t.operations:
+            ot = fig.of(o)
+            lignes = []
+            for i, ligne in enumerate(o.lignes):
+                structure = d.structures.get(ligne.structure)
+                modele = info.modeles.get(ligne.document)
+                if modele is not None and modele.type == "avenant":
+                    document = f"Modèle d'avenant n°{modele_numero.get(modele.id, '?')}"
+                elif modele is not None:
+                    document = modele.titre
+                else:
+                    document = ""
+                lignes.append({
+                    "id": ligne.id,
+                    "premiere": i == 0,
+                    "territoire": ligne.territoire,
+                    "structure": structure.nom if structure else ligne.structure,
+                    "description": ligne.description,
+                    "montant": ligne.montant,
+                    "document": document,
+                    "nouvelle_convention": ligne.convention == NOUVELLE,
+                })
+            operations.append({
+                "numero": o.numero,
+                "titre": o.titre,
+                "dispositif": o.dispositif,
+                "narrative": _md(o.narrative, ot),
+                "total": ot.montant,
+                "lignes": lignes,
+                "structures": ot.structures,
+            })
+        thematiques.append({
+            "numero": t.numero,
+            "titre": t.titre,
+            "narrative": _md(t.narrative, tt),
+            "dispositifs": tt.dispositifs,
+            "total": tt.montant,
+            "operations": operations,
+            "annexe": narrative_of[t.numero],
+        })
+
+    has_conventions = any(ligne.convention == NOUVELLE for _, _, ligne in d.lignes())
+    articles = []
+    for t in thematiques:
+        articles.append({"numero": len(articles) + 1, "kind": "thematique", "thematique": t})
+    financing = [a["numero"] for a in articles]
+    if has_conventions:
+        articles.append({"numero": len(articles) + 1, "kind": "conventions"})
+    if modeles:
+        articles.append({"numero": len(articles) + 1, "kind": "avenants", "annexes": [a.numero for a in modeles]})
+    articles.append({"numero": len(articles) + 1, "kind": "imputation", "articles": financing})
+
+    budget = [
+        {
+            "code": code,
+            "imputation": b.ligne.imputation,
+            "libelle": b.ligne.libelle,
+            "ae": b.ligne.ae,
+            "disponible": b.ligne.disponible,
+            "proposition": b.proposition,
+            "solde": b.solde,
+        }
+        for code, b in fig.budget.items()
+        if b.totaux.lignes
+    ]
+    rapport = info.rapport
+    v = s.vote
+    return {
+        "departement": info.departement,
+        "phase": {"annee": info.annee, "numero": info.numero, "intitule": info.intitule},
+        "seance": {
+            "date": s.date,
+            "lieu": s.lieu,
+            "presidence": _presidence(s.president),
+            "secretaire": s.secretaire,
+            "presents": list(s.presents),
+            "excuses": list(s.excuses),
+            "absents": list(s.absents),
+            "presents_sans_voix": list(s.presents_sans_voix),
+            "excuses_sans_voix": list(s.excuses_sans_voix),
+            "interesses_presents": interesses([m for m in s.interesses if m in s.presents]),
+            "interesses_excuses": interesses([m for m in s.interesses if m in s.excuses]),
+            "interesses_absents": interesses([m for m in s.interesses if m in s.absents]),
+            "vote": {
+                "pour": v.pour, "pour_groupes": list(v.pour_groupes),
+                "contre": v.contre, "contre_groupes": list(v.contre_groupes),
+                "abstention": v.abstention, "abstention_groupes": list(v.abstention_groupes),
+                "absents": v.absents_sans_delegation, "absents_groupes": list(v.absents_groupes),
+                "resultat": v.resultat,
+            },
+            "president": {"qualite": s.president_signature.qualite, "nom": s.president_signature.nom},
+            "delegation": (
+                {"qualite": s.signature_delegation.qualite, "nom": s.signature_delegation.nom}
+                if s.signature_delegation else None
+            ),
+        },
+        "deliberation": {
+            "numero": info.deliberation.numero,
+            "titre": info.deliberation.titre,
+            "visas": list(info.deliberation.visas),
+            "modele_type": info.deliberation.modele_type_convention or "",
+        },
+        "commissions": [
+            {"numero": c.numero, "nom": c.nom, "date": c.date, "avis": c.avis} for c in info.commissions
+        ],
+        "rapport": {
+            "numero": rapport.numero,
+            "pole": rapport.pole,
+            "direction": rapport.direction,
+            "mission": rapport.mission or "",
+            "territoires": rapport.territoires,
+            "cantons": rapport.cantons,
+            "epci": rapport.epci,
+            "introduction": _md(rapport.introduction, fig.phase),
+            "instruction": rapport.instruction or "",
+            "rapport_cadre": rapport.rapport_cadre,
+        },
+        "thematiques": thematiques,
+        "articles": articles,
+        "budget": budget,
+        "annexe_repartition": repartition,
+        "annexes_modeles": [a.numero for a in modeles],
+        "total": fig.phase.montant if fig.phase.montant is not None else Decimal(0),
+    }

@@ -1,0 +1,78 @@
+"""Jinja filters for French documents, backed by Babel (see ``deliberation.fmt``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from deliberation import fmt
+from deliberation.render.words import amount_words
+
+
+def euros(value: Decimal) -> str:
+    """Table amount: ``712 000,00 €``."""
+    return fmt.money(value)
+
+
+def euros_prose(value: Decimal) -> str:
+    """Prose amount: ``712 000 €`` (cents only when there are some)."""
+    return fmt.money(value, cents_shown=False)
+
+
+def euros_annexe(value: Decimal) -> str:
+    """Annexe 4 amount: ``53 700,00 €``, ``- €`` for zero."""
+    return fmt.money(value, dash_zero=True)
+
+
+def montant(value: Decimal) -> str:
+    """Amount without the currency sign, for tables whose header says €: ``8 589 450,00``."""
+    return fmt.number(fmt.cents(value), 2)
+
+
+def nombre(value) -> str:
+    """Count or volume: ``4 783``, ``2,38``."""
+    return fmt.number(Decimal(value))
+
+
+def etp(value: Decimal) -> str:
+    """Full-time equivalents: ``2,38 ETP``."""
+    return fmt.etp(value)
+
+
+def date_longue(value: dt.date) -> str:
+    """``9 décembre 2024``, ``1er janvier 2025``."""
+    return fmt.date_long(value)
+
+
+def date_courte(value: dt.date) -> str:
+    """``01/01/2025``."""
+    return fmt.date_short(value)
+
+
+def ordinal(n: int) -> str:
+    """``1ère``, ``2ème``."""
+    return fmt.ordinal(n)
+
+
+def en_lettres(value: Decimal) -> str:
+    """``sept cent douze mille euros``."""
+    return amount_words(value)
+
+
+def liste(items) -> str:
+    """French enumeration: ``5, 6, 7 et 8``."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+def majuscules(text: str) -> str:
+    """Upper case, accents kept (``9 DÉCEMBRE 2024``)."""
+    return text.upper()
+
+
+FILTERS = {f.__name__: f for f in (
+    euros, euros_prose, euros_annexe, montant, nombre, etp, date_longue, date_courte, ordinal, en_lettres,
+    liste, majuscules,
+)}

@@ -1,0 +1,32 @@
+"""Read back what a Word document says: its paragraphs and table rows, in order (for tests and diffs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+
+def docx_lines(path: str | Path) -> list[str]:
+    """Text of a DOCX, one line per paragraph and one per table row (cells joined by `` | ``)."""
+    doc = Document(str(path))
+    lines: list[str] = []
+    for block in doc.iter_inner_content():
+        if isinstance(block, Paragraph):
+            lines.append(block.text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:
+                    text = "\n".join(p.text for p in cell.paragraphs)
+                    if not cells or cells[-1] != text or True:
+                        cells.append(text)
+                lines.append(" | ".join(cells))
+    return lines
+
+
+def docx_text(path: str | Path) -> str:
+    """The whole text of a DOCX as one string (no-break spaces kept)."""
+    return "\n".join(docx_lines(path))

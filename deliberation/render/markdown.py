@@ -1,0 +1,105 @@
+"""Markdown narratives → Word paragraphs (markdown-it-py), in the document's own styles.
+
+Narratives are data: raw HTML is shown as text, never interpreted, and the only
+substitution is the fixed vocabulary of computed figures written ``[[montant]]``,
+``[[structures]]``… (see ``PLACEHOLDERS``), never template code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+
+#: Figures a narrative may cite by name; each comes from ``compute`` for the narrative's scope.
+PLACEHOLDERS = {
+    "montant": "total de l'opération ou de la thématique (712 000 €)",
+    "montant_centimes": "le même total avec les centimes (712 000,00 €)",
+    "structures": "nombre de structures",
+    "lignes": "nombre de lignes",
+    "dispositifs": "nombre de dispositifs (thématique)",
+    "etp": "total des ETP (2,38)",
+    "diagnostics": "total des diagnostics",
+    "places": "total des places",
+    "participants": "total des participants",
+    "familles": "total des familles",
+    "personnes": "total des personnes",
+    "jeunes": "total des jeunes",
+    "periode": "période couverte (du 1er janvier 2025 au 31 décembre 2025)",
+    "debut": "premier jour (1er janvier 2025)",
+    "fin": "dernier jour (31 décembre 2025)",
+}
+PLACEHOLDER = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
+
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+@dataclass(frozen=True)
+class MarkdownText:
+    """A narrative to render as Word paragraphs (a context value, converted by the renderer)."""
+
+    text: str
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """Placeholder names in ``text`` that are not in the vocabulary."""
+    return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) not in PLACEHOLDERS]
+
+
+def expand(text: str, values: dict[str, str]) -> str:
+    """Replace ``[[name]]`` by its computed, formatted value (names missing stay visible)."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _add_inline(paragraph, token) -> None:
+    bold = italic = False
+    for child in token.children or []:
+        t = child.type
+        if t == "strong_open":
+            bold = True
+        elif t == "strong_close":
+            bold = False
+        elif t == "em_open":
+            italic = True
+        elif t == "em_close":
+            italic = False
+        elif t in ("text", "code_inline", "html_inline"):
+            run = paragraph.add_run(child.content)
+            run.bold = bold or None
+            run.italic = italic or None
+        elif t == "softbreak":
+            paragraph.add_run(" ")
+        elif t == "hardbreak":
+            paragraph.add_run().add_break()
+
+
+def add_markdown(doc, text: str, body_style: str | None = None) -> None:
+    """Append the paragraphs of Markdown ``text`` to a python-docx document or subdocument."""
+    lists: list[str] = []
+    heading = None
+    for token in _MD.parse(text):
+        t = token.type
+        if t == "bullet_list_open":
+            lists.append("List Bullet")
+        elif t == "ordered_list_open":
+            lists.append("List Number")
+        elif t in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif t == "heading_open":
+            heading = True
+        elif t == "heading_close":
+            heading = None
+        elif t == "inline":
+            if lists:
+                level = len(lists)
+                style = lists[-1] + (f" {level}" if level > 1 else "")
+            else:
+                style = body_style
+            p = doc.add_paragraph(style=style)
+            _add_inline(p, token)
+            if heading:
+                for run in p.runs:
+                    run.bold = True
+        elif t in ("code_block", "fence", "html_block"):
+            doc.add_paragraph(token.content.rstrip("\n"), style=body_style)

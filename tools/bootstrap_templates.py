@@ -1,0 +1,363 @@
+"""Write the first version of the Word templates in templates/ (python-docx + docxtpl tags).
+
+The .docx files in templates/ are the source of truth: lawyers edit them in Word or
+LibreOffice. This script only bootstrapped them; re-running it overwrites their edits
+(``--force`` is required when a template already exists).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Cm, Pt
+
+OUT = Path(__file__).resolve().parents[1] / "templates"
+CENTER = WD_ALIGN_PARAGRAPH.CENTER
+RIGHT = WD_ALIGN_PARAGRAPH.RIGHT
+JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+
+def new_doc(landscape: bool = False) -> Document:
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = "Arial"
+    style.font.size = Pt(10.5)
+    section = doc.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Cm(29.7), Cm(21)
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(2))
+    return doc
+
+
+def para(doc, text: str = "", *, bold=False, align=None, size=None, underline=False, space_after=6):
+    p = doc.add_paragraph()
+    if text:
+        run = p.add_run(text)
+        run.bold = bold or None
+        run.underline = underline or None
+        if size:
+            run.font.size = Pt(size)
+    if align is not None:
+        p.alignment = align
+    p.paragraph_format.space_after = Pt(space_after)
+    return p
+
+
+def tag(doc, text: str):
+    """A paragraph holding only a docxtpl paragraph tag ({%p … %} or {{p … }})."""
+    return doc.add_paragraph(text)
+
+
+def table(doc, headers: list[str], rows: list[list[str]], bold_rows=(), widths=None):
+    t = doc.add_table(rows=1 + len(rows), cols=len(headers))
+    t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for i, h in enumerate(headers):
+        cell = t.rows[0].cells[i]
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(h)
+        run.bold = True
+    for r, row in enumerate(rows, 1):
+        for i, text in enumerate(row):
+            cell = t.rows[r].cells[i]
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(text)
+            if r - 1 in bold_rows:
+                run.bold = True
+            if text.startswith("{{") and ("montant" in text or "euros" in text or "|" in text):
+                cell.paragraphs[0].alignment = RIGHT
+    if widths:
+        for row in t.rows:
+            for i, w in enumerate(widths):
+                row.cells[i].width = Cm(w)
+    return t
+
+
+ARTICLE_THEMATIQUE = (
+    "De valider le financement de {{ a.thematique.dispositifs }} dispositif{{ 's' if a.thematique.dispositifs > 1 }} "
+    "de la thématique {{ a.thematique.numero }} « {{ a.thematique.titre }} », pour un montant total de "
+    "{{ a.thematique.total|euros_prose }} ainsi que la répartition financière proposée en annexe "
+    "{{ annexe_repartition }}"
+)
+SIGN = "D'autoriser le Président du Conseil départemental à signer"
+SIGN_RAPPORT = "De m'autoriser à signer"
+CONVENTIONS = (
+    ", au nom et pour le compte du Département, avec les structures citées en annexe {{ annexe_repartition }}, "
+    "les conventions correspondantes selon les modalités présentées au "
+)
+AVENANTS = (
+    ", au nom et pour le compte du Département, avec les structures citées en annexe {{ annexe_repartition }}, "
+    "les avenants relatifs aux conventions selon les modalités présentées au "
+)
+AVENANT_ANNEXES = (
+    "dans les termes des projets joints en annexe{{ 's' if a.annexes|length > 1 }} {{ a.annexes|liste }}"
+)
+
+
+def rapport() -> Document:
+    doc = new_doc()
+    para(doc, "{{ departement }}", bold=True)
+    para(doc, "{{ rapport.pole }}", space_after=0)
+    para(doc, "{{ rapport.direction }}", space_after=0)
+    tag(doc, "{%p if rapport.mission %}")
+    para(doc, "{{ rapport.mission }}")
+    tag(doc, "{%p endif %}")
+    para(doc, "RAPPORT N°{{ rapport.numero }}", bold=True, align=CENTER, size=13)
+    para(doc, "Territoire(s): {{ rapport.territoires }}", space_after=0)
+    para(doc, "Canton(s): {{ rapport.cantons }}", space_after=0)
+    para(doc, "EPCI(s): {{ rapport.epci }}")
+    para(doc, "COMMISSION PERMANENTE DU CONSEIL DEPARTEMENTAL", bold=True, align=CENTER)
+    para(doc, "REUNION DU {{ seance.date|date_longue|majuscules }}", bold=True, align=CENTER)
+    para(doc, "{{ deliberation.titre }}", bold=True, align=CENTER)
+    tag(doc, "{{p rapport.introduction }}")
+    para(
+        doc,
+        "{% if rapport.instruction %}{{ rapport.instruction }}, il{% else %}Il{% endif %} est proposé de valider "
+        "la mise en œuvre de dispositifs intervenant dans les {{ thematiques|length }} thématiques de l'Appel à "
+        "projets{% if rapport.rapport_cadre %}, présentées dans le rapport cadre de la Commission Permanente du "
+        "{{ rapport.rapport_cadre|date_longue }}{% endif %} :",
+        align=JUSTIFY,
+    )
+    tag(doc, "{%p for t in thematiques %}")
+    para(doc, "Thématique {{ t.numero }} : {{ t.titre }} :", bold=True)
+    para(
+        doc,
+        "{% if t.dispositifs == 1 %}Un dispositif est proposé{% else %}{{ t.dispositifs }} dispositifs sont "
+        "proposés{% endif %} pour un total de {{ t.total|euros_prose }} (Annexes {{ t.annexe }} et "
+        "{{ annexe_repartition }}).",
+    )
+    tag(doc, "{%p endfor %}")
+    para(doc, "Il convient de statuer sur cette affaire et, le cas échéant :")
+    tag(doc, "{%p for a in articles %}")
+    tag(doc, "{%p if a.kind == 'thematique' %}")
+    doc.add_paragraph(ARTICLE_THEMATIQUE + " ;", style="List Bullet")
+    tag(doc, "{%p elif a.kind == 'conventions' %}")
+    doc.add_paragraph(
+        SIGN_RAPPORT + CONVENTIONS + "présent rapport, dans les termes du modèle type {{ deliberation.modele_type }} ;",
+        style="List Bullet",
+    )
+    tag(doc, "{%p elif a.kind == 'avenants' %}")
+    doc.add_paragraph(SIGN_RAPPORT + AVENANTS + "présent rapport, " + AVENANT_ANNEXES + " ;", style="List Bullet")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+    para(doc, "La dépense serait imputée sur le budget départemental comme suit :")
+    table(
+        doc,
+        ["Code Opération", "Imputation Budgétaire", "Libellé Opération", "AE €", "Disponible €", "Proposition €",
+         "Solde €"],
+        [
+            ["{%tr for b in budget %}", "", "", "", "", "", ""],
+            ["{{ b.code }}", "{{ b.imputation }}", "{{ b.libelle }}", "{{ b.ae|montant }}",
+             "{{ b.disponible|montant }}", "{{ b.proposition|montant }}", "{{ b.solde|montant }}"],
+            ["{%tr endfor %}", "", "", "", "", "", ""],
+        ],
+    )
+    para(doc, "")
+    tag(doc, "{%p for c in commissions %}")
+    para(
+        doc,
+        "La {{ c.numero|ordinal }} Commission - {{ c.nom }} a émis un avis {{ c.avis }} sur ce rapport lors de sa "
+        "réunion du {{ c.date|date_courte }}.",
+    )
+    tag(doc, "{%p endfor %}")
+    para(doc, "Je vous prie de bien vouloir en délibérer.")
+    para(doc, "Le Président du Conseil Départemental", align=RIGHT, space_after=0)
+    para(doc, "SIGNE", align=RIGHT, space_after=0)
+    para(doc, "{{ seance.president.nom }}", align=RIGHT)
+    return doc
+
+
+def deliberation() -> Document:
+    doc = new_doc()
+    para(doc, "{{ departement }}", bold=True, align=CENTER)
+    para(doc, "DELIBERATION DE LA COMMISSION PERMANENTE", bold=True, align=CENTER, space_after=0)
+    para(doc, "DU CONSEIL DEPARTEMENTAL", bold=True, align=CENTER)
+    para(doc, "REUNION DU {{ seance.date|date_longue|majuscules }}", bold=True, align=CENTER)
+    para(doc, "PRESIDENCE DE {{ seance.presidence }}", bold=True, align=CENTER)
+    para(doc, "Secrétaire : {{ seance.secretaire }}")
+    para(doc, "Étaient présents : {{ seance.presents|join(', ') }}.", align=JUSTIFY)
+    for key, label in (
+        ("excuses", "Excusé(s)"),
+        ("absents", "Absent(s)"),
+        ("presents_sans_voix", "Assistant également sans voix délibérative"),
+        ("excuses_sans_voix", "Excusé(s) sans voix délibérative"),
+    ):
+        tag(doc, f"{{%p if seance.{key} %}}")
+        para(doc, f"{label} : {{{{ seance.{key}|join(', ') }}}}.", align=JUSTIFY)
+        tag(doc, "{%p endif %}")
+    para(doc, "{{ deliberation.titre }}", bold=True, align=CENTER)
+    para(doc, "(N°{{ deliberation.numero }})", bold=True, align=CENTER)
+    para(doc, "La Commission Permanente du Conseil départemental du Pas-de-Calais,")
+    tag(doc, "{%p for v in deliberation.visas %}")
+    para(doc, "Vu {{ v }}", align=JUSTIFY)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p for c in commissions %}")
+    para(
+        doc,
+        "Vu l'avis de la {{ c.numero|ordinal }} commission « {{ c.nom }} » rendu lors de sa réunion en date du "
+        "{{ c.date|date_courte }} ;",
+        align=JUSTIFY,
+    )
+    tag(doc, "{%p endfor %}")
+    for key, extra in (("presents", ""), ("excuses", " et excusé"), ("absents", " et absent")):
+        tag(doc, f"{{%p if seance.interesses_{key}.noms %}}")
+        para(
+            doc,
+            f"{{{{ seance.interesses_{key}.noms }}}}, intéressé{{{{ seance.interesses_{key}.accord }}}} à l'affaire"
+            + (f"{extra}{{{{ seance.interesses_{key}.accord }}}}" if extra else "")
+            + f", {{{{ seance.interesses_{key}.verbe }}}} pas donné de délégation de vote pour ce rapport.",
+            align=JUSTIFY,
+        )
+        tag(doc, "{%p endif %}")
+    para(doc, "Après en avoir délibéré,")
+    para(doc, "DECIDE :", bold=True)
+    tag(doc, "{%p for a in articles %}")
+    para(doc, "Article {{ a.numero }} :", bold=True, underline=True)
+    tag(doc, "{%p if a.kind == 'thematique' %}")
+    para(doc, ARTICLE_THEMATIQUE + " à la présente délibération.", align=JUSTIFY)
+    tag(doc, "{%p elif a.kind == 'conventions' %}")
+    para(
+        doc,
+        SIGN + CONVENTIONS + "rapport joint à la présente délibération, dans les termes du modèle type "
+        "{{ deliberation.modele_type }}.",
+        align=JUSTIFY,
+    )
+    tag(doc, "{%p elif a.kind == 'avenants' %}")
+    para(doc, SIGN + AVENANTS + "rapport, " + AVENANT_ANNEXES + " à la présente délibération.", align=JUSTIFY)
+    tag(doc, "{%p elif a.kind == 'imputation' %}")
+    para(
+        doc,
+        "Les dépenses versées en application des articles {{ a.articles|liste }} de la présente délibération "
+        "sont imputées sur le budget départemental comme suit :",
+        align=JUSTIFY,
+    )
+    table(
+        doc,
+        ["Code Opération", "Imputation budgétaire", "Libellé Opération", "AE €", "Dépense €"],
+        [
+            ["{%tr for b in budget %}", "", "", "", ""],
+            ["{{ b.code }}", "{{ b.imputation }}", "{{ b.libelle }}", "{{ b.ae|montant }}",
+             "{{ b.proposition|montant }}"],
+            ["{%tr endfor %}", "", "", "", ""],
+        ],
+    )
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+    para(doc, "Dans les conditions de vote ci-dessous :")
+    groups = "{% if seance.vote.GROUPS %} ({{ seance.vote.GROUPS|join(' ; ') }}){% endif %}"
+    para(
+        doc,
+        "Pour : {{ seance.vote.pour }} voix" + groups.replace("GROUPS", "pour_groupes")
+        + " Contre : {{ seance.vote.contre }} voix" + groups.replace("GROUPS", "contre_groupes")
+        + " Abstention : {{ seance.vote.abstention }}" + groups.replace("GROUPS", "abstention_groupes")
+        + " Absents sans délégation de vote : {{ seance.vote.absents }}" + groups.replace("GROUPS", "absents_groupes"),
+        align=JUSTIFY,
+    )
+    para(doc, "({{ seance.vote.resultat }})", bold=True, align=CENTER)
+    para(doc, "{{ seance.president.qualite }},", bold=True, align=RIGHT, space_after=0)
+    para(doc, "{{ seance.president.nom }}", align=RIGHT)
+    para(doc, "{{ seance.lieu }}, le {{ seance.date|date_longue }}", align=RIGHT)
+    tag(doc, "{%p if seance.delegation %}")
+    para(doc, "Pour le Président du Conseil départemental,", align=RIGHT, space_after=0)
+    para(doc, "{{ seance.delegation.qualite }},", align=RIGHT, space_after=0)
+    para(doc, "Signé", align=RIGHT, space_after=0)
+    para(doc, "{{ seance.delegation.nom }}", align=RIGHT)
+    tag(doc, "{%p endif %}")
+    return doc
+
+
+def narrative() -> Document:
+    doc = new_doc()
+    para(doc, "Annexe {{ t.annexe }}", bold=True, align=RIGHT)
+    para(doc, "Thématique {{ t.numero }} {{ t.titre }}", bold=True, align=CENTER, size=12)
+    para(doc, "Propositions {{ phase.annee }}", bold=True, align=CENTER, space_after=0)
+    para(doc, "Phase {{ phase.numero }}", bold=True, align=CENTER)
+    tag(doc, "{%p if rapport.rapport_cadre %}")
+    para(
+        doc,
+        "Les dispositifs rattachés à cette thématique sont détaillés dans le rapport présenté en Commission "
+        "permanente du {{ rapport.rapport_cadre|date_longue }}.",
+        align=JUSTIFY,
+    )
+    tag(doc, "{%p endif %}")
+    para(
+        doc,
+        "Le tableau repris en annexe {{ annexe_repartition }} détaille par structure et par territoire les montants "
+        "correspondants aux actions proposées sur cette phase {{ phase.numero }}.",
+        align=JUSTIFY,
+    )
+    tag(doc, "{{p t.narrative }}")
+    tag(doc, "{%p for o in t.operations %}")
+    para(
+        doc,
+        "Opération {{ o.numero }} : {{ o.titre }}{% if o.dispositif %} (dispositif {{ o.dispositif }}){% endif %}",
+        bold=True,
+    )
+    tag(doc, "{{p o.narrative }}")
+    tag(doc, "{%p endfor %}")
+    return doc
+
+
+def repartition() -> Document:
+    doc = new_doc(landscape=True)
+    para(
+        doc,
+        "ANNEXE {{ annexe_repartition }} - APPEL A PROJETS DPID {{ phase.annee }} - REPARTITION FINANCIERE DES "
+        "OPERATIONS Phase {{ phase.numero }}",
+        bold=True,
+        align=CENTER,
+    )
+    tag(doc, "{%p for t in thematiques %}")
+    para(doc, "{{ t.numero }}. {{ t.titre }}", bold=True)
+    table(
+        doc,
+        ["Opération", "Territoire(s)", "Structure", "Description Action / Complément d'Information",
+         "Montant Retenu", "Avenant/Convention"],
+        [
+            ["{%tr for o in t.operations %}", "", "", "", "", ""],
+            ["{%tr for l in o.lignes %}", "", "", "", "", ""],
+            ["{% if l.premiere %}Opération {{ o.numero }} : {{ o.titre }}{% endif %}", "{{ l.territoire }}",
+             "{{ l.structure }}", "{{ l.description }}", "{{ l.montant|euros_annexe }}", "{{ l.document }}"],
+            ["{%tr endfor %}", "", "", "", "", ""],
+            ["TOTAL Opération {{ o.numero }}", "", "", "", "{{ o.total|euros_annexe }}", ""],
+            ["{%tr endfor %}", "", "", "", "", ""],
+            ["TOTAL Thématique {{ t.numero }}", "", "", "", "{{ t.total|euros_annexe }}", ""],
+        ],
+        bold_rows={3, 5},
+        widths=[4.5, 3, 3.5, 10, 3, 3.5],
+    )
+    para(doc, "")
+    tag(doc, "{%p endfor %}")
+    return doc
+
+
+TEMPLATES = {
+    "rapport.docx": rapport,
+    "deliberation.docx": deliberation,
+    "annexe-narrative.docx": narrative,
+    "annexe-repartition.docx": repartition,
+}
+
+
+def main() -> None:
+    force = "--force" in sys.argv
+    OUT.mkdir(exist_ok=True)
+    for name, build in TEMPLATES.items():
+        path = OUT / name
+        if path.exists() and not force:
+            print(f"{path} existe : ignoré (--force pour l'écraser)")
+            continue
+        build().save(path)
+        print(f"écrit {path}")
+
+
+if __name__ == "__main__":
+    main()
