@@ -27,6 +27,7 @@ def _rules():
         budget,
         declared,
         dispositifs,
+        narratives,
         nature,
         periods,
         refs,
@@ -48,6 +49,7 @@ def _rules():
         dispositifs.check_ratios,
         dispositifs.check_catalogue,
         seance.check_seance,
+        narratives.check_narratives,
     )
 
 

@@ -1,0 +1,208 @@
+"""Issue 3: the Word documents say the right things (opened with python-docx, never byte-compared)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deliberation import pipeline
+from deliberation.cli import main
+from deliberation.fmt import plain
+from deliberation.render.inspect import docx_lines, docx_text
+from deliberation.settings import Settings
+
+FORBIDDEN = re.compile(r"\{\{|\{%|%\}|\}\}|XXXX|\bNone\b")
+
+
+def build(dossier, out: Path):
+    return pipeline.build(Settings(source=dossier.root, out_dir=out))
+
+
+@pytest.fixture
+def built_fictif(fictif, tmp_path):
+    out = tmp_path / "out"
+    result = build(fictif, out)
+    assert result.written, result.checked.findings
+    return out
+
+
+def lines_of(out: Path, stem_part: str) -> list[str]:
+    (path,) = [p for p in out.glob("*.docx") if stem_part in p.name]
+    return [plain(x) for x in docx_lines(path)]
+
+
+def test_bundle_names_are_numbered_and_stable(built_fictif):
+    assert sorted(p.name for p in built_fictif.iterdir()) == [
+        "01-rapport.docx",
+        "02-deliberation.docx",
+        "03-annexe-1-thematique-1.docx",
+        "04-annexe-2-thematique-4.docx",
+        "05-annexe-3-repartition-financiere.docx",
+    ]
+
+
+def test_no_template_residue(built_fictif):
+    for path in built_fictif.glob("*.docx"):
+        text = docx_text(path)
+        assert not FORBIDDEN.search(text), (path.name, FORBIDDEN.search(text))
+
+
+def test_rapport_budget_table_and_thematiques(built_fictif):
+    lines = lines_of(built_fictif, "rapport")
+    assert "C02-446A05 | 6568/93446 | Indemnisation des organismes référents | 1 000 000,00 | 500 000,00 | " \
+           "50 000,00 | 450 000,00" in lines
+    assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 90 000,00 | 12 000,00 | 78 000,00" in lines
+    assert "2 dispositifs sont proposés pour un total de 50 000 € (Annexes 1 et 3)." in lines
+    assert "Un dispositif est proposé pour un total de 12 000 € (Annexes 2 et 3)." in lines
+    assert "REUNION DU 10 MARS 2025" in lines
+    assert "La 2ème Commission - Solidarités humaines a émis un avis favorable sur ce rapport lors de sa réunion " \
+           "du 24/02/2025." in lines
+
+
+def test_deliberation_articles_are_contiguous_and_cite_the_annexes(built_fictif):
+    lines = lines_of(built_fictif, "deliberation")
+    numbers = [int(m.group(1)) for x in lines if (m := re.fullmatch(r"Article (\d+) :", x))]
+    assert numbers == [1, 2, 3, 4, 5]
+    text = "\n".join(lines)
+    assert "pour un montant total de 50 000 € ainsi que la répartition financière proposée en annexe 3 à la " \
+           "présente délibération." in text
+    assert "dans les termes des projets joints en annexe 4 à la présente délibération." in text
+    assert "Les dépenses versées en application des articles 1 et 2 de la présente délibération" in text
+    assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 12 000,00" in lines
+    assert "Monsieur Louis PETIT, intéressé à l'affaire, n'a pas donné de délégation de vote pour ce rapport." in lines
+    assert "Pour : 5 voix (Groupe A ; Groupe B) Contre : 0 voix Abstention : 1 (Groupe A) Absents sans délégation " \
+           "de vote : 1 (Groupe B)" in lines
+    assert "ARRAS, le 10 mars 2025" in lines
+
+
+def test_articles_follow_from_what_is_present(fictif, tmp_path):
+    # no new convention in the phase: the « conventions » article disappears and numbers close up
+    fictif.edit("thematiques/t4.yaml", "convention: nouvelle", "convention: plateforme")
+    fictif.edit("thematiques/t4.yaml", "structure: gamma", "structure: alpha")
+    fictif.edit("thematiques/t4.yaml", "document: convention-type", "document: avenant-accueil")
+    out = tmp_path / "out"
+    assert build(fictif, out).written
+    text = "\n".join(lines_of(out, "deliberation"))
+    assert "les conventions correspondantes" not in text
+    assert "Article 4 :\nLes dépenses versées en application des articles 1 et 2" in text
+    assert "Article 5" not in text
+
+
+def test_repartition_rows_subtotals_and_totals(built_fictif):
+    lines = lines_of(built_fictif, "repartition")
+    assert lines[0] == "ANNEXE 3 - APPEL A PROJETS DPID 2025 - REPARTITION FINANCIERE DES OPERATIONS Phase 2"
+    assert "Opération 1 : Dynamisation des parcours : accueil des BRSA | Arrageois | Association Alpha | " \
+           "Valorisation d'1 ETP pour la réalisation de 400 diagnostics | - € | Modèle d'avenant n°4" in lines
+    assert " | Calaisis | Beta Emploi | Valorisation de 2 ETP pour la réalisation de 800 diagnostics | - € | " \
+           "Modèle d'avenant n°4" in lines
+    assert "TOTAL Opération 1 |  |  |  | - € | " in lines
+    assert "TOTAL Opération 2 |  |  |  | 50 000,00 € | " in lines
+    assert "TOTAL Thématique 1 |  |  |  | 50 000,00 € | " in lines
+    assert "TOTAL Thématique 4 |  |  |  | 12 000,00 € | " in lines
+    totals = [x for x in lines if x.startswith("TOTAL")]
+    assert all(not x.rstrip(" |").endswith("|") and "€" in x for x in totals)  # never an empty TOTAL row
+
+
+def test_narrative_markdown_and_figures(fictif, tmp_path):
+    fictif.edit(
+        "thematiques/t1.yaml",
+        "Il est proposé un avenant pour *2 structures*.",
+        "Il est proposé un avenant pour **[[structures]] structures**, soit [[diagnostics]] diagnostics "
+        "[[periode]], pour [[montant]].",
+    )
+    out = tmp_path / "out"
+    assert build(fictif, out).written
+    lines = lines_of(out, "thematique-1")
+    assert "Il est proposé un avenant pour 2 structures, soit 1 200 diagnostics du 1er janvier 2025 au " \
+           "31 décembre 2025, pour 0 €." in lines
+    assert "premier point ;" in lines and "second point." in lines
+    from docx import Document
+
+    doc = Document(str(next(out.glob("*thematique-1.docx"))))
+    styles = {p.text: p.style.name for p in doc.paragraphs}
+    assert styles["premier point ;"] == "List Bullet"
+    bold = [r.text for p in doc.paragraphs for r in p.runs if r.bold]
+    assert "2 structures" in bold
+
+
+def test_unknown_narrative_figure_is_a_finding(fictif):
+    fictif.edit("thematiques/t1.yaml", "*2 structures*", "[[structurs]] structures")
+    f = [f for f in fictif.check() if f.code == "narrative.variable"]
+    assert f and "structurs" in f[0].message
+
+
+def test_hostile_text_is_rendered_literally(fictif, tmp_path):
+    hostile = "A & B <c> {{ 7*7 }} {% if x %} </w:t> ]]>"
+    fictif.edit("structures.yaml", "nom: Beta Emploi", f"nom: '{hostile}'")
+    fictif.edit("thematiques/t1.yaml", "description: Valorisation de 2 ETP pour la réalisation de 800 diagnostics",
+                f"description: '{hostile} — Valorisation'")
+    fictif.edit("thematiques/t1.yaml", "Il est proposé un avenant", f"{hostile} Il est proposé un avenant")
+    out = tmp_path / "out"
+    assert build(fictif, out).written
+    rep = docx_text(next(out.glob("*repartition*.docx")))
+    assert rep.count(hostile) == 2
+    assert "49" not in rep
+    narrative = docx_text(next(out.glob("*thematique-1.docx")))
+    assert "A & B <c> {{ 7*7 }} {% if x %} </w:t> ]]>" in narrative
+    if shutil.which("soffice"):
+        conv = subprocess.run(
+            ["soffice", "--headless", "--convert-to", "txt:Text", "--outdir", str(tmp_path / "txt"),
+             str(next(out.glob("*repartition*.docx")))],
+            capture_output=True, text=True, timeout=180,
+        )
+        assert conv.returncode == 0, conv.stderr
+        txt = next((tmp_path / "txt").glob("*.txt")).read_text(encoding="utf-8-sig")
+        assert hostile in txt
+
+
+def test_build_refuses_a_dossier_with_errors_and_keeps_the_previous_bundle(fictif, tmp_path):
+    out = tmp_path / "out"
+    assert build(fictif, out).written
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    fictif.edit("thematiques/t1.yaml", "fin: 30/06/2025", "fin: 31/06/2025")
+    result = CliRunner().invoke(main, ["build", str(fictif.root), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "date.inexistante" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_broken_template_stops_the_build_with_exit_3(fictif, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "templates", templates)
+    from docx import Document
+
+    doc = Document(str(templates / "rapport.docx"))
+    doc.add_paragraph("{{ variable_inconnue }}")
+    doc.save(str(templates / "rapport.docx"))
+    from deliberation.findings import TemplateError
+    from deliberation.render.documents import render_documents
+
+    checked = pipeline.check(Settings(source=fictif.root))
+    with pytest.raises(TemplateError, match=r"rapport\.docx.*variable_inconnue"):
+        render_documents(checked, templates)
+
+
+def test_build_is_deterministic(fictif, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert build(fictif, a).written and build(fictif, b).written
+    for p in a.iterdir():
+        assert p.read_bytes() == (b / p.name).read_bytes(), p.name
+
+
+def test_amount_in_words():
+    from deliberation.render.words import amount_words
+
+    assert amount_words(Decimal("712000")) == "sept cent douze mille euros"
+    assert amount_words(Decimal("59220")) == "cinquante-neuf mille deux cent vingt euros"
+    assert amount_words(Decimal("338226.74")) == (
+        "trois cent trente-huit mille deux cent vingt-six euros et soixante-quatorze centimes"
+    )
+    assert amount_words(Decimal("180080")) == "cent quatre-vingt mille quatre-vingts euros"
+    assert amount_words(Decimal("71")) == "soixante et onze euros"
