@@ -28,6 +28,7 @@ class Totaux:
     volumes_complets: bool
     periode: tuple[dt.date, dt.date] | None
     dispositifs: int
+    periode_connue: tuple[dt.date | None, dt.date | None] = (None, None)
 
     def volume(self, unite: str) -> Decimal | None:
         """Total volume in ``unite`` (None when some line's volume is unreadable)."""
@@ -85,11 +86,12 @@ def totals(lines: list, dispositifs: int) -> Totaux:
         p = ligne.periode
         if p is None or p.debut is None or p.fin is None:
             periode_ok = False
-        else:
+        if p is not None and p.debut is not None:
             debut = p.debut if debut is None else min(debut, p.debut)
+        if p is not None and p.fin is not None:
             fin = p.fin if fin is None else max(fin, p.fin)
         pairs.add((ligne.structure, ligne.territoire))
-    periode = (debut, fin) if periode_ok and debut is not None else None
+    periode = (debut, fin) if periode_ok and debut is not None and fin is not None else None
     return Totaux(
         montant=montant,
         lignes=len(lines),
@@ -99,6 +101,7 @@ def totals(lines: list, dispositifs: int) -> Totaux:
         volumes_complets=volumes_ok,
         periode=periode,
         dispositifs=dispositifs,
+        periode_connue=(debut, fin),
     )
 
 

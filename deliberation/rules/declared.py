@@ -34,12 +34,30 @@ def _fmt(quoi: str, value) -> str:
     return str(value)
 
 
-def _compare(scope: str, a: Annonce, found, computed_as: str) -> list[Finding]:
+def _partial_period(declared, known) -> tuple | None:
+    """With some line periods unreadable, what the readable ones already prove about the envelope."""
+    debut, fin = known
+    if (debut is not None and declared[0] > debut) or (fin is not None and declared[1] < fin):
+        return known
+    return None
+
+
+def _compare(scope: str, a: Annonce, found, computed_as: str, known=None) -> list[Finding]:
     declared = a.valeur
     if a.quoi == "periode":
         if declared is None or declared.debut is None or declared.fin is None:
             return []
         declared = (declared.debut, declared.fin)
+        if found is None and known is not None:
+            partial = _partial_period(declared, known)
+            if partial is not None:
+                d0, d1 = (date_short(x) if x else "?" for x in partial)
+                source = f" — {a.source}" if a.source else ""
+                msg = (
+                    f"période {scope} : annoncée {_fmt('periode', declared)}, alors que les lignes lisibles "
+                    f"couvrent déjà du {d0} au {d1}{source}"
+                )
+                return [error("annonce.periode", msg, a.loc)]
     if found is None or declared is None or declared == found:
         return []
     label = _LABELS.get(a.quoi, a.quoi)
@@ -82,7 +100,7 @@ def check_declared(inp) -> list[Finding]:
                     msg = f"« {a.quoi} » ne s'annonce pas pour {scope}"
                     out.append(error("annonce.portee", msg, a.loc))
                     continue
-            out.extend(_compare(scope, a, found, how))
+            out.extend(_compare(scope, a, found, how, totaux.periode_connue))
 
     if d.info:
         scoped("de la phase", d.info.annonces, fig.phase)
