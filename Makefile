@@ -21,6 +21,7 @@ libreoffice:
 demo: $(BIN)/deliberation libreoffice
 	$(BIN)/deliberation check $(EXAMPLE)
 	$(BIN)/deliberation figures $(EXAMPLE)
+	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024
 
 test: $(BIN)/deliberation libreoffice
 	$(BIN)/ruff check deliberation tests bench

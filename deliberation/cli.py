@@ -82,3 +82,17 @@ def build(dossier: Path, output: Path | None, strict: bool) -> None:
         click.echo("production refusée : corrigez les erreurs ci-dessus (rien n'a été écrit)", err=True)
         sys.exit(1)
     click.echo(f"{len(result.files)} document(s) écrit(s) dans {out}", err=True)
+
+
+@main.command()
+def schema() -> None:
+    """Affiche le format du dossier (fichier par fichier), tiré des déclarations du modèle."""
+    from deliberation.model import Budget, Dispositif, PhaseInfo, Registre, Thematique
+    from deliberation.schema import schema_doc
+
+    for title, cls in (
+        ("phase.yaml", PhaseInfo), ("budget.yaml", Budget), ("structures.yaml", Registre),
+        ("thematiques/*.yaml (une thématique par fichier)", Thematique),
+        ("annexes/dispositifs/*.md (en-tête YAML des fiches)", Dispositif),
+    ):
+        click.echo(f"## {title}\n\n{schema_doc(cls)}\n")
