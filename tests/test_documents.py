@@ -206,3 +206,80 @@ def test_amount_in_words():
     )
     assert amount_words(Decimal("180080")) == "cent quatre-vingt mille quatre-vingts euros"
     assert amount_words(Decimal("71")) == "soixante et onze euros"
+
+
+@pytest.fixture(scope="module")
+def phase6_bundle(tmp_path_factory):
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("phase6") / "out"
+    result = pipeline.build(Settings(source=root / "fixtures" / "phase-6-2024", out_dir=out))
+    assert result.written
+    return out, result.checked
+
+
+def test_phase6_documents_have_no_residue(phase6_bundle):
+    out, _ = phase6_bundle
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "01-rapport.docx", "02-deliberation.docx", "03-annexe-1-thematique-1.docx", "04-annexe-2-thematique-3.docx",
+        "05-annexe-3-thematique-4.docx", "06-annexe-4-repartition-financiere.docx",
+    ]
+    for p in out.iterdir():
+        assert not FORBIDDEN.search(docx_text(p)), p.name
+
+
+def test_phase6_every_repartition_row_and_subtotal(phase6_bundle):
+    from deliberation.fmt import money
+
+    out, checked = phase6_bundle
+    lines = lines_of(out, "repartition")
+    rows = [x.split(" | ") for x in lines if " | " in x]
+    d, fig = checked.dossier, checked.figures
+    for _t, _o, ligne in d.lignes():
+        name = d.structures[ligne.structure].nom
+        amount = plain(money(ligne.montant, dash_zero=True))
+        assert [ligne.territoire, name, ligne.description, amount] in [r[1:5] for r in rows], ligne.id
+    for t in d.thematiques:
+        for o in t.operations:
+            total = plain(money(fig.of(o).montant, dash_zero=True))
+            assert f"TOTAL Opération {o.numero} |  |  |  | {total} | " in lines
+        assert f"TOTAL Thématique {t.numero} |  |  |  | {plain(money(fig.of(t).montant, dash_zero=True))} | " in lines
+    assert "TOTAL Thématique 4 |  |  |  | 59 200,00 € | " in lines
+    assert len(rows) == 3 * 1 + 31 + 7 + 3  # headers, lines, operation subtotals, thématique totals
+
+
+def test_phase6_deliberation_and_rapport_figures(phase6_bundle):
+    out, _ = phase6_bundle
+    delib = lines_of(out, "deliberation")
+    assert [x for x in delib if re.fullmatch(r"Article \d+ :", x)] == [f"Article {n} :" for n in range(1, 7)]
+    text = "\n".join(delib)
+    assert "dans les termes des projets joints en annexes 5, 6, 7, 8, 9 et 10 à la présente délibération." in text
+    assert "Les dépenses versées en application des articles 1, 2 et 3 de la présente délibération" in text
+    for row in ("C02-446A05 | 6568/93446 | Indemnisation des organismes référents | 8 589 450,00 | 712 000,00",
+                "C01-444H02 | 6568/93444 | Appui aux parcours intégrés 2021-2027 | 13 789 480,46 | 99 998,00",
+                "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 59 200,00"):
+        assert row in delib
+    rapport = lines_of(out, "rapport")
+    assert "C02-446A05 | 6568/93446 | Indemnisation des organismes référents | 8 589 450,00 | 915 067,73 | " \
+           "712 000,00 | 203 067,73" in rapport
+    assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 90 500,00 | 59 200,00 | 31 300,00" \
+        in rapport
+    assert "4 dispositifs sont proposés pour un total de 712 000 € (Annexes 1 et 4)." in rapport
+    assert "Un dispositif est proposé pour un total de 59 200 € (Annexes 3 et 4)." in rapport
+    narrative = "\n".join(lines_of(out, "thematique-1"))
+    assert "pour 8 structures pour la mise en œuvre de cette mission, pour la réalisation d'un total de 4 783 " \
+           "diagnostics, sur la période du 1er janvier 2025 au 31 décembre 2025." in narrative
+    assert "pour un montant total de 567 150 €, pour la prise en charge de 2 706 places" in narrative
+
+
+def test_numbered_lists_and_italics(fictif, tmp_path):
+    fictif.edit("thematiques/t1.yaml", "      - premier point ;\n      - second point.",
+                "      1. premier *point* ;\n      2. second point.")
+    out = tmp_path / "out"
+    assert build(fictif, out).written
+    from docx import Document
+
+    doc = Document(str(next(out.glob("*thematique-1.docx"))))
+    styles = {p.text: p.style.name for p in doc.paragraphs}
+    assert styles["premier point ;"] == "List Number"
+    assert [r.text for p in doc.paragraphs for r in p.runs if r.italic] == ["2 structures", "point"]

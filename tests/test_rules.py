@@ -209,3 +209,61 @@ def test_payment_schedule_adds_to_100(fictif):
     )
     f = _only(fictif.check(), "dispositif.versements")[0]
     assert f.loc.file.endswith("4.1.md") and f.loc.line == 5  # the list of instalments
+
+
+def test_member_listed_twice(fictif):
+    fictif.edit("phase.yaml", "absents: [M. Hugo VERT]", "absents: [M. Hugo VERT, M. Marc BLANC]")
+    codes = fictif.codes()
+    assert codes == ["seance.membre_double"]  # counted once: the vote still adds up
+
+
+def test_president_must_be_present(fictif):
+    fictif.edit("phase.yaml", "president: M. Paul DURAND", "president: M. Paul DUPONT")
+    assert "seance.role_absent" in fictif.codes()
+
+
+def test_more_absents_without_delegation_than_absent_members(fictif):
+    fictif.edit("phase.yaml", "pour: 5", "pour: 4")
+    fictif.edit("phase.yaml", "absents_sans_delegation: 1", "absents_sans_delegation: 3")
+    fictif.edit("phase.yaml", "abstention: 1", "abstention: 0")
+    assert "vote.absents" in fictif.codes()
+
+
+def test_commission_after_the_seance(fictif):
+    fictif.edit("phase.yaml", "date: 2025-02-24", "date: 2025-03-24")
+    assert "seance.avis_apres" in fictif.codes()
+
+
+def test_unused_budget_line_is_a_warning(fictif):
+    fictif.edit("budget.yaml", "lignes:\n", "lignes:\n  - {code: C09-999Z99, imputation: 6568/93400, libelle: Vide, "
+                "ae: 10, disponible: 10}\n")
+    f = _only(fictif.check(), "budget.inutilisee")[0]
+    assert f.severity is Severity.WARNING
+
+
+def test_mixed_line(fictif):
+    fictif.edit("thematiques/t1.yaml", "        nature: financement\n        etp: 2\n",
+                "        nature: mixte\n        etp: 2\n        etp_valorises: 1.5\n")
+    assert fictif.check() == []
+    fictif.edit("thematiques/t1.yaml", "etp_valorises: 1.5", "etp_valorises: 2.5")
+    assert _only(fictif.check(), "nature.mixte")
+
+
+def test_declared_figure_out_of_scope(fictif):
+    fictif.edit("budget.yaml", '{solde: "450 000,00", source: Rapport}', '{diagnostics: 3, source: Rapport}')
+    fictif.edit("thematiques/t4.yaml", "{montant: 12000, source: Annexe 3}", "{solde: 12000, source: Annexe 3}")
+    assert _only(fictif.check(), "annonce.portee")
+
+
+def test_partial_period_still_proves_a_declared_period_wrong(fictif):
+    fictif.edit("thematiques/t1.yaml", "fin: 31/12/2025}, source", "fin: 30/06/2025}, source")
+    tail = '}\n        montant: "- €"'
+    fictif.edit("thematiques/t1.yaml", "fin: 31/12/2025" + tail, "fin: 31/13/2025" + tail)
+    f = _only(fictif.check(), "annonce.periode")[0]
+    assert "les lignes lisibles couvrent déjà du 01/01/2025 au 31/12/2025" in f.message
+
+
+def test_unknown_dispositif_sheet_is_a_warning(fictif):
+    fictif.edit("thematiques/t4.yaml", 'dispositif: "4.1"', 'dispositif: "4.99"')
+    f = _only(fictif.check(), "ref.dispositif")[0]
+    assert f.severity is Severity.WARNING
