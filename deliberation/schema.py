@@ -323,6 +323,10 @@ def _guard_alias(node: Node, ctx: Ctx) -> None:
 def spec(kind: Kind, doc: str, *, required: bool = True, default: Any = None) -> Any:
     """Declare a dossier field: its kind, whether it is required, its default and its doc."""
     meta = {"kind": kind, "doc": doc, "required": required}
+    if default is None and isinstance(kind, ListOf):
+        default = ()  # an invalid or missing list reads as empty, never None
+    if default is None and isinstance(kind, MapOf):
+        default = {}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
