@@ -358,12 +358,11 @@ def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=N
         given[name] = (knode, vnode)
     values: dict[str, Any] = {}
     locs: dict[str, Loc] = {}
+    if key_field:
+        values[key_field] = key
+        locs[key_field] = ctx.loc(key_node, f"{path}")
     for name, f in fields.items():
         p = f"{path}.{name}" if path else name
-        if name == key_field:
-            values[name] = key
-            locs[name] = ctx.loc(key_node, p)
-            continue
         if name not in given:
             if f.metadata["required"]:
                 ctx.add("schema.manquant", f"champ obligatoire manquant : « {name} »", node, path or name)

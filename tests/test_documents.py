@@ -245,6 +245,11 @@ def test_phase6_every_repartition_row_and_subtotal(phase6_bundle):
             assert f"TOTAL Opération {o.numero} |  |  |  | {total} | " in lines
         assert f"TOTAL Thématique {t.numero} |  |  |  | {plain(money(fig.of(t).montant, dash_zero=True))} | " in lines
     assert "TOTAL Thématique 4 |  |  |  | 59 200,00 € | " in lines
+    numero = {"avenant-5": 5, "avenant-6": 6, "avenant-7": 7, "avenant-8": 8, "avenant-9": 9, "avenant-10": 10}
+    for _t, _o, ligne in d.lignes():
+        expected = f"Modèle d'avenant n°{numero[ligne.document]}" if ligne.document in numero else "Convention type"
+        matching = [r for r in rows if r[3] == ligne.description]
+        assert matching and all(r[5].startswith(expected) for r in matching), (ligne.id, expected, matching)
     assert len(rows) == 3 * 1 + 31 + 7 + 3  # headers, lines, operation subtotals, thématique totals
 
 

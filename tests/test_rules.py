@@ -147,8 +147,9 @@ def test_declared_alias_is_accepted(fictif):
 def test_siret_key(fictif):
     fictif.edit("structures.yaml", '"88123456700017"', '"88123456700018"')
     fictif.edit("structures.yaml", '"88234567800016"', '"8823456780"')
-    codes = fictif.codes()
-    assert "siret.cle" in codes and "siret.format" in codes
+    findings = fictif.check()
+    assert [f.code for f in findings] == ["siret.cle", "siret.format"]
+    assert findings[0].message == "structure alpha : SIRET 88123456700018 : clé de contrôle (Luhn) invalide"
 
 
 def test_siret_luhn():

@@ -14,6 +14,8 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 OUT = Path(__file__).resolve().parents[1] / "templates"
@@ -60,6 +62,9 @@ def table(doc, headers: list[str], rows: list[list[str]], bold_rows=(), widths=N
     t = doc.add_table(rows=1 + len(rows), cols=len(headers))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header = OxmlElement("w:tblHeader")  # repeat the header row on every page
+    header.set(qn("w:val"), "true")
+    t.rows[0]._tr.get_or_add_trPr().append(header)
     for i, h in enumerate(headers):
         cell = t.rows[0].cells[i]
         cell.text = ""
@@ -75,6 +80,9 @@ def table(doc, headers: list[str], rows: list[list[str]], bold_rows=(), widths=N
             if text.startswith("{{") and ("montant" in text or "euros" in text or "|" in text):
                 cell.paragraphs[0].alignment = RIGHT
     if widths:
+        t.autofit = False
+        for i, col in enumerate(t._tbl.tblGrid.findall(qn("w:gridCol"))):
+            col.set(qn("w:w"), str(int(Cm(widths[i]).twips)))
         for row in t.rows:
             for i, w in enumerate(widths):
                 row.cells[i].width = Cm(w)

@@ -102,7 +102,7 @@ def build_context(d: Dossier, fig: Figures) -> dict:
                 if modele is not None and modele.type == "avenant":
                     document = f"Modèle d'avenant n°{modele_numero.get(modele.id, '?')}"
                 elif modele is not None:
-                    document = modele.titre
+                    document = "Convention type"
                 else:
                     document = ""
                 lignes.append({
