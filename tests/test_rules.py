@@ -268,3 +268,12 @@ def test_unknown_dispositif_sheet_is_a_warning(fictif):
     fictif.edit("thematiques/t4.yaml", 'dispositif: "4.1"', 'dispositif: "4.99"')
     f = _only(fictif.check(), "ref.dispositif")[0]
     assert f.severity is Severity.WARNING
+
+
+def test_duplicate_numbers_and_codes(fictif):
+    fictif.edit("thematiques/t1.yaml", "  - numero: 2\n", "  - numero: 1\n")
+    fictif.edit("thematiques/t4.yaml", "numero: 4\n", "numero: 1\n")
+    text = (fictif.root / "budget.yaml").read_text()
+    fictif.write("budget.yaml", text + text[text.index("  - code: C02-428C01"):])
+    codes = fictif.codes()
+    assert {"operation.doublon", "thematique.doublon", "budget.doublon"} <= set(codes)

@@ -71,22 +71,20 @@ def check_duplicates(inp) -> list[Finding]:
             out.append(error("ligne.doublon", msg, ligne.loc))
         else:
             content[key] = (ligne.id, str(ligne.loc))
-    seen_t: dict = {}
+    out += _unique(d.thematiques, "numero", "thematique.doublon", lambda t: f"thématique {t.numero}")
     for t in d.thematiques:
-        if t.numero in seen_t:
-            out.append(error("thematique.doublon", f"thématique {t.numero} définie deux fois ({seen_t[t.numero]})",
-                             t.at("numero")))
-        seen_t.setdefault(t.numero, str(t.loc))
-        seen_o: dict = {}
-        for o in t.operations:
-            if o.numero in seen_o:
-                msg = f"opération {t.numero}.{o.numero} définie deux fois ({seen_o[o.numero]})"
-                out.append(error("operation.doublon", msg, o.at("numero")))
-            seen_o.setdefault(o.numero, str(o.loc))
-    seen_b: dict = {}
-    for b in d.budget:
-        if b.code in seen_b:
-            out.append(error("budget.doublon", f"ligne budgétaire {b.code} définie deux fois ({seen_b[b.code]})",
-                             b.at("code")))
-        seen_b.setdefault(b.code, str(b.loc))
+        out += _unique(t.operations, "numero", "operation.doublon", lambda o, t=t: f"opération {t.numero}.{o.numero}")
+    out += _unique(d.budget, "code", "budget.doublon", lambda b: f"ligne budgétaire {b.code}")
+    return out
+
+
+def _unique(items, field: str, code: str, label) -> list[Finding]:
+    """One finding per item whose ``field`` repeats an earlier item's, citing where the first one is."""
+    first: dict = {}
+    out = []
+    for item in items:
+        value = getattr(item, field)
+        if value in first:
+            out.append(error(code, f"{label(item)} définie deux fois ({first[value]})", item.at(field)))
+        first.setdefault(value, str(item.loc))
     return out
