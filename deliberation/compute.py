@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from deliberation.model import Dossier, LigneBudgetaire, Operation, Thematique
 
@@ -130,6 +130,22 @@ def compute(d: Dossier) -> Figures:
         solde = None if proposition is None or b.disponible is None else b.disponible - proposition
         fig.budget[b.code] = BudgetFigures(ligne=b, proposition=proposition, solde=solde, totaux=tot)
     return fig
+
+
+def schedule(montant: Decimal, pourcentages: list[Decimal]) -> list[Decimal]:
+    """Split an amount into instalments by percentage, to the cent; the parts add up exactly.
+
+    Each part but the last is rounded half up to the cent; the last takes the remainder, so that
+    rounding never creates or loses a cent (79 850 € at 60/40 → 47 910,00 + 31 940,00).
+
+    Raises:
+        ValueError: the percentages do not add up to 100 (the sheet rule ``dispositif.versements``).
+    """
+    if sum(pourcentages, ZERO) != 100:
+        msg = f"percentages add up to {sum(pourcentages, ZERO)}, not 100"
+        raise ValueError(msg)
+    parts = [(montant * p / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for p in pourcentages[:-1]]
+    return [*parts, montant - sum(parts, ZERO)]
 
 
 def months(debut: dt.date, fin: dt.date) -> Decimal:
