@@ -42,6 +42,12 @@ UNITES = ("diagnostics", "places", "participants", "familles", "personnes", "jeu
 #: The value a line's ``convention`` takes when a new convention is to be signed.
 NOUVELLE = "nouvelle"
 
+#: The conditional changes an avenant can make to a convention, in article order (see ``acts``).
+CLAUSES = ("objet_convention", "duree", "cout", "obligations", "annexes")
+
+#: Obligations a dispositif sheet can require (each has a text in ``templates/clauses/``).
+OBLIGATIONS = ("france-travail",)
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Node:
@@ -245,12 +251,37 @@ class Rapport(Node):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class AnnexeConvention(Node):
+    """An annex sheet attached to an existing convention."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro de l'annexe dans la convention.")
+    titre: str | None = spec(Text(), "Titre de l'annexe.")
+    dispositif: str | None = spec(
+        Text(), "Code du dispositif que décrit l'annexe (absent : un dispositif qui n'existe plus).", required=False
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Modele(Node):
     """A document model lines can point at: an avenant model or a convention type."""
 
     id: str = ""
     type: str | None = spec(Choice("avenant", "convention"), "avenant ou convention.")
     titre: str | None = spec(Text(), "Titre du modèle.")
+    clauses: tuple = spec(
+        ListOf(Choice(*CLAUSES)),
+        "Modifications que fait ce modèle d'avenant (" + ", ".join(CLAUSES) + ") ; l'objet de l'avenant et "
+        "les autres dispositions sont toujours présents.",
+        required=False,
+    )
+    dispositifs: tuple = spec(
+        ListOf(Text()), "Codes des dispositifs dont la fiche est jointe au modèle, dans l'ordre des annexes.",
+        required=False,
+    )
+    annexes_initiales: tuple = spec(
+        ListOf(Record(AnnexeConvention)),
+        "Annexes de la convention initiale que le modèle modifie ou remplace.", required=False,
+    )
 
 
 class _AliasKind(Kind):
@@ -287,6 +318,12 @@ class PhaseInfo(Node):
     rapport: Rapport | None = spec(Record(Rapport), "Le rapport du Président.")
     commissions: tuple = spec(ListOf(Record(Commission)), "Commissions consultées et leurs avis.")
     modeles: dict = spec(MapOf(Modele), "Modèles de documents à signer (clé → modèle).", required=False, default={})
+    signataire_actes: Signataire | None = spec(
+        Record(Signataire),
+        "Qui signe les avenants et conventions pour le Département, par délégation "
+        "(« La Directrice des Politiques d'Inclusion Durable », « Sabine DESPIERRE »).",
+        required=False,
+    )
     alias_territoires: dict = spec(
         _AliasKind(), "Noms de territoire admis en plus des neuf MDS (nom → territoires couverts).",
         required=False, default={},
@@ -397,11 +434,25 @@ class Representant(Node):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class AnnexeConvention(Node):
-    """An annex sheet attached to an existing convention."""
+class VersementConvention(Node):
+    """An instalment already set by the convention (avance, paiement intermédiaire…)."""
 
-    numero: int | None = spec(Int(minimum=1), "Numéro de l'annexe dans la convention.")
-    titre: str | None = spec(Text(), "Titre de l'annexe.")
+    libelle: str | None = spec(Text(), "Libellé (« avance versée dès signature de la convention »).")
+    montant: Decimal | None = spec(Money(), "Montant, en euros.")
+
+
+DECISION = Choice("oui", "non")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Decisions(Node):
+    """Explicit decisions for the avenant's conditional articles, where the data cannot decide."""
+
+    objet_convention: str | None = spec(DECISION, "Réécrire l'article 1 (objet) : oui ou non.", required=False)
+    duree: str | None = spec(DECISION, "Modifier l'article 3 (période) : oui ou non.", required=False)
+    cout: str | None = spec(DECISION, "Modifier l'article 4 (coût) : oui ou non.", required=False)
+    obligations: str | None = spec(DECISION, "Compléter l'article 8-1 (obligations) : oui ou non.", required=False)
+    annexes: str | None = spec(DECISION, "Modifier l'article 12 (annexes) : oui ou non.", required=False)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -417,6 +468,16 @@ class Convention(Node):
     periode: Periode | None = spec(Record(Periode), "Période couverte.", required=False)
     montant: Decimal | None = spec(Money(), "Montant maximum de la convention.", required=False)
     annexes: tuple = spec(ListOf(Record(AnnexeConvention)), "Annexes de la convention.", required=False, default=())
+    avenants: int | None = spec(
+        Int(minimum=0), "Nombre d'avenants déjà signés (le prochain porte le numéro suivant).", required=False
+    )
+    versements: tuple = spec(
+        ListOf(Record(VersementConvention)), "Échéancier fixé par la convention, en montants.", required=False
+    )
+    clauses: Decisions | None = spec(
+        Record(Decisions), "Décisions explicites sur les articles de l'avenant que les données ne tranchent pas.",
+        required=False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -513,5 +574,28 @@ class Dispositif(Node):
     ratios: tuple = spec(ListOf(Record(Ratio)), "Ratios volume / ETP.", required=False, default=())
     plafonds: tuple = spec(ListOf(Record(Plafond)), "Plafonds de financement.", required=False, default=())
     versements: tuple = spec(ListOf(Record(Versement)), "Échéancier de versement.", required=False, default=())
+    obligations: tuple = spec(
+        ListOf(Choice(*OBLIGATIONS)),
+        "Obligations que la fiche impose à l'organisme (l'avenant complète alors l'article 8-1).", required=False,
+    )
     source: str | None = spec(Text(), "Document source de la fiche.", required=False)
     corps: str = ""
+    corps_ligne: int = 1
+
+
+# ---------------------------------------------------------------------------
+# clause texts (front matter of templates/clauses/*.md)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ClauseText(Node):
+    """An article of an avenant as lawyers write it: heading, article it modifies, motive, visa."""
+
+    titre: str | None = spec(Text(), "Titre de l'article (« Coût de l'opération »).")
+    modifie: int | None = spec(
+        Int(minimum=1), "Article de la convention initiale que la clause modifie (cité à l'article 1).", required=False
+    )
+    motif: str | None = spec(Text(), "Motif cité à l'article 1 (« de prolonger sa durée »).", required=False)
+    visa: str | None = spec(Text(), "Visa ajouté quand la clause est présente (« la loi du … ; »).", required=False)
+    corps: str = ""
+    corps_ligne: int = 1

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from deliberation.acts import Act, plan_acts
 from deliberation.bundle.write import write_bundle
 from deliberation.compute import Figures, compute
 from deliberation.findings import Finding, has_errors, sort_findings
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.model import Dispositif, Dossier
 from deliberation.rules import RuleInput, run_rules
+from deliberation.rules.acts import check_acts
 from deliberation.settings import Settings
 
 
@@ -25,6 +27,7 @@ class Checked:
     figures: Figures | None
     dispositifs: dict[str, Dispositif] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    acts: list[Act] = field(default_factory=list)
 
 
 def check(settings: Settings) -> Checked:
@@ -36,7 +39,9 @@ def check(settings: Settings) -> Checked:
         return Checked(None, None, dispositifs, sort_findings(findings))
     figures = compute(dossier)
     findings += run_rules(RuleInput(dossier, figures, dispositifs))
-    return Checked(dossier, figures, dispositifs, sort_findings(findings))
+    acts = plan_acts(dossier, dispositifs)  # one avenant or convention per (structure, convention) pair
+    findings += check_acts(dossier, acts, dispositifs, final=settings.final)
+    return Checked(dossier, figures, dispositifs, sort_findings(findings), acts)
 
 
 @dataclass
@@ -55,7 +60,8 @@ class Built:
 def build(settings: Settings) -> Built:
     """Check, then render every document in memory, then write them all at once (atomic swap).
 
-    A dossier with errors (or warnings under ``strict``) writes nothing.
+    A dossier with errors (or warnings under ``strict``) writes nothing; under ``final`` a
+    document with a blank is an error.
 
     Raises:
         DeliberationError: a template or the output folder stops the build.
@@ -66,6 +72,6 @@ def build(settings: Settings) -> Built:
     checked = check(settings)
     if checked.dossier is None or has_errors(checked.findings, settings.strict):
         return Built(checked)
-    files = render_documents(checked)
+    files = render_documents(checked, templates_dir=settings.templates)
     write_bundle(settings.out_dir, files)
     return Built(checked, files)

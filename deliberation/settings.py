@@ -15,6 +15,8 @@ class Settings:
     source: Path
     out_dir: Path | None = None
     strict: bool = False
+    final: bool = False  # refuse any document with a blank (« [SIRET à compléter] »)
+    templates: Path | None = None  # Word templates and clause texts (the engine's templates/ by default)
     annexes: tuple[Path, ...] = field(default_factory=lambda: (default_catalogue_dir(),))
 
     def catalogue_dirs(self) -> tuple[Path, ...]:

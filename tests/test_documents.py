@@ -17,7 +17,7 @@ from deliberation.fmt import plain
 from deliberation.render.inspect import docx_lines, docx_text
 from deliberation.settings import Settings
 
-FORBIDDEN = re.compile(r"\{\{|\{%|%\}|\}\}|XXXX|\bNone\b")
+FORBIDDEN = re.compile(r"\{\{|\{%|%\}|\}\}|\b[Xx]{2,}\b|\bNone\b|\[\[")
 
 
 def build(dossier, out: Path):
@@ -44,11 +44,21 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "03-annexe-1-thematique-1.docx",
         "04-annexe-2-thematique-4.docx",
         "05-annexe-3-repartition-financiere.docx",
+        "06-annexe-4-avenant-accueil.docx",
+        "actes",
+    ]
+    assert sorted(str(p.relative_to(built_fictif / "actes")) for p in (built_fictif / "actes").rglob("*.*")) == [
+        "association-alpha/avenant-plateforme.docx",
+        "association-alpha/avenant-plateforme.revue.md",
+        "beta-emploi/avenant-plateforme.docx",
+        "beta-emploi/avenant-plateforme.revue.md",
+        "ccas-de-gamma/convention-nouvelle.docx",
+        "ccas-de-gamma/convention-nouvelle.revue.md",
     ]
 
 
 def test_no_template_residue(built_fictif):
-    for path in built_fictif.glob("*.docx"):
+    for path in built_fictif.rglob("*.docx"):
         text = docx_text(path)
         assert not FORBIDDEN.search(text), (path.name, FORBIDDEN.search(text))
 
@@ -164,12 +174,12 @@ def test_hostile_text_is_rendered_literally(fictif, tmp_path):
 def test_build_refuses_a_dossier_with_errors_and_keeps_the_previous_bundle(fictif, tmp_path):
     out = tmp_path / "out"
     assert build(fictif, out).written
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {str(p): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     fictif.edit("thematiques/t1.yaml", "fin: 30/06/2025", "fin: 31/06/2025")
     result = CliRunner().invoke(main, ["build", str(fictif.root), "-o", str(out)])
     assert result.exit_code == 1
     assert "date.inexistante" in result.output
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {str(p): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not list(tmp_path.glob(".out.*"))
 
 
@@ -192,8 +202,10 @@ def test_broken_template_stops_the_build_with_exit_3(fictif, tmp_path):
 def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
-    for p in a.iterdir():
-        assert p.read_bytes() == (b / p.name).read_bytes(), p.name
+    files = [p for p in a.rglob("*") if p.is_file()]
+    assert len(files) == 12
+    for p in files:
+        assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 
 
 def test_amount_in_words():
@@ -219,12 +231,14 @@ def phase6_bundle(tmp_path_factory):
 
 def test_phase6_documents_have_no_residue(phase6_bundle):
     out, _ = phase6_bundle
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.glob("*.docx"))
     assert names == [
         "01-rapport.docx", "02-deliberation.docx", "03-annexe-1-thematique-1.docx", "04-annexe-2-thematique-3.docx",
         "05-annexe-3-thematique-4.docx", "06-annexe-4-repartition-financiere.docx",
+        "07-annexe-5-avenant-5.docx", "08-annexe-6-avenant-6.docx", "09-annexe-7-avenant-7.docx",
+        "10-annexe-8-avenant-8.docx", "11-annexe-9-avenant-9.docx", "12-annexe-10-avenant-10.docx",
     ]
-    for p in out.iterdir():
+    for p in out.rglob("*.docx"):
         assert not FORBIDDEN.search(docx_text(p)), p.name
 
 

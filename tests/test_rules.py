@@ -179,7 +179,7 @@ def test_ratio_range_is_a_warning(fictif):
 
 def test_ceiling_is_an_error(fictif, tmp_path):
     sheets = fictif.root / "dispositifs"
-    sheets.mkdir()
+    sheets.mkdir(exist_ok=True)
     (sheets / "4.1.md").write_text(
         '---\ncode: "4.1"\ntitre: Test\nplafonds:\n  - {unite: jeunes, par_mois: 40}\n---\nCorps\n', encoding="utf-8"
     )
@@ -202,7 +202,7 @@ def test_interested_member_must_be_member(fictif):
 
 def test_payment_schedule_adds_to_100(fictif):
     sheets = fictif.root / "dispositifs"
-    sheets.mkdir()
+    sheets.mkdir(exist_ok=True)
     (sheets / "4.1.md").write_text(
         '---\ncode: "4.1"\ntitre: Test\nversements:\n  - {libelle: avance, pourcentage: 60}\n'
         "  - {libelle: solde, pourcentage: 30}\n---\n",

@@ -347,7 +347,192 @@ def repartition() -> Document:
     return doc
 
 
+def numpages(doc, before: str, after: str):
+    """A paragraph with a NUMPAGES field: Word and LibreOffice compute the real page count."""
+    p = doc.add_paragraph()
+    p.add_run(before)
+    fld = OxmlElement("w:fldSimple")
+    fld.set(qn("w:instr"), " NUMPAGES ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    fld.append(run)
+    p._p.append(fld)
+    p.add_run(after)
+    return p
+
+
+def page_break(doc):
+    from docx.enum.text import WD_BREAK
+
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+PARTIES = [
+    (
+        "Entre le Département du Pas-de-Calais, dont le siège est en l'Hôtel du Département rue Ferdinand Buisson "
+        "62018 Arras Cedex 9, représenté par son Président, {{ acte.departement.president }}, dûment autorisé par "
+        "délibération de la Commission Permanente en date du {{ acte.departement.date_cp }},"
+    ),
+    "ci-après désigné par « le Département »",
+    "d'une part,",
+    "Et",
+    (
+        "{{ acte.partie.raison_sociale }}{% if acte.partie.forme_juridique %}, « {{ acte.partie.forme_juridique }} »"
+        "{% endif %}, dont le siège social se situe {{ acte.partie.siege }}, identifié(e) au répertoire SIRET sous "
+        "le n° {{ acte.partie.siret }}, représenté(e) par {{ acte.partie.representant }}, {{ acte.partie.qualite }}, "
+        "{{ acte.partie.habilitation }},"
+    ),
+    "ci-après désigné(e) par « {{ acte.partie.nom }} »",
+    "d'autre part.",
+]
+
+
+def act_head(doc, kind: str):
+    para(doc, "{{ pole }}", bold=True, space_after=0)
+    para(doc, "{{ direction }}", bold=True)
+    tag(doc, "{%p if acte.annexe_modele %}")
+    para(doc, "Annexe {{ acte.annexe_modele }}", bold=True, align=RIGHT)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if acte.projet %}")
+    para(doc, "PROJET — valeurs à compléter : {{ acte.manquants|join(', ') }}", bold=True, align=CENTER)
+    tag(doc, "{%p endif %}")
+    para(doc, "{{ acte.titre }}", bold=True, align=CENTER, size=13)
+    para(doc, "Objet : {{ acte.objet }}", bold=True, align=JUSTIFY)
+    for text in PARTIES:
+        para(doc, text, align=JUSTIFY)
+    tag(doc, "{%p for v in acte.visas %}")
+    para(doc, "Vu : {{ v }}", align=JUSTIFY)
+    tag(doc, "{%p endfor %}")
+    para(doc, "Il a été convenu ce qui suit,")
+
+
+def act_tail(doc):
+    para(doc, "Fait en deux exemplaires originaux")
+    numpages(doc, "Ce document comprend ", " pages.")
+    para(doc, "A {{ acte.departement.lieu }}, le")
+    t = doc.add_table(rows=1, cols=2)
+    left, right = t.rows[0].cells
+    left.text = ""
+    for i, text in enumerate((
+        "Pour le Département,", "Et par délégation,", "{{ acte.departement.signataire_qualite }},",
+        "{{ acte.departement.signataire_nom }}.",
+    )):
+        p = left.paragraphs[0] if i == 0 else left.add_paragraph()
+        p.add_run(text).bold = i < 3 or None
+    for i, text in enumerate((
+        "Pour {{ acte.partie.nom }},", "{{ acte.partie.qualite_signature }},", "{{ acte.partie.signataire }}",
+        "(Signature et cachet)",
+    )):
+        p = right.paragraphs[0] if i == 0 else right.add_paragraph()
+        p.add_run(text).bold = i < 2 or None
+    tag(doc, "{%p for a in acte.annexes %}")
+    page_break(doc)
+    para(doc, "« {{ a.titre }} »", bold=True, align=CENTER, size=12)
+    para(doc, "Annexe N°{{ a.numero }} – {{ acte.nom_majuscules }}", bold=True, align=CENTER)
+    tag(doc, "{{p a.table }}")
+    tag(doc, "{%p endfor %}")
+
+
+def avenant() -> Document:
+    doc = new_doc()
+    act_head(doc, "avenant")
+    tag(doc, "{{p acte.articles }}")
+    act_tail(doc)
+    return doc
+
+
+CONVENTION_ARTICLES = [
+    ("Objet de la convention", [
+        "La présente convention a pour objet de définir les modalités de partenariat entre le Département du "
+        "Pas-de-Calais et {{ acte.partie.nom }} concourant à la mise en œuvre de la/des opération(s) citée(s) "
+        "ci-dessous, dont les dispositions de mise en œuvre (durée, montant, déroulement, objectifs, bilan) sont "
+        "précisées en annexe :",
+        "{%p for d in acte.dispositifs %}",
+        "- Dispositif « {{ d.titre }} » (annexe {{ d.annexe }})",
+        "{%p endfor %}",
+        "Durant la période d'exécution de la convention, l'organisme s'engage à réaliser la/les opération(s). Il "
+        "bénéficie pour cela d'une participation financière du Département du Pas-de-Calais.",
+    ]),
+    ("Engagements de l'organisme", [
+        "L'organisme s'engage à mettre en œuvre la/les opération(s) décrite(s) en annexe dans les conditions qui y "
+        "sont fixées, et à informer sans délai le Département de toute difficulté d'exécution.",
+    ]),
+    ("Période d'application de la convention", [
+        "La présente convention s'applique sur la période du {{ acte.convention.debut }} au "
+        "{{ acte.convention.fin }} inclus. La conclusion d'une nouvelle convention pourra être négociée à l'issue de "
+        "la procédure d'évaluation. En aucun cas cette convention ne peut se poursuivre pour une nouvelle période "
+        "par tacite reconduction.",
+    ]),
+    ("Coût de l'opération", [
+        "Pour la durée de la convention le coût total de l'opération est estimé à un montant maximum de "
+        "{{ acte.convention.montant }}.",
+        "La contribution financière du Département ne sera applicable que sous réserve des conditions suivantes :",
+        "- Le respect par la structure des clauses de la présente convention ;",
+        "- La vérification par les services du Département que le montant de la contribution financière n'excède "
+        "pas le coût de l'action ;",
+        "- La transmission, dans les délais précisés en annexe, des documents de bilan.",
+    ]),
+    ("Modalités de versement", [
+        "La participation financière est versée selon les modalités précisées en annexe.",
+    ]),
+    ("Imputation budgétaire", [
+        "La participation financière est imputée sur le budget du Département du Pas-de-Calais, au chapitre "
+        "précisé en annexe.",
+    ]),
+    ("Contrôle", [
+        "L'organisme s'engage à faciliter le contrôle, par le Département, de la réalisation de l'opération et de "
+        "l'utilisation des fonds versés.",
+    ]),
+    ("Obligations de l'organisme", [
+        "8-1 Obligations générales : l'organisme s'engage à réaliser l'opération conformément à la présente "
+        "convention et à ses annexes, à tenir une comptabilité permettant d'en retracer les dépenses et à "
+        "transmettre ses bilans dans les délais fixés en annexe.",
+        "8-2 Communication : l'organisme fait mention du soutien du Département du Pas-de-Calais sur tout support "
+        "relatif à l'opération.",
+    ]),
+    ("Évaluation", [
+        "L'opération fait l'objet d'un bilan qualitatif et quantitatif, dans les conditions précisées en annexe.",
+    ]),
+    ("Modification", ["Toute modification de la présente convention fait l'objet d'un avenant."]),
+    ("Résiliation", [
+        "En cas de non-respect par l'organisme de ses engagements, le Département peut résilier la présente "
+        "convention par lettre recommandée avec accusé de réception, après mise en demeure restée sans effet "
+        "pendant un mois, et demander le reversement de tout ou partie des sommes versées.",
+    ]),
+    ("Annexes", [
+        "Les annexes suivantes font partie intégrante de la présente convention :",
+        "{%p for a in acte.annexes %}",
+        "- Annexe {{ a.numero }} : « {{ a.titre }} »",
+        "{%p endfor %}",
+    ]),
+    ("Litiges", [
+        "Les litiges relatifs à la présente convention relèvent de la compétence du tribunal administratif de "
+        "Lille.",
+    ]),
+]
+
+
+def convention() -> Document:
+    doc = new_doc()
+    act_head(doc, "convention")
+    for n, (titre, paragraphs) in enumerate(CONVENTION_ARTICLES, 1):
+        para(doc, f"Article {n} : {titre}", bold=True)
+        for text in paragraphs:
+            if text.startswith("{%p"):
+                tag(doc, text)
+            elif text.startswith("- "):
+                doc.add_paragraph(text[2:], style="List Bullet")
+            else:
+                para(doc, text, align=JUSTIFY)
+    act_tail(doc)
+    return doc
+
+
 TEMPLATES = {
+    "avenant.docx": avenant,
+    "convention.docx": convention,
     "rapport.docx": rapport,
     "deliberation.docx": deliberation,
     "annexe-narrative.docx": narrative,

@@ -85,4 +85,5 @@ def load_sheet(path: Path) -> tuple[Dispositif | None, list[Finding]]:
     sheet, f = convert_text("\n" + front, Dispositif, file)
     if sheet is None:
         return None, findings + f
-    return dataclasses.replace(sheet, corps=body), findings + f
+    body_line = front.count("\n") + 3  # first line after the closing ---
+    return dataclasses.replace(sheet, corps=body, corps_ligne=body_line), findings + f

@@ -6,8 +6,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from deliberation.bundle.numbering import Document, documents
+from deliberation.acts import plan_model
+from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.findings import TemplateError
+from deliberation.render.acts import act_context, act_path, load_clauses, review_sheet
 from deliberation.render.context import build_context
 from deliberation.render.docx import render_docx, template_variables
 
@@ -17,7 +19,12 @@ TEMPLATES = {
     "deliberation": "deliberation.docx",
     "narrative": "annexe-narrative.docx",
     "repartition": "annexe-repartition.docx",
+    "modele": "avenant.docx",
 }
+
+#: Templates of the documents each structure signs.
+ACT_TEMPLATES = {"avenant": "avenant.docx", "convention": "convention.docx"}
+ACT_NAMES = {"acte", "pole", "direction"}
 
 
 def default_templates_dir() -> Path:
@@ -42,25 +49,76 @@ def check_templates(templates_dir: Path, context: dict) -> None:
 
     """
     known = set(context) | {"t"}
-    for name in sorted(set(TEMPLATES.values())):
+    for name in sorted(set(TEMPLATES.values()) | set(ACT_TEMPLATES.values())):
+        if name in ACT_TEMPLATES.values():
+            known_here = ACT_NAMES
+        else:
+            known_here = known
         path = templates_dir / name
         if not path.is_file():
             raise TemplateError(f"{path}: modèle introuvable")
         try:
-            unknown = template_variables(path) - known
+            check_paragraph_tags(path)
+            unknown = template_variables(path) - known_here
         except Exception as err:  # docxtpl/jinja raise many kinds on a broken template
             raise TemplateError(f"{path}: modèle illisible ou balise mal formée : {err}") from err
         if unknown:
             raise TemplateError(f"{path}: variable(s) inconnue(s) du contexte : {', '.join(sorted(unknown))}")
 
 
+def check_paragraph_tags(path: Path) -> None:
+    """A docxtpl paragraph or row tag (``{%p``, ``{{p``, ``{%tr``…) must be alone in its paragraph.
+
+    docxtpl removes the whole paragraph (or row) around such a tag: text beside it would be lost,
+    and a tag split across paragraphs corrupts the document.
+
+    Raises:
+        TemplateError: naming the template and the offending paragraph.
+
+    """
+    import re
+    import zipfile
+
+    from docx import Document as Docx
+
+    try:
+        doc = Docx(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        raise TemplateError(f"{path}: modèle Word illisible ({err.__class__.__name__})") from err
+    paragraphs = list(doc.paragraphs)
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                paragraphs += cell.paragraphs
+    tag = re.compile(r"\{[%{](p|tr|tc|r)\s")
+    for p in paragraphs:
+        text = p.text
+        for m in tag.finditer(text):
+            close = "%}" if text[m.start() + 1] == "%" else "}}"
+            end = text.find(close, m.end())
+            if end < 0:
+                raise TemplateError(f"{path}: balise « {text[m.start():m.start() + 40]} » non refermée dans son "
+                                    f"paragraphe")
+            if m.group(1) == "p" and text.strip() != text[m.start():end + 2].strip():
+                raise TemplateError(f"{path}: la balise « {text[m.start():end + 2]} » doit être seule dans son "
+                                    f"paragraphe (texte voisin : « {text.strip()[:60]} »)")
+
+
 def render_documents(checked, templates_dir: Path | None = None) -> dict[str, bytes]:
-    """Render every document the engine knows how to produce; return ``file name → bytes``."""
+    """Render every document the engine knows how to produce; return ``file name → bytes``.
+
+    The bundle's documents (rapport, délibération, annexes including the avenant models) are
+    numbered files; each structure's avenant or convention goes to ``actes/<structure>/`` with
+    its review sheet (``.revue.md``).
+    """
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
     context = build_context(d, checked.figures)
     check_templates(templates_dir, context)
+    clauses = load_clauses(templates_dir)
     when = build_time(d.info.seance.date)
+    frame = {"pole": d.info.rapport.pole if d.info.rapport else "",
+             "direction": d.info.rapport.direction if d.info.rapport else ""}
     by_numero = {t["numero"]: t for t in context["thematiques"]}
     out: dict[str, bytes] = {}
     for doc in documents(d):
@@ -70,7 +128,17 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
         ctx = context
         if doc.kind == "narrative":
             ctx = {**context, "t": by_numero[doc.annexe.thematique.numero]}
+        elif doc.kind == "modele":
+            act = plan_model(d, doc.annexe.modele, checked.dispositifs)
+            acte, _ = act_context(act, d, clauses, annexe_numero=doc.annexe.numero)
+            ctx = {**frame, "acte": acte}
         out[f"{doc.stem}.docx"] = render_docx(templates_dir / name, ctx, when)
+    modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
+    for act in checked.acts:
+        acte, blanks = act_context(act, d, clauses)
+        path = act_path(act)
+        out[f"{path}.docx"] = render_docx(templates_dir / ACT_TEMPLATES[act.kind], {**frame, "acte": acte}, when)
+        out[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses).encode()
     return out
 
 

@@ -13,7 +13,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.render.filters import FILTERS
-from deliberation.render.markdown import MarkdownText, add_markdown
+from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
 
 
 def environment() -> SandboxedEnvironment:
@@ -28,6 +28,10 @@ def _with_subdocs(value, tpl: DocxTemplate):
     if isinstance(value, MarkdownText):
         sub = tpl.new_subdoc()
         add_markdown(sub.subdocx, value.text)
+        return sub
+    if isinstance(value, SheetTable):
+        sub = tpl.new_subdoc()
+        add_sheet_table(sub.subdocx, value.rows)
         return sub
     if isinstance(value, dict):
         return {k: _with_subdocs(v, tpl) for k, v in value.items()}

@@ -42,6 +42,13 @@ class MarkdownText:
     text: str
 
 
+@dataclass(frozen=True)
+class SheetTable:
+    """An annex sheet as a two-column table: (heading, Markdown content) rows."""
+
+    rows: tuple
+
+
 def unknown_placeholders(text: str) -> list[str]:
     """Placeholder names in ``text`` that are not in the vocabulary."""
     return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) not in PLACEHOLDERS]
@@ -103,3 +110,24 @@ def add_markdown(doc, text: str, body_style: str | None = None) -> None:
                     run.bold = True
         elif t in ("code_block", "fence", "html_block"):
             doc.add_paragraph(token.content.rstrip("\n"), style=body_style)
+
+
+def _drop_first_empty(cell) -> None:
+    first = cell.paragraphs[0]
+    if not first.text and len(cell.paragraphs) > 1:
+        first._p.getparent().remove(first._p)
+
+
+def add_sheet_table(doc, rows) -> None:
+    """Append an annex sheet as the seed's two-column table (heading | content) to a document."""
+    table = doc.add_table(rows=len(rows), cols=2)
+    try:
+        table.style = "Table Grid"
+    except KeyError:  # a template without the style keeps the default table look
+        pass
+    for row, (heading, text) in zip(table.rows, rows, strict=True):
+        head, body = row.cells
+        run = head.paragraphs[0].add_run(heading)
+        run.bold = True
+        add_markdown(body, text)
+        _drop_first_empty(body)

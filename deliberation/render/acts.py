@@ -1,0 +1,292 @@
+"""Avenants and conventions as Word documents, with their annex sheets and review sheets.
+
+The frame of each act (parties, visas, signatures) is a Word template (``avenant.docx``,
+``convention.docx``); the articles of an avenant are the Markdown fragments of
+``templates/clauses/``, rendered in a sandboxed Jinja environment where every value is
+Markdown-escaped, then numbered in order. Annex sheets are the dispositif sheets of ``annexes/``
+rendered as the seed's two-column table, per-structure fields filled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from deliberation.acts import (
+    CLAUSE_LABELS,
+    Act,
+    act_values,
+    modified_articles,
+    motifs,
+)
+from deliberation.bundle.numbering import slugify
+from deliberation.findings import TemplateError as BuildTemplateError
+from deliberation.load.yaml import convert_text, read_text
+from deliberation.model import CLAUSES, ClauseText, Dossier
+from deliberation.render.markdown import MarkdownText, SheetTable
+
+#: The fixed articles framing every avenant.
+FIXED = ("objet", "autres")
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
+_FIELD = re.compile(r"\[\[\s*([a-z_0-9]+)\s*\]\]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!])")
+
+
+def md_escape(value) -> str:
+    """A value as literal Markdown text: special characters escaped, on one line."""
+    if value is None:
+        return ""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def clause_environment() -> SandboxedEnvironment:
+    """Jinja for clause texts: sandboxed, strict, every printed value escaped for Markdown."""
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
+                                keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class Clauses:
+    """The clause texts of ``templates/clauses/``, loaded and compiled."""
+
+    texts: dict[str, ClauseText]
+    compiled: dict
+
+
+def load_clauses(templates_dir: Path) -> Clauses:
+    """Load and compile every clause text; a missing or broken one stops the build.
+
+    Raises:
+        TemplateError: naming the file and the cause (missing, bad header, bad tag, unknown name).
+
+    """
+    folder = templates_dir / "clauses"
+    env = clause_environment()
+    texts, compiled = {}, {}
+    for name in (*FIXED, *CLAUSES):
+        path = folder / f"{name}.md"
+        text, findings = read_text(path, str(path)) if path.is_file() else (None, [])
+        if text is None:
+            raise BuildTemplateError(f"{path}: texte de clause introuvable ou illisible")
+        m = _FRONT.match(text.replace("\r\n", "\n"))
+        if not m:
+            raise BuildTemplateError(f"{path}: en-tête YAML (--- … ---) manquant")
+        front, body = m.groups()
+        clause, f = convert_text("\n" + front, ClauseText, str(path))
+        bad = [x for x in findings + f if x.severity.name == "ERROR"]
+        if clause is None or bad:
+            first = bad[0] if bad else None
+            raise BuildTemplateError(f"{first.loc if first else path}: en-tête de clause invalide"
+                                     + (f" : {first.message}" if first else ""))
+        try:
+            ast = env.parse(body)
+            unknown = meta.find_undeclared_variables(ast) - {"acte"}
+            compiled[name] = env.from_string(body)
+        except TemplateError as err:
+            line = front.count("\n") + 3 + (getattr(err, "lineno", 1) or 1) - 1
+            raise BuildTemplateError(f"{path}:{line}: balise mal formée : {err}") from err
+        if unknown:
+            raise BuildTemplateError(f"{path}: nom(s) inconnu(s) : {', '.join(sorted(unknown))} (seul « acte » existe)")
+        texts[name] = clause
+    return Clauses(texts, compiled)
+
+
+@dataclass(frozen=True)
+class Article:
+    """A numbered article of an avenant."""
+
+    numero: int
+    clause: str
+    titre: str
+    modifie: int | None
+    texte: str
+
+
+def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
+    """The articles of an avenant, numbered 1..n, with the « modifier les articles » list derived."""
+    included = act.included
+    texts = clauses.texts
+    modifies = [texts[c].modifie for c in included if texts[c].modifie]
+    acte = {
+        **values,
+        "structure": values["partie"]["nom"],
+        "annexes": values["annexes_clause"],
+        "articles_modifies": modified_articles(modifies),
+        "motifs": motifs([texts[c].motif for c in included if texts[c].motif]),
+    }
+    out = []
+    for name in ("objet", *included, "autres"):
+        try:
+            body = clauses.compiled[name].render(acte=acte)
+        except TemplateError as err:
+            raise BuildTemplateError(f"templates/clauses/{name}.md: {err}") from err
+        body = re.sub(r"\n{3,}", "\n\n", body).strip()
+        out.append(Article(len(out) + 1, name, texts[name].titre or name, texts[name].modifie, body))
+    return out
+
+
+def articles_markdown(arts: list[Article]) -> str:
+    """The articles as one Markdown text (headings bold, as in the seed)."""
+    return "\n\n".join(f"**Article {a.numero} : {md_escape(a.titre)}**\n\n{a.texte}" for a in arts)
+
+
+# ---------------------------------------------------------------------------
+# annex sheets
+
+
+def _sections(body: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, list[str]]] = []
+    for line in body.splitlines():
+        if line.startswith("## "):
+            out.append((line[3:].strip(), []))
+        elif out:
+            out[-1][1].append(line)
+    return [(h, "\n".join(lines).strip()) for h, lines in out]
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    def sub(m):
+        name = m.group(1)
+        value = values.get(name)
+        if value is None:
+            return m.group(0)
+        return value if name == "versements" else md_escape(value)
+
+    return _FIELD.sub(sub, text)
+
+
+def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
+    """The two-column rows of an annex sheet: heading, Markdown content (fields filled)."""
+    body = sheet.dispositif.corps if sheet.dispositif else ""
+    sections = _sections(body)
+    heads = {h.lower() for h, _ in sections}
+    rows: list[tuple[str, str]] = []
+    if act.kind == "convention" and not act.is_model:
+        descriptions = [ligne.description for ligne in sheet.lignes if ligne.description]
+        if descriptions:
+            rows.append(("Action", "\n".join(f"- {md_escape(x)}" for x in descriptions)))
+    if "durée" not in heads:
+        rows.append(("Durée", "[[duree]]"))
+    if "coût" not in heads:
+        rows.append(("Coût", "[[cout]]"))
+    rows += sections
+    if not any("territoire" in h for h in heads):
+        rows.append(("Territoire d'intervention", "[[territoire]]"))
+    if "[[chapitre]]" not in body:
+        rows.append(("Imputation budgétaire", "La participation financière est imputée sur le chapitre "
+                                              "« [[chapitre]] » du budget du Département du Pas-de-Calais."))
+    if not sections:
+        rows.append(("Fiche du dispositif", md_escape(f"[fiche du dispositif {sheet.code} absente du catalogue]")))
+    return [(h, _fill(t, sheet_values)) for h, t in rows]
+
+
+# ---------------------------------------------------------------------------
+# the context of one act
+
+
+def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | None = None) -> tuple[dict, list]:
+    """The ``acte`` context of an avenant or convention template, and the blanks left in it."""
+    values, blanks = act_values(act, d)
+    ctx = dict(values)
+    visas = list(values["visas"])
+    if act.kind == "avenant":
+        arts = articles(act, values, clauses)
+        extra = [clauses.texts[a.clause].visa for a in arts if clauses.texts[a.clause].visa]
+        visas = extra + visas
+        ctx["articles"] = MarkdownText(articles_markdown(arts))
+        ctx["liste_articles"] = [{"numero": a.numero, "titre": a.titre, "clause": a.clause} for a in arts]
+    ctx["visas"] = visas
+    ctx["annexes"] = [
+        {
+            "numero": s["numero"],
+            "titre": s["titre"],
+            "table": SheetTable(tuple(sheet_rows(act, s["values"], sheet))),
+        }
+        for s, sheet in zip(values["annexes"], act.sheets, strict=True)
+    ]
+    ctx["nom_majuscules"] = act.nom.upper()
+    ctx["annexe_modele"] = annexe_numero
+    ctx["projet"] = bool(blanks)
+    ctx["manquants"] = sorted({b.label for b in blanks})
+    return ctx, blanks
+
+
+def act_path(act: Act) -> str:
+    """Where the filled act goes in the bundle: ``actes/<structure>/<avenant|convention>-<clé>``."""
+    folder = slugify(act.nom) or "structure"
+    if act.kind == "convention":
+        return f"actes/{folder}/convention-nouvelle"
+    return f"actes/{folder}/avenant-{slugify(act.convention_key)}"
+
+
+# ---------------------------------------------------------------------------
+# review sheet for lawyers
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses) -> str:
+    """A Markdown review sheet: every article with the rule that put it there, what was left out, and why."""
+    lines = [f"# Revue — {act.label}", ""]
+    doc = act_path(act)
+    lines.append(f"- Document : `{doc}.docx`")
+    if act.kind == "avenant":
+        cited = [f"{c} (annexe {modele_numbers[c]})" if c in modele_numbers else c for c in act.modeles_cites]
+        lines.append(f"- Modèle(s) cité(s) en annexe 4 : {', '.join(cited) or 'aucun'}")
+    lines.append(f"- Lignes : {', '.join(ligne.id or '?' for _, _, ligne in act.lignes)}")
+    if blanks:
+        lines.append(f"- Statut : **PROJET** — {len(blanks)} valeur(s) à compléter :")
+        lines += [f"  - {b.label} ({b.loc})" for b in blanks]
+    else:
+        lines.append("- Statut : complet (aucun blanc)")
+    lines.append("")
+    if act.kind == "avenant":
+        lines += ["## Articles", "", "| Article | Titre | Modifie | Règle | Pourquoi | Données lues |",
+                  "|---|---|---|---|---|---|"]
+        decisions = {x.clause: x for x in act.decisions}
+        for a in ctx["liste_articles"]:
+            clause = a["clause"]
+            x = decisions.get(clause)
+            modifie = clauses.texts[clause].modifie
+            if x is None:
+                rule, why, data = "toujours présent", "article fixe de tout avenant", ""
+            else:
+                rule, why = x.rule, x.reason
+                data = "; ".join(f"{dd.label} : {dd.value}" + (f" ({dd.loc})" if dd.loc else "") for dd in x.data)
+            lines.append(f"| {a['numero']} | {_cell(a['titre'])} | {modifie or '—'} | {rule} | {_cell(why)} | "
+                         f"{_cell(data)} |")
+        left = [x for x in act.decisions if not x.included]
+        lines += ["", "## Articles laissés de côté", ""]
+        if not left:
+            lines.append("Aucun : toutes les modifications possibles sont présentes.")
+        for x in left:
+            lines.append(f"- {CLAUSE_LABELS[x.clause]} — règle `{x.rule}` : {x.reason}")
+        undecided = [x for x in act.decisions if x.undecided]
+        if undecided:
+            lines += ["", "## À trancher", ""]
+            lines += [f"- {CLAUSE_LABELS[x.clause]} : {x.reason} ; déclarez `clauses: {{{x.clause}: oui|non}}` "
+                      f"dans la convention du registre" for x in undecided]
+    lines += ["", "## Valeurs propres à la structure", "", "| Valeur | Texte |", "|---|---|"]
+    p = ctx["partie"]
+    for label, value in (("Structure", p["raison_sociale"]), ("Forme juridique", p["forme_juridique"] or "—"),
+                         ("Siège", p["siege"]), ("SIRET", p["siret"]), ("Représentant", p["representant"]),
+                         ("Qualité", p["qualite"]), ("Habilitation", p["habilitation"])):
+        lines.append(f"| {label} | {_cell(value)} |")
+    if act.kind == "avenant":
+        lines.append(f"| Convention | {_cell(ctx['numero_convention'])} |")
+        if "cout" in act.included:
+            for t in ctx["cout"]["tranches"]:
+                lines.append(f"| Coût du {_cell(t['debut'])} au {_cell(t['fin'])} | {_cell(t['montant'])} |")
+    for s in ctx["annexes"]:
+        lines += ["", f"## Annexe {s['numero']} : « {s['titre']} »", "", "| Champ | Valeur |", "|---|---|"]
+        for h, text in s["table"].rows:
+            if h.lower().startswith(("durée", "coût", "territoire", "modalités de versement", "imputation")):
+                lines.append(f"| {_cell(h)} | {_cell(text)} |")
+    return "\n".join(lines).rstrip() + "\n"
