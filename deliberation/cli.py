@@ -69,11 +69,12 @@ def figures(dossier: Path, as_json: bool) -> None:
 @DOSSIER
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Dossier de sortie (build/<dossier>).")
 @click.option("--strict", is_flag=True, help="Les avertissements bloquent aussi la production.")
-def build(dossier: Path, output: Path | None, strict: bool) -> None:
+@click.option("--final", is_flag=True, help="Version à signer : refuse tout document resté en PROJET.")
+def build(dossier: Path, output: Path | None, strict: bool, final: bool) -> None:
     """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur)."""
     out = output or Path("build") / dossier.resolve().name
     try:
-        result = pipeline.build(Settings(source=dossier, out_dir=out, strict=strict))
+        result = pipeline.build(Settings(source=dossier, out_dir=out, strict=strict, final=final))
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
@@ -82,6 +83,33 @@ def build(dossier: Path, output: Path | None, strict: bool) -> None:
         click.echo("production refusée : corrigez les erreurs ci-dessus (rien n'a été écrit)", err=True)
         sys.exit(1)
     click.echo(f"{len(result.files)} document(s) écrit(s) dans {out}", err=True)
+
+
+@main.command()
+@DOSSIER
+@click.argument("structure")
+def explain(dossier: Path, structure: str) -> None:
+    """Explique l'avenant ou la convention d'une structure : chaque article, la règle qui l'a inclus, les données lues.
+
+    STRUCTURE est la clé de la structure dans structures.yaml ou son nom (« pdc-actif », « Pas-de-Calais Actif »).
+    """
+    from deliberation.render.acts import explain_acts
+
+    result = pipeline.check(Settings(source=dossier))
+    if result.dossier is None:
+        _report(result.findings, as_json=False)
+        sys.exit(1)
+    try:
+        texts = explain_acts(result, structure)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
+    if not texts:
+        known = sorted({a.structure_key for a in result.acts})
+        click.echo(f"aucun avenant ni convention pour « {structure} » ; structures de la phase : {', '.join(known)}",
+                   err=True)
+        sys.exit(2)
+    click.echo("\n".join(texts))
 
 
 @main.command()

@@ -393,7 +393,7 @@ def act_head(doc, kind: str):
     para(doc, "{{ pole }}", bold=True, space_after=0)
     para(doc, "{{ direction }}", bold=True)
     tag(doc, "{%p if acte.annexe_modele %}")
-    para(doc, "Annexe {{ acte.annexe_modele }}", bold=True, align=RIGHT)
+    para(doc, "Annexe {{ acte.annexe_modele }} — {{ acte.modele_titre }}", bold=True, align=RIGHT)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if acte.projet %}")
     para(doc, "PROJET — valeurs à compléter : {{ acte.manquants|join(', ') }}", bold=True, align=CENTER)

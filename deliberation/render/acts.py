@@ -210,7 +210,9 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
         for s, sheet in zip(values["annexes"], act.sheets, strict=True)
     ]
     ctx["nom_majuscules"] = act.nom.upper()
+    ctx["racine"] = d.root
     ctx["annexe_modele"] = annexe_numero
+    ctx["modele_titre"] = (act.modele.titre or act.modele.id) if act.is_model else ""
     ctx["projet"] = bool(blanks)
     ctx["manquants"] = sorted({b.label for b in blanks})
     return ctx, blanks
@@ -228,22 +230,54 @@ def act_path(act: Act) -> str:
 # review sheet for lawyers
 
 
+def _where(loc, root: str) -> str:
+    """A location without machine-specific prefixes: relative to the dossier, or to the engine."""
+    import os
+
+    if loc is None:
+        return ""
+    engine = str(Path(__file__).resolve().parents[2])
+    file = os.path.abspath(loc.file)
+    for base, prefix in ((os.path.abspath(root), ""), (engine, "")):
+        rel = os.path.relpath(file, base)
+        if not rel.startswith(".."):
+            file = prefix + rel
+            break
+    return f"{file}:{loc.line}" if loc.line else file
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _divergences(act: Act) -> list[str]:
+    m = act.modele
+    if not m.clauses:
+        return []
+    out = [f"le modèle prévoit {CLAUSE_LABELS[c]}" for c in m.clauses if c not in act.included]
+    out += [f"le modèle ne prévoit pas {CLAUSE_LABELS[c]}" for c in act.included if c not in m.clauses]
+    return out
+
+
 def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses) -> str:
     """A Markdown review sheet: every article with the rule that put it there, what was left out, and why."""
+    root = ctx.get("racine", ".")
     lines = [f"# Revue — {act.label}", ""]
     doc = act_path(act)
     lines.append(f"- Document : `{doc}.docx`")
     if act.kind == "avenant":
         cited = [f"{c} (annexe {modele_numbers[c]})" if c in modele_numbers else c for c in act.modeles_cites]
         lines.append(f"- Modèle(s) cité(s) en annexe 4 : {', '.join(cited) or 'aucun'}")
+        if act.modele is not None and act.modele.type == "avenant":
+            div = _divergences(act)
+            lines.append(f"- Conformité au modèle {act.modele.id} : "
+                         + ("conforme" if not div else "**non conforme** — " + " ; ".join(div)))
     lines.append(f"- Lignes : {', '.join(ligne.id or '?' for _, _, ligne in act.lignes)}")
+    lines.append("- Articles numérotés de 1 à " + str(len(ctx.get("liste_articles", ()))) if act.kind == "avenant"
+                 else "- Articles : ceux de la convention type (modèle Word)")
     if blanks:
         lines.append(f"- Statut : **PROJET** — {len(blanks)} valeur(s) à compléter :")
-        lines += [f"  - {b.label} ({b.loc})" for b in blanks]
+        lines += [f"  - {b.label} ({_where(b.loc, root)})" for b in blanks]
     else:
         lines.append("- Statut : complet (aucun blanc)")
     lines.append("")
@@ -259,7 +293,8 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
                 rule, why, data = "toujours présent", "article fixe de tout avenant", ""
             else:
                 rule, why = x.rule, x.reason
-                data = "; ".join(f"{dd.label} : {dd.value}" + (f" ({dd.loc})" if dd.loc else "") for dd in x.data)
+                data = "; ".join(f"{dd.label} : {dd.value}" + (f" ({_where(dd.loc, root)})" if dd.loc else "")
+                                 for dd in x.data)
             lines.append(f"| {a['numero']} | {_cell(a['titre'])} | {modifie or '—'} | {rule} | {_cell(why)} | "
                          f"{_cell(data)} |")
         left = [x for x in act.decisions if not x.included]
@@ -290,3 +325,21 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
             if h.lower().startswith(("durée", "coût", "territoire", "modalités de versement", "imputation")):
                 lines.append(f"| {_cell(h)} | {_cell(text)} |")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def explain_acts(checked, structure: str, templates_dir: Path | None = None) -> list[str]:
+    """The review sheets of one structure's acts (by registry key or name, case-insensitive)."""
+    from deliberation.bundle.numbering import annexes
+    from deliberation.render.documents import default_templates_dir
+
+    clauses = load_clauses(templates_dir or default_templates_dir())
+    d = checked.dossier
+    wanted = structure.casefold()
+    numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
+    out = []
+    for act in checked.acts:
+        if wanted not in (act.structure_key.casefold(), act.nom.casefold()):
+            continue
+        ctx, blanks = act_context(act, d, clauses)
+        out.append(review_sheet(act, ctx, blanks, numbers, clauses))
+    return out
