@@ -412,6 +412,9 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     out: dict[str, str] = {}
     body = s.dispositif.corps if s.dispositif else ""
     used = sheet_placeholders(body) | {"duree", "cout", "territoire", "chapitre"}
+    if not re.search(r"^## ", body, re.M):  # a sheet without its sections: its text is still to be written
+        out["texte_fiche"] = v.need(None, f"texte de la fiche du dispositif {s.code}",
+                                    s.dispositif.loc if s.dispositif else act.loc)
     total = _montant(s.lignes)
     per = _periode(s.lignes)
     cloc = conv.loc if conv else act.loc

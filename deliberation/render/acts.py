@@ -181,7 +181,7 @@ def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
         rows.append(("Imputation budgétaire", "La participation financière est imputée sur le chapitre "
                                               "« [[chapitre]] » du budget du Département du Pas-de-Calais."))
     if not sections:
-        rows.append(("Fiche du dispositif", md_escape(f"[fiche du dispositif {sheet.code} absente du catalogue]")))
+        rows.append(("Description du dispositif", "[[texte_fiche]]"))
     return [(h, _fill(t, sheet_values)) for h, t in rows]
 
 
