@@ -70,11 +70,22 @@ def figures(dossier: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Dossier de sortie (build/<dossier>).")
 @click.option("--strict", is_flag=True, help="Les avertissements bloquent aussi la production.")
 @click.option("--final", is_flag=True, help="Version à signer : refuse tout document resté en PROJET.")
-def build(dossier: Path, output: Path | None, strict: bool, final: bool) -> None:
-    """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur)."""
+@click.option("--no-pdf", is_flag=True, help="Fichiers Word seulement (sans LibreOffice).")
+@click.option("--pdfa", is_flag=True, help="PDF/A-2b pour l'archivage.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Processus LibreOffice en parallèle.")
+def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf: bool, pdfa: bool,
+          jobs: int) -> None:
+    """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur).
+
+    Produit les fichiers Word et, sauf --no-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
+    signets, numéros de page) et manifest.json (empreintes des entrées et des sorties).
+    """
     out = output or Path("build") / dossier.resolve().name
+    settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
+                        jobs=jobs)
     try:
-        result = pipeline.build(Settings(source=dossier, out_dir=out, strict=strict, final=final))
+        result = pipeline.build(settings)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)

@@ -67,11 +67,20 @@ def build(settings: Settings) -> Built:
         DeliberationError: a template or the output folder stops the build.
 
     """
-    from deliberation.render.documents import render_documents
+    from deliberation.bundle.pdf import ConvertOptions
+    from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
+    from deliberation.render.documents import build_time, default_templates_dir, render_documents
 
     checked = check(settings)
     if checked.dossier is None or has_errors(checked.findings, settings.strict):
         return Built(checked)
-    files = render_documents(checked, templates_dir=settings.templates)
+    templates = settings.templates or default_templates_dir()
+    files = render_documents(checked, templates_dir=templates)
+    when = build_time(checked.dossier.info.seance.date)
+    if settings.pdf:
+        opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs)
+        files.update(publish_pdfs(checked, files, when, opts, templates))
+    options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
+    files[MANIFEST] = manifest(checked, files, options, templates, when)
     write_bundle(settings.out_dir, files)
     return Built(checked, files)

@@ -17,6 +17,9 @@ class Settings:
     strict: bool = False
     final: bool = False  # refuse any document with a blank (« [SIRET à compléter] »)
     templates: Path | None = None  # Word templates and clause texts (the engine's templates/ by default)
+    pdf: bool = False  # convert every document to PDF and merge bundle.pdf (LibreOffice)
+    pdfa: bool = False  # PDF/A-2b, for archiving
+    jobs: int = 2  # LibreOffice processes working side by side
     annexes: tuple[Path, ...] = field(default_factory=lambda: (default_catalogue_dir(),))
 
     def catalogue_dirs(self) -> tuple[Path, ...]:

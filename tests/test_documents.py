@@ -46,6 +46,7 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "05-annexe-3-repartition-financiere.docx",
         "06-annexe-4-avenant-accueil.docx",
         "actes",
+        "manifest.json",
     ]
     assert sorted(str(p.relative_to(built_fictif / "actes")) for p in (built_fictif / "actes").rglob("*.*")) == [
         "association-alpha/avenant-plateforme.docx",
@@ -203,7 +204,7 @@ def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
     files = [p for p in a.rglob("*") if p.is_file()]
-    assert len(files) == 12
+    assert len(files) == 13
     for p in files:
         assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 

@@ -363,6 +363,30 @@ def numpages(doc, before: str, after: str):
     return p
 
 
+def field(paragraph, instr: str, cached: str = "1"):
+    """Append a simple Word field (PAGE, NUMPAGES) to a paragraph."""
+    fld = OxmlElement("w:fldSimple")
+    fld.set(qn("w:instr"), f" {instr} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = cached
+    run.append(text)
+    fld.append(run)
+    paragraph._p.append(fld)
+
+
+def stamp(doc):
+    """The discreet stamp of every page: « Délibération n°2024-587 — Annexe 5 — page 3/12 »."""
+    for section in doc.sections:
+        p = section.footer.paragraphs[0]
+        p.alignment = CENTER
+        run = p.add_run("{{ tampon }} — page ")
+        run.font.size = Pt(7)
+        field(p, "PAGE")
+        p.add_run("/").font.size = Pt(7)
+        field(p, "NUMPAGES")
+
+
 def page_break(doc):
     from docx.enum.text import WD_BREAK
 
@@ -530,7 +554,33 @@ def convention() -> Document:
     return doc
 
 
+def sommaire() -> Document:
+    doc = new_doc()
+    para(doc, "{{ departement }}", bold=True, align=CENTER, size=14)
+    para(doc, "")
+    para(doc, "COMMISSION PERMANENTE DU CONSEIL DEPARTEMENTAL", bold=True, align=CENTER, size=13)
+    para(doc, "Réunion du {{ seance.date|date_longue }}", align=CENTER, size=12)
+    para(doc, "")
+    para(doc, "{{ deliberation.titre }}", bold=True, align=CENTER, size=13)
+    para(doc, "Délibération n°{{ deliberation.numero }} — Rapport n°{{ rapport.numero }}", align=CENTER)
+    para(doc, "Dossier complet : rapport, délibération et annexes", align=CENTER)
+    page_break(doc)
+    para(doc, "SOMMAIRE", bold=True, align=CENTER, size=13)
+    table(
+        doc,
+        ["Document", "Page"],
+        [
+            ["{%tr for e in sommaire %}", ""],
+            ["{{ e.titre }}", "{{ e.page }}"],
+            ["{%tr endfor %}", ""],
+        ],
+        widths=[14, 3],
+    )
+    return doc
+
+
 TEMPLATES = {
+    "sommaire.docx": sommaire,
     "avenant.docx": avenant,
     "convention.docx": convention,
     "rapport.docx": rapport,
@@ -548,7 +598,10 @@ def main() -> None:
         if path.exists() and not force:
             print(f"{path} existe : ignoré (--force pour l'écraser)")
             continue
-        build().save(path)
+        doc = build()
+        if name != "sommaire.docx":
+            stamp(doc)
+        doc.save(path)
         print(f"écrit {path}")
 
 

@@ -22,9 +22,12 @@ TEMPLATES = {
     "modele": "avenant.docx",
 }
 
+#: Cover page and table of contents of the merged PDF.
+SOMMAIRE = "sommaire.docx"
+
 #: Templates of the documents each structure signs.
 ACT_TEMPLATES = {"avenant": "avenant.docx", "convention": "convention.docx"}
-ACT_NAMES = {"acte", "pole", "direction"}
+ACT_NAMES = {"acte", "pole", "direction", "tampon"}
 
 
 def default_templates_dir() -> Path:
@@ -48,10 +51,12 @@ def check_templates(templates_dir: Path, context: dict) -> None:
         TemplateError: naming the template and the unknown names or the broken tag.
 
     """
-    known = set(context) | {"t"}
-    for name in sorted(set(TEMPLATES.values()) | set(ACT_TEMPLATES.values())):
+    known = set(context) | {"t", "tampon"}
+    for name in sorted(set(TEMPLATES.values()) | set(ACT_TEMPLATES.values()) | {SOMMAIRE}):
         if name in ACT_TEMPLATES.values():
             known_here = ACT_NAMES
+        elif name == SOMMAIRE:
+            known_here = known | {"sommaire"}
         else:
             known_here = known
         path = templates_dir / name
@@ -104,6 +109,24 @@ def check_paragraph_tags(path: Path) -> None:
                                     f"paragraphe (texte voisin : « {text.strip()[:60]} »)")
 
 
+def stamp_of(doc: Document, act_numero: str, d) -> str:
+    """The stamp printed at the foot of every page of a bundle document."""
+    if doc.kind == "rapport":
+        return f"{act_numero} — Rapport n°{d.info.rapport.numero}" if d.info.rapport else act_numero
+    if doc.annexe is not None:
+        return f"{act_numero} — Annexe {doc.annexe.numero}"
+    return act_numero
+
+
+def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = None) -> bytes:
+    """The cover page and table of contents of the merged PDF (``entries``: titre, page)."""
+    templates_dir = templates_dir or default_templates_dir()
+    d = checked.dossier
+    context = build_context(d, checked.figures)
+    ctx = {**context, "sommaire": entries, "tampon": ""}
+    return render_docx(templates_dir / SOMMAIRE, ctx, build_time(d.info.seance.date))
+
+
 def render_documents(checked, templates_dir: Path | None = None) -> dict[str, bytes]:
     """Render every document the engine knows how to produce; return ``file name → bytes``.
 
@@ -120,24 +143,27 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
     frame = {"pole": d.info.rapport.pole if d.info.rapport else "",
              "direction": d.info.rapport.direction if d.info.rapport else ""}
     by_numero = {t["numero"]: t for t in context["thematiques"]}
+    act_numero = f"Délibération n°{d.info.deliberation.numero}" if d.info.deliberation else "Délibération"
     out: dict[str, bytes] = {}
     for doc in documents(d):
         name = TEMPLATES.get(doc.kind)
         if name is None:
             continue
-        ctx = context
+        tampon = stamp_of(doc, act_numero, d)
+        ctx = {**context, "tampon": tampon}
         if doc.kind == "narrative":
-            ctx = {**context, "t": by_numero[doc.annexe.thematique.numero]}
+            ctx["t"] = by_numero[doc.annexe.thematique.numero]
         elif doc.kind == "modele":
             act = plan_model(d, doc.annexe.modele, checked.dispositifs)
             acte, _ = act_context(act, d, clauses, annexe_numero=doc.annexe.numero)
-            ctx = {**frame, "acte": acte}
+            ctx = {**frame, "acte": acte, "tampon": tampon}
         out[f"{doc.stem}.docx"] = render_docx(templates_dir / name, ctx, when)
     modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
     for act in checked.acts:
         acte, blanks = act_context(act, d, clauses)
         path = act_path(act)
-        out[f"{path}.docx"] = render_docx(templates_dir / ACT_TEMPLATES[act.kind], {**frame, "acte": acte}, when)
+        ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.label}"}
+        out[f"{path}.docx"] = render_docx(templates_dir / ACT_TEMPLATES[act.kind], ctx, when)
         out[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses).encode()
     return out
 

@@ -1,0 +1,142 @@
+"""PDF of every document, the merged dossier ``bundle.pdf`` and ``manifest.json``.
+
+The merged dossier is what the clerk reads and transmits: a cover page and a sommaire giving each
+document's first page, one bookmark per document (the annexes nested), page labels (i, ii for the
+front matter, then the page numbers the sommaire cites) and, from the Word templates, the stamp at
+the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12 »).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+from deliberation import __version__
+from deliberation.bundle.numbering import Document, documents
+from deliberation.bundle.pdf import ConvertOptions, convert, normalise_pdf, page_count
+
+BUNDLE = "bundle.pdf"
+MANIFEST = "manifest.json"
+
+
+def pdf_title(name: str) -> str:
+    """A readable PDF title from a file name."""
+    return Path(name).stem
+
+
+def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: ConvertOptions,
+                 templates_dir: Path | None = None) -> dict[str, bytes]:
+    """Convert every DOCX of ``files`` to PDF and add the merged ``bundle.pdf``; return the new files.
+
+    Raises:
+        BuildError: LibreOffice is missing or fails on a document.
+
+    """
+    from deliberation.render.documents import render_sommaire
+
+    docx = {k: v for k, v in files.items() if k.endswith(".docx")}
+    raw = convert(docx, opts)
+    pdfs = {k: normalise_pdf(v, when, pdf_title(k)) for k, v in raw.items()}
+    ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
+    counts = [page_count(data) for _, data in ordered]
+    front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
+    for _ in range(3):
+        entries, page = [], front_pages + 1
+        for (doc, _), n in zip(ordered, counts, strict=True):
+            entries.append({"titre": doc.titre, "page": page})
+            page += n
+        front = convert({"00-sommaire.docx": render_sommaire(checked, entries, templates_dir)}, opts)
+        front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
+        if page_count(front_pdf) == front_pages:
+            break
+        front_pages = page_count(front_pdf)
+    pdfs[BUNDLE] = merge(front_pdf, ordered, when, checked.dossier)
+    return pdfs
+
+
+def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime, d) -> bytes:
+    """One PDF: front matter, then each document; bookmarks, page labels, fixed metadata."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(front)), import_outline=False)
+    n_front = len(writer.pages)
+    writer.add_outline_item(title="Sommaire", page_number=0)
+    annexes_parent = None
+    for doc, data in ordered:
+        start = len(writer.pages)
+        writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
+        if doc.annexe is None:
+            writer.add_outline_item(title=doc.titre, page_number=start)
+        else:
+            if annexes_parent is None:
+                annexes_parent = writer.add_outline_item(title="Annexes", page_number=start)
+            writer.add_outline_item(title=doc.titre, page_number=start, parent=annexes_parent)
+    writer.set_page_label(0, n_front - 1, style="/r")
+    if len(writer.pages) > n_front:
+        writer.set_page_label(n_front, len(writer.pages) - 1, style="/D", start=n_front + 1)
+    numero = d.info.deliberation.numero if d.info and d.info.deliberation else ""
+    buf = io.BytesIO()
+    writer.add_metadata({"/Title": f"Délibération n°{numero} — dossier complet"})
+    writer.write(buf)
+    return normalise_pdf(buf.getvalue(), when, f"Délibération n°{numero} — dossier complet")
+
+
+# ---------------------------------------------------------------------------
+# manifest
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _input_name(path: str, dossier_root: str, engine_root: Path) -> str:
+    file = os.path.abspath(path)
+    for base, prefix in ((os.path.abspath(dossier_root), "dossier/"), (str(engine_root), "")):
+        rel = os.path.relpath(file, base)
+        if not rel.startswith(".."):
+            return prefix + rel.replace(os.sep, "/")
+    return Path(path).name
+
+
+def input_files(checked, templates_dir: Path) -> dict[str, str]:
+    """Every input of the build, with its SHA-256: dossier files, annex sheets, templates."""
+    d = checked.dossier
+    engine = Path(__file__).resolve().parents[2]
+    paths: set[str] = set()
+    root = Path(d.root)
+    paths |= {str(p) for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".md")}
+    paths |= {s.loc.file for s in checked.dispositifs.values()}
+    paths |= {str(p) for p in templates_dir.rglob("*") if p.is_file()}
+    out = {}
+    for p in sorted(paths):
+        try:
+            out[_input_name(p, d.root, engine)] = _sha256(Path(p).read_bytes())
+        except OSError:
+            continue
+    return dict(sorted(out.items()))
+
+
+def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime) -> bytes:
+    """``manifest.json``: outputs (SHA-256, size, pages), inputs (SHA-256), engine version, options."""
+    outputs = {}
+    for name in sorted(files):
+        data = files[name]
+        entry = {"sha256": _sha256(data), "octets": len(data)}
+        if name.endswith(".pdf"):
+            entry["pages"] = page_count(data)
+        elif name.endswith(".docx") and name[:-5] + ".pdf" in files:
+            entry["pages"] = page_count(files[name[:-5] + ".pdf"])
+        outputs[name] = entry
+    body = {
+        "moteur": {"nom": "deliberation", "version": __version__},
+        "date": when.date().isoformat(),
+        "options": dict(sorted(options.items())),
+        "entrees": input_files(checked, templates_dir),
+        "sorties": outputs,
+    }
+    return (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")

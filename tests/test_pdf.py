@@ -1,0 +1,158 @@
+"""The numbered bundle in PDF: page counts, merged dossier, manifest, reproducible and atomic (issue 5)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from deliberation import pipeline
+from deliberation.cli import main
+from deliberation.fmt import plain
+from deliberation.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
+
+
+def pdf_text(data: bytes) -> list[str]:
+    return [plain(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
+
+
+def files_of(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice absent")
+    out = tmp_path_factory.mktemp("pdf") / "out"
+    result = pipeline.build(Settings(source=ROOT / "fixtures" / "phase-6-2024", out_dir=out, pdf=True))
+    assert result.written
+    return out
+
+
+@needs_lo
+def test_every_document_has_its_pdf_and_states_its_real_page_count(bundle):
+    docx = sorted(bundle.rglob("*.docx"))
+    assert len(docx) == 12 + 22
+    for p in docx:
+        pdf = p.with_suffix(".pdf")
+        assert pdf.is_file(), p
+        pages = pdf_text(pdf.read_bytes())
+        text = "\n".join(pages)
+        stated = re.findall(r"Ce document comprend (\d+) pages", text)
+        if "actes" in p.parts or "-avenant-" in p.name:
+            assert stated == [str(len(pages))], (p.name, stated, len(pages))
+    pdc = pdf_text((bundle / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.pdf").read_bytes())
+    assert "338 226,74 €" in "\n".join(pdc) and "79 850,00 €" in "\n".join(pdc)
+
+
+@needs_lo
+def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
+    reader = PdfReader(io.BytesIO((bundle / "bundle.pdf").read_bytes()))
+    numbered = sorted(bundle.glob("[0-9][0-9]-*.pdf"))
+    counts = [len(PdfReader(str(p)).pages) for p in numbered]
+    assert len(reader.pages) == 2 + sum(counts)
+    assert reader.page_labels[:3] == ["i", "ii", "3"]
+    assert reader.page_labels[-1] == str(len(reader.pages))
+    # one bookmark per document, annexes nested; each points at the page the sommaire gives
+    top = [x for x in reader.outline if not isinstance(x, list)]
+    nested = next(x for x in reader.outline if isinstance(x, list))
+    assert [x.title for x in top] == ["Sommaire", "Rapport", "Délibération", "Annexes"]
+    assert [x.title for x in nested][:1] == ["Annexe 1 – Thématique 1"] and len(nested) == 10
+    sommaire = plain(reader.pages[1].extract_text())
+    expected_page = 3
+    for item, n in zip([*top[1:3], *nested], counts, strict=True):
+        assert reader.get_destination_page_number(item) + 1 == expected_page
+        assert f"{item.title} {expected_page}" in sommaire
+        expected_page += n
+    # the stamp at the foot of every page after the front matter, page i of n within its document
+    for i, page in enumerate(reader.pages[2:], 3):
+        text = plain(page.extract_text())
+        assert re.search(r"Délibération n°2024-587( — (Rapport n°36|Annexe \d+))? — page \d+/\d+", text), i
+    annex5 = plain(reader.pages[16].extract_text())
+    assert "Délibération n°2024-587 — Annexe 5 — page 1/" in annex5
+
+
+@needs_lo
+def test_manifest_lists_outputs_and_inputs_with_their_hashes(bundle):
+    data = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    files = files_of(bundle)
+    del files["manifest.json"]
+    assert sorted(data["sorties"]) == sorted(files)
+    for name, entry in data["sorties"].items():
+        assert entry["sha256"] == hashlib.sha256(files[name]).hexdigest()
+        assert entry["octets"] == len(files[name])
+    assert data["sorties"]["bundle.pdf"]["pages"] == len(PdfReader(str(bundle / "bundle.pdf")).pages)
+    assert data["sorties"]["actes/pas-de-calais-actif/avenant-2024-01213.docx"]["pages"] == 7
+    entrees = data["entrees"]
+    for name in ("dossier/structures.yaml", "dossier/thematiques/t1.yaml", "templates/avenant.docx",
+                 "templates/clauses/cout.md", "annexes/dispositifs/1.7-activite-independante.md"):
+        assert name in entrees, name
+    assert entrees["dossier/structures.yaml"] == hashlib.sha256(
+        (ROOT / "fixtures" / "phase-6-2024" / "structures.yaml").read_bytes()).hexdigest()
+    assert data["options"] == {"final": False, "pdf": True, "pdfa": False, "strict": False}
+    assert data["date"] == "2024-12-09" and data["moteur"]["nom"] == "deliberation"
+    text = (bundle / "manifest.json").read_text(encoding="utf-8")
+    assert str(ROOT) not in text and "/tmp" not in text
+
+
+@needs_lo
+def test_two_builds_give_identical_bytes_pdf_included(tmp_path):
+    fictif = ROOT / "fixtures" / "fictif"
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert pipeline.build(Settings(source=fictif, out_dir=a, pdf=True)).written
+    assert pipeline.build(Settings(source=fictif, out_dir=b, pdf=True, jobs=1)).written
+    fa, fb = files_of(a), files_of(b)
+    assert sorted(fa) == sorted(fb) and len([n for n in fa if n.endswith(".pdf")]) == 10
+    assert [n for n in fa if fa[n] != fb[n]] == []
+
+
+@needs_lo
+def test_pdfa_is_declared_and_reproducible(tmp_path):
+    fictif = ROOT / "fixtures" / "fictif"
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert pipeline.build(Settings(source=fictif, out_dir=out, pdf=True, pdfa=True)).written
+        outs.append(out)
+    data = (outs[0] / "02-deliberation.pdf").read_bytes()
+    reader = PdfReader(io.BytesIO(data))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "<pdfaid:part>2</pdfaid:part>" in xmp and "2025-03-10T00:00:00Z" in xmp
+    assert data == (outs[1] / "02-deliberation.pdf").read_bytes()
+    manifest = json.loads((outs[0] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["pdfa"] is True
+
+
+def test_missing_libreoffice_is_said_and_no_pdf_builds_word_alone(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    fictif = str(ROOT / "fixtures" / "fictif")
+    assert CliRunner().invoke(main, ["build", fictif, "-o", str(out), "--no-pdf"]).exit_code == 0
+    before = files_of(out)
+    assert before and not [n for n in before if n.endswith(".pdf")]
+    monkeypatch.setenv("DELIBERATION_SOFFICE", "")
+    result = CliRunner().invoke(main, ["build", fictif, "-o", str(out)])
+    assert result.exit_code == 3
+    assert "LibreOffice introuvable" in result.output and "--no-pdf" in result.output
+    assert files_of(out) == before  # the previous bundle is untouched
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_act_file_names_are_safe(fictif, tmp_path):
+    fictif.edit("structures.yaml", "nom: Association Alpha", 'nom: "../../etc/passwd: CON*?<>|"')
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
+    folders = sorted(p.name for p in (out / "actes").iterdir())
+    assert folders == ["beta-emploi", "ccas-de-gamma", "etc-passwd-con"]
+    assert all(out in p.resolve().parents for p in out.rglob("*"))
+    assert not (tmp_path / "etc").exists()
