@@ -6,6 +6,7 @@ Usage: python bench/run.py [--runs 5]
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,8 +42,23 @@ def main() -> None:
         rows.append(("check, dossier synthétique de 5 000 lignes", t, rc))
         t, rc = timed([*EXE, "check", "fixtures/phase-6-2024"], args.runs)
         rows.append(("check, exemple phase 6 (31 lignes)", t, rc))
-        t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(Path(tmp) / "p6")], args.runs)
-        rows.append(("build Word, exemple phase 6 (6 documents)", t, rc))
+        out = Path(tmp) / "p6"
+        t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "--no-pdf"], args.runs)
+        rows.append(("build Word, exemple phase 6 (12 documents + 22 actes)", t, rc))
+        if shutil.which("soffice"):
+            runs = max(1, args.runs // 2)
+            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out)], runs)
+            rows.append(("build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)", t, rc))
+            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "-j", "1"], runs)
+            rows.append(("idem, un seul LibreOffice pour tout le lot", t, rc))
+            sample = sorted(out.rglob("*.docx"))[:6]
+            t0 = time.perf_counter()
+            for doc in sample:  # baseline: one LibreOffice process per file
+                subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/lo-base",
+                                "--convert-to", "pdf", "--outdir", str(Path(tmp) / "base"), str(doc)],
+                               capture_output=True)
+            per_file = (time.perf_counter() - t0) / len(sample)
+            rows.append(("référence : un LibreOffice par fichier, par document", per_file, 0))
         t, rc = timed([*EXE, "--version"], args.runs)
         rows.append(("démarrage seul (--version)", t, rc))
     width = max(len(r[0]) for r in rows)

@@ -156,3 +156,44 @@ def test_act_file_names_are_safe(fictif, tmp_path):
     assert folders == ["beta-emploi", "ccas-de-gamma", "etc-passwd-con"]
     assert all(out in p.resolve().parents for p in out.rglob("*"))
     assert not (tmp_path / "etc").exists()
+
+
+def test_build_killed_between_the_two_renames_is_recovered(tmp_path):
+    from deliberation.bundle.write import recover
+
+    fictif = ROOT / "fixtures" / "fictif"
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif, out_dir=out)).written
+    before = files_of(out)
+    # the worst moment: the old bundle moved aside, the new one not yet in place, a half-written temp folder
+    out.rename(tmp_path / ".out.old-abc")
+    partial = tmp_path / ".out.tmp-def"
+    partial.mkdir()
+    (partial / "01-rapport.docx").write_bytes(b"PK half")
+    recover(out)
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_sigkill_mid_build_leaves_the_previous_bundle_and_the_next_build_succeeds(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = ROOT / "fixtures" / "phase-6-2024"
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "deliberation", "build", str(source), "-o", str(out), "--no-pdf"]
+    assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
+    before = files_of(out)
+    for delay in (0.5, 1.5, 3.0):
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if out.exists():
+            assert files_of(out) == before
+    assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
+    assert files_of(out) == before  # same dossier, same bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
