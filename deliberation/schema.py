@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -332,9 +333,10 @@ def spec(kind: Kind, doc: str, *, required: bool = True, default: Any = None) ->
     return field(default=default, metadata=meta)
 
 
-def schema_fields(cls: type) -> list[dataclasses.Field]:
-    """The declared (input) fields of a model class, in declaration order."""
-    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+@functools.cache
+def schema_fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    """The declared (input) fields of a model class, in declaration order (computed once per class)."""
+    return tuple(f for f in dataclasses.fields(cls) if "kind" in f.metadata)
 
 
 def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=None):
