@@ -47,6 +47,19 @@ class Dossier:
         return [f.code for f in self.check()]
 
 
+def templates_copy(tmp_path: Path, name: str | None = None, paragraph: str | None = None) -> Path:
+    """A copy of the engine's templates; with ``name``, that Word template gets ``paragraph`` appended."""
+    from docx import Document
+
+    dest = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", dest)
+    if name is not None:
+        doc = Document(str(dest / name))
+        doc.add_paragraph(paragraph)
+        doc.save(str(dest / name))
+    return dest
+
+
 @pytest.fixture
 def fictif(tmp_path) -> Dossier:
     """A copy of the complete fictitious dossier (clean: no finding)."""

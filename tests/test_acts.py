@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import templates_copy
 
 from deliberation import pipeline
 from deliberation.cli import main
@@ -314,21 +315,10 @@ def test_structure_text_is_data_not_markdown_or_template(fictif, tmp_path):
 # template checks
 
 
-def copy_templates(tmp_path: Path) -> Path:
-    dest = tmp_path / "templates"
-    shutil.copytree(ROOT / "templates", dest)
-    return dest
-
-
 def test_paragraph_tag_with_text_beside_it_is_refused(fictif, tmp_path):
-    from docx import Document
-
     from deliberation.render.documents import render_documents
 
-    templates = copy_templates(tmp_path)
-    doc = Document(str(templates / "avenant.docx"))
-    doc.add_paragraph("Texte {%p if acte.projet %} voisin")
-    doc.save(str(templates / "avenant.docx"))
+    templates = templates_copy(tmp_path, "avenant.docx", "Texte {%p if acte.projet %} voisin")
     checked = pipeline.check(Settings(source=fictif.root))
     with pytest.raises(TemplateError, match=r"avenant\.docx.*\{%p if acte\.projet %\}.*seule dans son paragraphe"):
         render_documents(checked, templates)
@@ -337,7 +327,7 @@ def test_paragraph_tag_with_text_beside_it_is_refused(fictif, tmp_path):
 def test_clause_text_with_unknown_name_or_bad_tag_is_refused(fictif, tmp_path):
     from deliberation.render.documents import render_documents
 
-    templates = copy_templates(tmp_path)
+    templates = templates_copy(tmp_path)
     path = templates / "clauses" / "cout.md"
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace("{{ acte.cout.total }}", "{{ montant_inconnu }}"), encoding="utf-8")

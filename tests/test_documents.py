@@ -185,13 +185,9 @@ def test_build_refuses_a_dossier_with_errors_and_keeps_the_previous_bundle(ficti
 
 
 def test_broken_template_stops_the_build_with_exit_3(fictif, tmp_path):
-    templates = tmp_path / "templates"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "templates", templates)
-    from docx import Document
+    from conftest import templates_copy
 
-    doc = Document(str(templates / "rapport.docx"))
-    doc.add_paragraph("{{ variable_inconnue }}")
-    doc.save(str(templates / "rapport.docx"))
+    templates = templates_copy(tmp_path, "rapport.docx", "{{ variable_inconnue }}")
     from deliberation.findings import TemplateError
     from deliberation.render.documents import render_documents
 
