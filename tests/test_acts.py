@@ -315,15 +315,6 @@ def test_structure_text_is_data_not_markdown_or_template(fictif, tmp_path):
 # template checks
 
 
-def test_paragraph_tag_with_text_beside_it_is_refused(fictif, tmp_path):
-    from deliberation.render.documents import render_documents
-
-    templates = templates_copy(tmp_path, "avenant.docx", "Texte {%p if acte.projet %} voisin")
-    checked = pipeline.check(Settings(source=fictif.root))
-    with pytest.raises(TemplateError, match=r"avenant\.docx.*\{%p if acte\.projet %\}.*seule dans son paragraphe"):
-        render_documents(checked, templates)
-
-
 def test_clause_text_with_unknown_name_or_bad_tag_is_refused(fictif, tmp_path):
     from deliberation.render.documents import render_documents
 

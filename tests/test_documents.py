@@ -184,15 +184,21 @@ def test_build_refuses_a_dossier_with_errors_and_keeps_the_previous_bundle(ficti
     assert not list(tmp_path.glob(".out.*"))
 
 
-def test_broken_template_stops_the_build_with_exit_3(fictif, tmp_path):
+@pytest.mark.parametrize(("name", "paragraph", "message"), [
+    ("rapport.docx", "{{ variable_inconnue }}", r"rapport\.docx.*variable_inconnue"),
+    # docxtpl drops the whole paragraph of a {%p %} tag: text beside it would vanish
+    ("avenant.docx", "Texte {%p if acte.projet %} voisin",
+     r"avenant\.docx.*\{%p if acte\.projet %\}.*seule dans son paragraphe"),
+])
+def test_broken_template_stops_the_build(fictif, tmp_path, name, paragraph, message):
     from conftest import templates_copy
 
-    templates = templates_copy(tmp_path, "rapport.docx", "{{ variable_inconnue }}")
     from deliberation.findings import TemplateError
     from deliberation.render.documents import render_documents
 
+    templates = templates_copy(tmp_path, name, paragraph)
     checked = pipeline.check(Settings(source=fictif.root))
-    with pytest.raises(TemplateError, match=r"rapport\.docx.*variable_inconnue"):
+    with pytest.raises(TemplateError, match=message):
         render_documents(checked, templates)
 
 
