@@ -8,6 +8,7 @@ YAML and every object keeps its location (``loc``) and the location of each of i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,6 +28,8 @@ from deliberation.schema import (
     Money,
     Record,
     Text,
+    _is_null,
+    schema_fields,
     spec,
 )
 
@@ -515,6 +518,7 @@ class Dossier(Node):
     thematiques: tuple = ()
     structures: dict = field(default_factory=dict)
     files: tuple = ()
+    amendements: tuple = ()  # as loaded from amendements.yaml (adopted or not)
 
     def operations(self):
         """Yield ``(thematique, operation)`` pairs in order."""
@@ -599,3 +603,139 @@ class ClauseText(Node):
     visa: str | None = spec(Text(), "Visa ajouté quand la clause est présente (« la loi du … ; »).", required=False)
     corps: str = ""
     corps_ligne: int = 1
+
+
+# ---------------------------------------------------------------------------
+# amendments (amendements.yaml)
+
+#: What each amendment target lets one change (the other fields are the dossier's structure).
+AMENDABLE = {
+    "ligne": ("territoire", "structure", "convention", "nature", "etp", "etp_valorises", "volume", "periode",
+              "montant", "document", "description"),
+    "operation": ("titre", "dispositif", "budget", "narrative"),
+    "structure": ("nom", "raison_sociale", "forme_juridique", "siege", "siret", "representant"),
+    "convention": ("numero", "objet", "signature", "periode", "montant", "annexes", "avenants", "versements",
+                   "clauses"),
+}
+
+#: The keys a modification names its target with.
+TARGETS = ("ligne", "operation", "structure", "convention")
+
+#: Actions beside changing values.
+ACTIONS = ("retrait", "ajout")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Modification(Node):
+    """One change an amendment makes: a target, then new values, a withdrawal or an added line.
+
+    Written flat: ``{ligne: t1-o3-pdc-actif, montant: "70 000"}``, ``{ligne: …, retrait: oui}``,
+    ``{operation: "1.2", ajout: {id: …, …}}``, ``{structure: pdc-actif, siret: …}`` or
+    ``{structure: pdc-actif, convention: 2024-01213, montant: …}``. The location of each new
+    value is kept in ``locs`` under its field name, so findings point into ``amendements.yaml``.
+    """
+
+    cible: str = ""  # ligne, operation, structure or convention
+    ligne: str | None = None
+    operation: str | None = None  # « 1.2 » : thématique 1, opération 2
+    structure: str | None = None
+    convention: str | None = None
+    retrait: bool = False
+    ajout: Ligne | None = None
+    valeurs: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The target as a reader names it (« ligne t1-o3-pdc-actif »)."""
+        if self.cible == "convention":
+            return f"convention {self.convention} de la structure {self.structure}"
+        return f"{'opération' if self.cible == 'operation' else self.cible} {getattr(self, self.cible)}"
+
+
+class ModificationKind(Kind):
+    """Converter for ``Modification``: one target key, then values of that target's fields or an action."""
+
+    label = "une modification {ligne|operation|structure: …, champ: valeur}"
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        given = {}
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            if key in given:
+                ctx.add("schema.cle_dupliquee", f"clé « {key} » écrite deux fois", knode, f"{path}.{key}")
+                continue
+            given[key] = (knode, vnode)
+        targets = {k: Text().convert(given[k][1], ctx, f"{path}.{k}") for k in TARGETS if k in given}
+        if "structure" in targets and "convention" in targets:
+            cible = "convention"
+        else:
+            named = [k for k in ("ligne", "operation", "structure") if k in targets]
+            if len(named) != 1:
+                raise Invalid(
+                    "une modification vise une seule cible : « ligne », « operation » ou « structure » "
+                    "(avec « convention » pour une convention de la structure)", "amendement.cible")
+            cible = named[0]
+        if cible == "operation" and not re.fullmatch(r"\d{1,3}\.\d{1,3}", targets["operation"]):
+            raise Invalid(f"operation : « {targets['operation']} » attendu « thématique.opération » (« 1.2 »)",
+                          "amendement.cible")
+        cls = {"ligne": Ligne, "operation": Operation, "structure": Structure, "convention": Convention}[cible]
+        allowed = AMENDABLE[cible]
+        kinds = {f.name: f.metadata["kind"] for f in schema_fields(cls)}
+        valeurs, locs, retrait, ajout = {}, {}, False, None
+        for key, (knode, vnode) in given.items():
+            p = f"{path}.{key}"
+            if key in TARGETS and (key in targets and (key != "convention" or cible == "convention")):
+                locs[key] = ctx.loc(vnode, p)
+                continue
+            try:
+                if key == "retrait" and cible == "ligne":
+                    if Choice("oui").convert(vnode, ctx, p) == "oui":
+                        retrait = True
+                    locs[key] = ctx.loc(vnode, p)
+                elif key == "ajout" and cible == "operation":
+                    ajout = Record(Ligne).convert(vnode, ctx, p)
+                    locs[key] = ctx.loc(vnode, p)
+                elif key in allowed:
+                    if _is_null(vnode):
+                        raise Invalid("valeur manquante", "schema.manquant")
+                    valeurs[key] = kinds[key].convert(vnode, ctx, p)
+                    locs[key] = ctx.loc(vnode, p)
+                else:
+                    what = ", ".join((*allowed, *(["retrait"] if cible == "ligne" else []),
+                                      *(["ajout"] if cible == "operation" else [])))
+                    ctx.add("amendement.champ", f"« {key} » ne peut pas être modifié sur une {cible} ; "
+                            f"champs modifiables : {what}", knode, p)
+            except Invalid as inv:
+                ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
+        actions = bool(valeurs) + retrait + (ajout is not None)
+        if actions != 1:
+            raise Invalid("une modification change des valeurs, retire une ligne (« retrait: oui ») ou ajoute "
+                          "une ligne (« ajout: … »), une seule de ces actions", "amendement.action")
+        return Modification(
+            cible=cible, retrait=retrait, ajout=ajout, valeurs=valeurs, loc=ctx.loc(node, path), locs=locs,
+            **{k: v for k, v in targets.items() if k != "convention" or cible == "convention"},
+        )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Amendement(Node):
+    """An amendment put to the vote in séance: numbered, dated, with its object and its changes."""
+
+    numero: int | None = spec(Int(minimum=1), "Numéro de l'amendement (1, 2…), dans l'ordre d'application.")
+    date: dt.date | None = spec(Date(), "Date de dépôt ou d'adoption (au plus tard le jour de la séance).")
+    objet: str | None = spec(Text(max_len=499), "Objet (« Réduction du financement de Pas-de-Calais Actif »).")
+    auteur: str | None = spec(Text(), "Auteur (« Le Président », « le groupe … »).", required=False)
+    sort: str | None = spec(
+        Choice("adopté", "rejeté", "retiré"), "Sort de l'amendement ; seuls les amendements adoptés s'appliquent.",
+        required=False, default="adopté",
+    )
+    modifications: tuple = spec(ListOf(ModificationKind()), "Les changements, appliqués dans l'ordre.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Amendements(Node):
+    """``amendements.yaml``: the amendments of the phase, applied in order on top of the dossier."""
+
+    amendements: tuple = spec(ListOf(Record(Amendement)), "Les amendements.")

@@ -1,4 +1,4 @@
-"""The pipeline, top to bottom: load → compute → validate → render → write.
+"""The pipeline, top to bottom: load → amend → compute → validate → render → write.
 
 Figures are computed before validation because declared figures are checked against them
 (beancount's balance assertions); computing is pure and tolerant of invalid values.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from deliberation.acts import Act, plan_acts
+from deliberation.amend import Effect, apply_amendments, check_overruns
 from deliberation.bundle.write import write_bundle
 from deliberation.compute import Figures, compute
 from deliberation.findings import Finding, has_errors, sort_findings
@@ -23,11 +24,14 @@ from deliberation.settings import Settings
 class Checked:
     """A loaded and validated dossier with its figures and every finding."""
 
-    dossier: Dossier | None
+    dossier: Dossier | None  # as adopted: amendments applied
     figures: Figures | None
     dispositifs: dict[str, Dispositif] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     acts: list[Act] = field(default_factory=list)
+    presented: Dossier | None = None  # as presented in the rapport (the same object without amendments)
+    presented_figures: Figures | None = None
+    effects: list[Effect] = field(default_factory=list)  # what each adopted amendment touched
 
 
 def check(settings: Settings) -> Checked:
@@ -37,11 +41,16 @@ def check(settings: Settings) -> Checked:
     findings += sheet_findings
     if dossier is None:
         return Checked(None, None, dispositifs, sort_findings(findings))
-    figures = compute(dossier)
-    findings += run_rules(RuleInput(dossier, figures, dispositifs))
+    presented, presented_figures = dossier, compute(dossier)
+    dossier, amend_findings, effects = apply_amendments(presented)  # the phase as adopted
+    findings += amend_findings
+    figures = compute(dossier) if effects else presented_figures
+    findings += check_overruns(presented_figures, figures, effects)
+    findings += run_rules(RuleInput(dossier, figures, dispositifs, presented, presented_figures))
     acts = plan_acts(dossier, dispositifs)  # one avenant or convention per (structure, convention) pair
     findings += check_acts(dossier, acts, dispositifs, final=settings.final)
-    return Checked(dossier, figures, dispositifs, sort_findings(findings), acts)
+    return Checked(dossier, figures, dispositifs, sort_findings(findings), acts, presented, presented_figures,
+                   effects)
 
 
 @dataclass

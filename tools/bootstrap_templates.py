@@ -95,6 +95,15 @@ ARTICLE_THEMATIQUE = (
     "{{ a.thematique.total|euros_prose }} ainsi que la répartition financière proposée en annexe "
     "{{ annexe_repartition }}"
 )
+#: « , modifié par l'amendement n°1 » / « , modifié par les amendements n°1 et 2 » where amendments apply.
+AMENDED = (
+    "{% if LIST %}, modifié par {{ 'les amendements' if LIST|length > 1 else \"l'amendement\" }} "
+    "n°{{ LIST|liste }}{% endif %}"
+)
+AMENDED_TABLE = (
+    "{% if a.amendements %} (tableau modifié par {{ 'les amendements' if a.amendements|length > 1 else "
+    "\"l'amendement\" }} n°{{ a.amendements|liste }}){% endif %}"
+)
 SIGN = "D'autoriser le Président du Conseil départemental à signer"
 SIGN_RAPPORT = "De m'autoriser à signer"
 CONVENTIONS = (
@@ -215,6 +224,9 @@ def deliberation() -> Document:
         align=JUSTIFY,
     )
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p for m in amendements %}")
+    para(doc, "Vu l'amendement n°{{ m.numero }} « {{ m.objet }} », adopté en séance ;", align=JUSTIFY)
+    tag(doc, "{%p endfor %}")
     for key, extra in (("presents", ""), ("excuses", " et excusé"), ("absents", " et absent")):
         tag(doc, f"{{%p if seance.interesses_{key}.noms %}}")
         para(
@@ -230,7 +242,8 @@ def deliberation() -> Document:
     tag(doc, "{%p for a in articles %}")
     para(doc, "Article {{ a.numero }} :", bold=True, underline=True)
     tag(doc, "{%p if a.kind == 'thematique' %}")
-    para(doc, ARTICLE_THEMATIQUE + " à la présente délibération.", align=JUSTIFY)
+    para(doc, ARTICLE_THEMATIQUE + " à la présente délibération" + AMENDED.replace("LIST", "a.thematique.amendements")
+         + ".", align=JUSTIFY)
     tag(doc, "{%p elif a.kind == 'conventions' %}")
     para(
         doc,
@@ -244,7 +257,7 @@ def deliberation() -> Document:
     para(
         doc,
         "Les dépenses versées en application des articles {{ a.articles|liste }} de la présente délibération "
-        "sont imputées sur le budget départemental comme suit :",
+        "sont imputées sur le budget départemental comme suit" + AMENDED_TABLE + " :",
         align=JUSTIFY,
     )
     table(

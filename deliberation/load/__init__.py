@@ -8,10 +8,12 @@ from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
 from deliberation.load.yaml import convert_text, load_record, read_text
-from deliberation.model import Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
+from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
 
 #: The files of a dossier folder, in load order.
 DOSSIER_FILES = ("phase.yaml", "budget.yaml", "structures.yaml")
+#: Optional: the amendments adopted in séance, applied on top of the dossier (see ``amend``).
+AMENDEMENTS_FILE = "amendements.yaml"
 THEMATIQUES_DIR = "thematiques"
 
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
@@ -37,7 +39,12 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         findings += ft
         if t is not None:
             thematiques.append(t)
-    inputs = [root / n for n in DOSSIER_FILES] + files
+    amendements = ()
+    if (root / AMENDEMENTS_FILE).exists():
+        a, fa = load_record(root / AMENDEMENTS_FILE, Amendements)
+        findings += fa
+        amendements = a.amendements if a is not None else ()
+    inputs = [root / n for n in (*DOSSIER_FILES, AMENDEMENTS_FILE)] + files
     dossier = Dossier(
         root=str(root),
         info=info,
@@ -45,6 +52,7 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         thematiques=tuple(sorted(thematiques, key=lambda t: (t.numero or 0, t.loc.file))),
         structures=registre.structures if registre else {},
         files=tuple(str(p) for p in inputs if p.exists()),
+        amendements=amendements,
         loc=Loc(str(root)),
     )
     return dossier, findings

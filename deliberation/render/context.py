@@ -79,9 +79,14 @@ def _presidence(name: str) -> str:
     return ("MADAME " if civ == "Mme" else "MONSIEUR ") + rest.upper()
 
 
-def build_context(d: Dossier, fig: Figures) -> dict:
-    """The one context every template of the bundle is rendered with."""
+def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
+    """The one context every template of the bundle is rendered with.
+
+    ``effects`` are the adopted amendments (``amend.Effect``): the délibération cites them in its visas
+    and in the articles whose figures they changed. The rapport is rendered without them.
+    """
     info = d.info
+    touched = {e.numero: e for e in effects}
     s = info.seance
     numbering = annexes(d)
     narrative_of = {a.thematique.numero: a.numero for a in numbering if a.kind == "narrative"}
@@ -132,6 +137,7 @@ def build_context(d: Dossier, fig: Figures) -> dict:
             "total": tt.montant,
             "operations": operations,
             "annexe": narrative_of[t.numero],
+            "amendements": [n for n, e in touched.items() if t.numero in e.thematiques],
         })
 
     has_conventions = any(ligne.convention == NOUVELLE for _, _, ligne in d.lignes())
@@ -143,7 +149,8 @@ def build_context(d: Dossier, fig: Figures) -> dict:
         articles.append({"numero": len(articles) + 1, "kind": "conventions"})
     if modeles:
         articles.append({"numero": len(articles) + 1, "kind": "avenants", "annexes": [a.numero for a in modeles]})
-    articles.append({"numero": len(articles) + 1, "kind": "imputation", "articles": financing})
+    articles.append({"numero": len(articles) + 1, "kind": "imputation", "articles": financing,
+                     "amendements": [n for n, e in touched.items() if e.budget]})
 
     budget = [
         {
@@ -212,6 +219,9 @@ def build_context(d: Dossier, fig: Figures) -> dict:
         },
         "thematiques": thematiques,
         "articles": articles,
+        "amendements": [
+            {"numero": e.numero, "date": e.date, "objet": e.objet} for e in effects
+        ],
         "budget": budget,
         "annexe_repartition": repartition,
         "annexes_modeles": [a.numero for a in modeles],

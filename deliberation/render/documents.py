@@ -122,7 +122,7 @@ def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = N
     """The cover page and table of contents of the merged PDF (``entries``: titre, page)."""
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
-    context = build_context(d, checked.figures)
+    context = build_context(d, checked.figures, checked.effects)
     ctx = {**context, "sommaire": entries, "tampon": ""}
     return render_docx(templates_dir / SOMMAIRE, ctx, build_time(d.info.seance.date))
 
@@ -136,7 +136,10 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
     """
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
-    context = build_context(d, checked.figures)
+    context = build_context(d, checked.figures, checked.effects)
+    # the rapport went out before the séance: it keeps the figures as presented, amendments aside
+    presented = checked.presented if checked.presented is not None else d
+    rapport_context = (build_context(presented, checked.presented_figures) if checked.effects else context)
     check_templates(templates_dir, context)
     clauses = load_clauses(templates_dir)
     when = build_time(d.info.seance.date)
@@ -150,7 +153,7 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
         if name is None:
             continue
         tampon = stamp_of(doc, act_numero, d)
-        ctx = {**context, "tampon": tampon}
+        ctx = {**(rapport_context if doc.kind == "rapport" else context), "tampon": tampon}
         if doc.kind == "narrative":
             ctx["t"] = by_numero[doc.annexe.thematique.numero]
         elif doc.kind == "modele":

@@ -14,11 +14,13 @@ from deliberation.model import Dispositif, Dossier
 
 @dataclass(frozen=True)
 class RuleInput:
-    """What a rule sees: the dossier, its computed figures and the dispositif catalogue."""
+    """What a rule sees: the dossier as adopted, its figures, the catalogue, and the dossier as presented."""
 
-    dossier: Dossier
+    dossier: Dossier  # as adopted (amendments applied)
     figures: Figures
     dispositifs: dict[str, Dispositif]
+    presented: Dossier | None = None  # as presented: declared figures are the texts' own, checked on it
+    presented_figures: Figures | None = None
 
 
 def _rules():

@@ -86,8 +86,11 @@ def _from_totaux(t: Totaux, quoi: str):
 
 
 def check_declared(inp) -> list[Finding]:
-    """Compare every ``annonces`` entry with the computed figure of its scope."""
-    d, fig = inp.dossier, inp.figures
+    """Compare every ``annonces`` entry with the computed figure of its scope.
+
+    Declared figures are those of the texts as presented (the rapport), before any amendment.
+    """
+    d, fig = (inp.presented, inp.presented_figures) if inp.presented is not None else (inp.dossier, inp.figures)
     out: list[Finding] = []
 
     def scoped(scope: str, annonces, totaux: Totaux, extra=None):
