@@ -90,10 +90,20 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
     _report(result.checked.findings, as_json=False)
+    if result.unchanged:
+        click.echo(f"aucun document modifié : {out} est conservé tel quel (version {result.version})", err=True)
+        return
     if not result.written:
         click.echo("production refusée : corrigez les erreurs ci-dessus (rien n'a été écrit)", err=True)
         sys.exit(1)
-    click.echo(f"{len(result.files)} document(s) écrit(s) dans {out}", err=True)
+    for note in result.notes:
+        click.echo(f"attention : {note}", err=True)
+    docs = result.documents
+    if result.version > 1 and docs is not None:
+        click.echo(f"version {result.version} : {len(docs.modifies)} document(s) modifié(s), {len(docs.ajoutes)} "
+                   f"ajouté(s), {len(docs.supprimes)} supprimé(s), {docs.inchanges} inchangé(s) ; "
+                   f"{len(result.changes)} chiffre(s) modifié(s) (voir CHANGES.md)", err=True)
+    click.echo(f"{len(result.files)} fichier(s) écrit(s) dans {out} (version {result.version})", err=True)
 
 
 @main.command()
@@ -121,6 +131,62 @@ def explain(dossier: Path, structure: str) -> None:
                    err=True)
         sys.exit(2)
     click.echo("\n".join(texts))
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Résultat au format JSON.")
+def diff(old: Path, new: Path | None, as_json: bool) -> None:
+    """Compare deux versions : chiffres modifiés (avant → après, écart) et documents modifiés.
+
+    OLD et NEW sont chacun un dossier de phase ou un dossier produit (bundle, avec manifest.json).
+    Avec un seul dossier, compare la phase telle que présentée et telle qu'adoptée (amendements).
+    """
+    from deliberation.bundle.history import read_previous
+    from deliberation.diff import (
+        bundle_side,
+        compare_sides,
+        documents_text,
+        dossier_side,
+        presented_side,
+        table,
+        to_json,
+    )
+
+    def side(path: Path, label: str):
+        if (path / "manifest.json").is_file() and not (path / "phase.yaml").exists():
+            bundle = read_previous(path)
+            if bundle is None or bundle.snapshot() is None:
+                click.echo(f"ERREUR : {path} : dossier produit illisible (manifest.json ou chiffres.json)", err=True)
+                sys.exit(1)
+            return bundle_side(bundle, label), None
+        result = pipeline.check(Settings(source=path))
+        if result.dossier is None or has_errors(result.findings):
+            _report([f for f in result.findings if f.severity is Severity.ERROR], as_json=False)
+            click.echo(f"comparaison impossible : {path} contient des erreurs", err=True)
+            sys.exit(1)
+        return dossier_side(result, label), result
+
+    try:
+        if new is None:
+            after, checked = side(old, "adopté")
+            if checked is None or not checked.effects:
+                click.echo(f"{old} : aucun amendement adopté, rien à comparer", err=True)
+                sys.exit(2 if checked is None else 0)
+            before = presented_side(checked)
+        else:
+            before, _ = side(old, str(old))
+            after, _ = side(new, str(new))
+        changes, docs = compare_sides(before, after)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
+    if as_json:
+        click.echo(to_json(changes, docs))
+        return
+    click.echo("Chiffres modifiés :\n" + table(changes) + "\n")
+    click.echo(documents_text(docs))
 
 
 @main.command()

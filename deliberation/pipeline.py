@@ -6,6 +6,9 @@ Figures are computed before validation because declared figures are checked agai
 
 from __future__ import annotations
 
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from deliberation.acts import Act, plan_acts
@@ -55,10 +58,15 @@ def check(settings: Settings) -> Checked:
 
 @dataclass
 class Built:
-    """The outcome of a build: the checked dossier and the files written (none if blocked)."""
+    """The outcome of a build: the checked dossier, the files written (none if blocked) and what changed."""
 
     checked: Checked
     files: dict[str, bytes] = field(default_factory=dict)
+    version: int = 0
+    unchanged: bool = False  # the bundle already held exactly these documents: nothing was written
+    changes: list = field(default_factory=list)  # diff.Change, against the previous version
+    documents: object = None  # diff.Documents, against the previous version
+    notes: list[str] = field(default_factory=list)  # what the user should know (redlines unavailable…)
 
     @property
     def written(self) -> bool:
@@ -67,29 +75,71 @@ class Built:
 
 
 def build(settings: Settings) -> Built:
-    """Check, then render every document in memory, then write them all at once (atomic swap).
+    """Check, render, convert, compare with the previous bundle, then write it all at once (atomic swap).
 
-    A dossier with errors (or warnings under ``strict``) writes nothing; under ``final`` a
-    document with a blank is an error.
+    A dossier with errors (or warnings under ``strict``) writes nothing; under ``final`` a document
+    with a blank is an error. When the output folder holds an earlier bundle, only the documents
+    whose inputs changed are rendered and converted again (the others keep their bytes), the
+    version number goes up, ``CHANGES.md`` says what changed and ``revisions/`` holds each changed
+    Word document with tracked changes. If nothing changed, nothing is written.
 
     Raises:
-        DeliberationError: a template or the output folder stops the build.
+        DeliberationError: a template, LibreOffice or the output folder stops the build.
 
     """
+    from deliberation.bundle.history import CHANGES, changelog, read_previous
     from deliberation.bundle.pdf import ConvertOptions
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
-    from deliberation.render.documents import build_time, default_templates_dir, render_documents
+    from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
+    from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
+    from deliberation.render.documents import build_time, default_templates_dir, render_bundle
 
     checked = check(settings)
     if checked.dossier is None or has_errors(checked.findings, settings.strict):
         return Built(checked)
+    d = checked.dossier
     templates = settings.templates or default_templates_dir()
-    files = render_documents(checked, templates_dir=templates)
-    when = build_time(checked.dossier.info.seance.date)
-    if settings.pdf:
-        opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs)
-        files.update(publish_pdfs(checked, files, when, opts, templates))
+    previous = read_previous(settings.out_dir)
+    files, keys = render_bundle(checked, templates, previous.documents() if previous else None)
+    files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
+                       + "\n").encode("utf-8")
+    when = build_time(d.info.seance.date)
     options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
-    files[MANIFEST] = manifest(checked, files, options, templates, when)
+    docx = {n: _sha256(b) for n, b in files.items() if n.endswith(".docx")}
+    docs = compare_documents(previous.hashes() if previous else {}, docx)
+    version = previous.version + 1 if previous else 1
+    notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:  # redlines run while LibreOffice converts
+        pairs = {n: (previous.files[n], files[n]) for n in docs.modifies if previous and n in previous.files}
+        author = f"deliberation — version {version}"
+        pending = pool.submit(redlines, pairs, author, when, settings.jobs)
+        sources: dict[str, str] = {}
+        if settings.pdf:
+            opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs)
+            pdfs, sources = publish_pdfs(checked, files, when, opts, templates,
+                                         previous.pdf_cache(options) if previous else None)
+            files.update(pdfs)
+        try:
+            revised = {f"{REVISIONS}/{n}": data for n, data in pending.result().items()}
+        except RedlineUnavailable as err:
+            revised = {}
+            notes.append(f"copies avec modifications suivies non produites : {err}")
+    if previous is not None:
+        old = {n: e.get("sha256") for n, e in previous.manifest.get("sorties", {}).items()
+               if n not in (MANIFEST, CHANGES) and not n.startswith(f"{REVISIONS}/")}
+        intact = all(n in previous.files for n in old)  # every earlier file still on disk, unaltered
+        if intact and old == {n: _sha256(b) for n, b in files.items()}:
+            return Built(checked, {}, previous.version, unchanged=True, documents=docs)
+    old_figures = previous.snapshot() if previous else None
+    changes = compare(old_figures, snapshot(d, checked.figures)) if old_figures is not None else []
+    files.update(revised)
+    title = f"Délibération n°{d.info.deliberation.numero}" if d.info.deliberation else "Délibération"
+    files[CHANGES] = changelog(previous.changelog() if previous else "", version, title,
+                               changes if previous else None, docs, checked.effects, revised, notes)
+    files[MANIFEST] = manifest(checked, files, options, templates, when, version, keys, sources)
     write_bundle(settings.out_dir, files)
-    return Built(checked, files)
+    return Built(checked, files, version, changes=changes, documents=docs, notes=notes)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

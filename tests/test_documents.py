@@ -45,7 +45,9 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "04-annexe-2-thematique-4.docx",
         "05-annexe-3-repartition-financiere.docx",
         "06-annexe-4-avenant-accueil.docx",
+        "CHANGES.md",
         "actes",
+        "chiffres.json",
         "manifest.json",
     ]
     assert sorted(str(p.relative_to(built_fictif / "actes")) for p in (built_fictif / "actes").rglob("*.*")) == [
@@ -206,7 +208,7 @@ def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
     files = [p for p in a.rglob("*") if p.is_file()]
-    assert len(files) == 13
+    assert len(files) == 15  # 9 Word files, 3 review sheets, chiffres.json, CHANGES.md, manifest.json
     for p in files:
         assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 

@@ -28,9 +28,18 @@ def pdf_title(name: str) -> str:
     return Path(name).stem
 
 
+#: The cover page and sommaire, as converted (kept so that a rebuild can reuse it).
+SOMMAIRE_PDF = "00-sommaire.pdf"
+
+
 def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: ConvertOptions,
-                 templates_dir: Path | None = None) -> dict[str, bytes]:
-    """Convert every DOCX of ``files`` to PDF and add the merged ``bundle.pdf``; return the new files.
+                 templates_dir: Path | None = None,
+                 cache: dict[tuple[str, str], bytes] | None = None) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Convert every DOCX of ``files`` to PDF and add the merged ``bundle.pdf``.
+
+    ``cache`` maps ``(pdf name, SHA-256 of its source)`` to the PDF an earlier build made from the same
+    source: only the documents not found there are converted, and LibreOffice is not started at all
+    when nothing changed. Returns the PDFs and, for each, the SHA-256 of its source.
 
     Raises:
         BuildError: LibreOffice is missing or fails on a document.
@@ -38,9 +47,12 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
     """
     from deliberation.render.documents import render_sommaire
 
-    docx = {k: v for k, v in files.items() if k.endswith(".docx")}
-    raw = convert(docx, opts)
-    pdfs = {k: normalise_pdf(v, when, pdf_title(k)) for k, v in raw.items()}
+    cache = cache or {}
+    sources = {f"{k[:-5]}.pdf": _sha256(v) for k, v in files.items() if k.endswith(".docx")}
+    pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
+    todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
+    raw = convert(todo, opts) if todo else {}
+    pdfs.update({k: normalise_pdf(v, when, pdf_title(k)) for k, v in raw.items()})
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
     counts = [page_count(data) for _, data in ordered]
     front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
@@ -49,13 +61,20 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         for (doc, _), n in zip(ordered, counts, strict=True):
             entries.append({"titre": doc.titre, "page": page})
             page += n
-        front = convert({"00-sommaire.docx": render_sommaire(checked, entries, templates_dir)}, opts)
-        front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
+        front_docx = render_sommaire(checked, entries, templates_dir)
+        sources[SOMMAIRE_PDF] = _sha256(front_docx)
+        front_pdf = cache.get((SOMMAIRE_PDF, sources[SOMMAIRE_PDF]))
+        if front_pdf is None:
+            front = convert({"00-sommaire.docx": front_docx}, opts)
+            front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
         if page_count(front_pdf) == front_pages:
             break
         front_pages = page_count(front_pdf)
-    pdfs[BUNDLE] = merge(front_pdf, ordered, when, checked.dossier)
-    return pdfs
+    pdfs[SOMMAIRE_PDF] = front_pdf
+    sources[BUNDLE] = _sha256("".join(_sha256(data) for data in (front_pdf, *(d for _, d in ordered))).encode())
+    bundle = cache.get((BUNDLE, sources[BUNDLE]))
+    pdfs[BUNDLE] = bundle if bundle is not None else merge(front_pdf, ordered, when, checked.dossier)
+    return pdfs, {k: v for k, v in sources.items() if k in pdfs}
 
 
 def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime, d) -> bytes:
@@ -121,18 +140,29 @@ def input_files(checked, templates_dir: Path) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime) -> bytes:
-    """``manifest.json``: outputs (SHA-256, size, pages), inputs (SHA-256), engine version, options."""
+def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime,
+             version: int = 1, keys: dict[str, str] | None = None, sources: dict[str, str] | None = None) -> bytes:
+    """``manifest.json``: the bundle's version, outputs (SHA-256, size, pages), inputs, engine, options.
+
+    Each Word document also records the fingerprint of what it was rendered from (``empreinte``) and
+    each PDF the SHA-256 of its source (``source``): a rebuild reuses what did not change.
+    """
+    keys, sources = keys or {}, sources or {}
     outputs = {}
     for name in sorted(files):
         data = files[name]
         entry = {"sha256": _sha256(data), "octets": len(data)}
+        if name in keys:
+            entry["empreinte"] = keys[name]
+        if name in sources:
+            entry["source"] = sources[name]
         if name.endswith(".pdf"):
             entry["pages"] = page_count(data)
         elif name.endswith(".docx") and name[:-5] + ".pdf" in files:
             entry["pages"] = page_count(files[name[:-5] + ".pdf"])
         outputs[name] = entry
     body = {
+        "version": version,
         "moteur": {"nom": "deliberation", "version": __version__},
         "date": when.date().isoformat(),
         "options": dict(sorted(options.items())),

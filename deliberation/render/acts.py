@@ -210,7 +210,6 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
         for s, sheet in zip(values["annexes"], act.sheets, strict=True)
     ]
     ctx["nom_majuscules"] = act.nom.upper()
-    ctx["racine"] = d.root
     ctx["annexe_modele"] = annexe_numero
     ctx["modele_titre"] = (act.modele.titre or act.modele.id) if act.is_model else ""
     ctx["projet"] = bool(blanks)
@@ -259,9 +258,12 @@ def _divergences(act: Act) -> list[str]:
     return out
 
 
-def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses) -> str:
-    """A Markdown review sheet: every article with the rule that put it there, what was left out, and why."""
-    root = ctx.get("racine", ".")
+def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses,
+                 root: str = ".") -> str:
+    """A Markdown review sheet: every article with the rule that put it there, what was left out, and why.
+
+    Locations are given relative to ``root``, the dossier folder.
+    """
     lines = [f"# Revue — {act.label}", ""]
     doc = act_path(act)
     lines.append(f"- Document : `{doc}.docx`")
@@ -341,5 +343,5 @@ def explain_acts(checked, structure: str, templates_dir: Path | None = None) -> 
         if wanted not in (act.structure_key.casefold(), act.nom.casefold()):
             continue
         ctx, blanks = act_context(act, d, clauses)
-        out.append(review_sheet(act, ctx, blanks, numbers, clauses))
+        out.append(review_sheet(act, ctx, blanks, numbers, clauses, d.root))
     return out

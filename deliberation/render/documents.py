@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
 import os
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+from deliberation import __version__
 from deliberation.acts import plan_model
 from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.findings import TemplateError
 from deliberation.render.acts import act_context, act_path, load_clauses, review_sheet
 from deliberation.render.context import build_context
 from deliberation.render.docx import render_docx, template_variables
+from deliberation.render.markdown import MarkdownText, SheetTable
 
 #: Which template renders which kind of document.
 TEMPLATES = {
@@ -127,19 +134,83 @@ def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = N
     return render_docx(templates_dir / SOMMAIRE, ctx, build_time(d.info.seance.date))
 
 
-def render_documents(checked, templates_dir: Path | None = None) -> dict[str, bytes]:
-    """Render every document the engine knows how to produce; return ``file name → bytes``.
+@dataclass
+class Job:
+    """One Word document to render: its file name, template, context and the fingerprint of all three."""
+
+    name: str
+    template: Path
+    context: dict
+    when: dt.datetime
+    key: str = ""
+
+
+def _canonical(value):
+    """A JSON-able, type-tagged image of a context value (for fingerprints)."""
+    if isinstance(value, MarkdownText):
+        return {"md": value.text}
+    if isinstance(value, SheetTable):
+        return {"sheet": _canonical(list(value.rows))}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Decimal):
+        return f"D:{value}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"d:{value.isoformat()}"
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return f"{type(value).__name__}:{value!r}"
+
+
+@functools.cache
+def engine_sha() -> str:
+    """SHA-256 of the engine's own code: a new engine renders everything again."""
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+@functools.cache
+def _file_sha(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(job: Job) -> str:
+    """SHA-256 of everything a document's bytes depend on: engine, template, context and date.
+
+    Two jobs with the same fingerprint render the same bytes, so a rebuild can reuse the previous
+    document (and its PDF) instead of rendering and converting it again.
+    """
+    st = job.template.stat()
+    body = json.dumps({
+        "moteur": engine_sha(),
+        "modele": _file_sha(job.template, st.st_mtime_ns, st.st_size),
+        "date": job.when.isoformat(),
+        "contexte": _canonical(job.context),
+    }, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def plan_documents(checked, templates_dir: Path | None = None) -> tuple[list[Job], dict[str, bytes]]:
+    """Every Word document of the bundle as a job to render, plus the text files that go with them.
 
     The bundle's documents (rapport, délibération, annexes including the avenant models) are
     numbered files; each structure's avenant or convention goes to ``actes/<structure>/`` with
-    its review sheet (``.revue.md``).
+    its review sheet (``.revue.md``). Checks the templates first.
+
+    Raises:
+        TemplateError: a template is missing, unreadable or names an unknown value.
+
     """
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
     context = build_context(d, checked.figures, checked.effects)
     # the rapport went out before the séance: it keeps the figures as presented, amendments aside
     presented = checked.presented if checked.presented is not None else d
-    rapport_context = (build_context(presented, checked.presented_figures) if checked.effects else context)
+    rapport_context = build_context(presented, checked.presented_figures) if checked.effects else context
     check_templates(templates_dir, context)
     clauses = load_clauses(templates_dir)
     when = build_time(d.info.seance.date)
@@ -147,7 +218,8 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
              "direction": d.info.rapport.direction if d.info.rapport else ""}
     by_numero = {t["numero"]: t for t in context["thematiques"]}
     act_numero = f"Délibération n°{d.info.deliberation.numero}" if d.info.deliberation else "Délibération"
-    out: dict[str, bytes] = {}
+    jobs: list[Job] = []
+    texts: dict[str, bytes] = {}
     for doc in documents(d):
         name = TEMPLATES.get(doc.kind)
         if name is None:
@@ -160,15 +232,53 @@ def render_documents(checked, templates_dir: Path | None = None) -> dict[str, by
             act = plan_model(d, doc.annexe.modele, checked.dispositifs)
             acte, _ = act_context(act, d, clauses, annexe_numero=doc.annexe.numero)
             ctx = {**frame, "acte": acte, "tampon": tampon}
-        out[f"{doc.stem}.docx"] = render_docx(templates_dir / name, ctx, when)
+        jobs.append(Job(f"{doc.stem}.docx", templates_dir / name, ctx, when))
     modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
     for act in checked.acts:
         acte, blanks = act_context(act, d, clauses)
         path = act_path(act)
         ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.label}"}
-        out[f"{path}.docx"] = render_docx(templates_dir / ACT_TEMPLATES[act.kind], ctx, when)
-        out[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses).encode()
-    return out
+        jobs.append(Job(f"{path}.docx", templates_dir / ACT_TEMPLATES[act.kind], ctx, when))
+        texts[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses, d.root).encode()
+    for job in jobs:
+        # a document depends only on the names its template uses: keep those, so that a change
+        # elsewhere in the phase leaves its fingerprint (and its bytes) alone
+        used = _template_names(job.template)
+        job.context = {k: v for k, v in job.context.items() if k in used}
+        job.key = fingerprint(job)
+    return jobs, texts
+
+
+def _template_names(path: Path) -> frozenset[str]:
+    st = path.stat()
+    return _template_names_at(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.cache
+def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    return frozenset(template_variables(path))
+
+
+def render_bundle(checked, templates_dir: Path | None = None,
+                  previous: dict[str, tuple[str, bytes]] | None = None) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Render every document; return ``file name → bytes`` (Word files and review sheets) and fingerprints.
+
+    ``previous`` maps a file name to the fingerprint and bytes of an earlier build: a document whose
+    fingerprint is unchanged is taken from there instead of being rendered again (same bytes).
+    """
+    jobs, texts = plan_documents(checked, templates_dir)
+    out: dict[str, bytes] = {}
+    previous = previous or {}
+    for job in jobs:
+        old = previous.get(job.name)
+        out[job.name] = old[1] if old and old[0] == job.key else render_docx(job.template, job.context, job.when)
+    out.update(texts)
+    return out, {job.name: job.key for job in jobs}
+
+
+def render_documents(checked, templates_dir: Path | None = None) -> dict[str, bytes]:
+    """Render every document from scratch; return ``file name → bytes``."""
+    return render_bundle(checked, templates_dir)[0]
 
 
 __all__ = ["Document", "render_documents"]

@@ -1,0 +1,127 @@
+"""The previous bundle in the output folder: what a rebuild reuses, compares against and numbers after.
+
+``manifest.json`` tells each output's SHA-256, each Word document's fingerprint (``empreinte``) and
+each PDF's source; a file whose bytes no longer match its manifest entry is not reused.
+``CHANGES.md`` is the bundle's journal: one section per version, newest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deliberation.bundle.redline import REVISIONS
+from deliberation.diff import SNAPSHOT, Change, Documents, markdown_table
+
+CHANGES = "CHANGES.md"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Previous:
+    """An earlier bundle: its manifest and the files it lists (read once, checked against the manifest)."""
+
+    root: Path
+    manifest: dict
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        """The earlier bundle's version number (1 for a bundle from before versions were kept)."""
+        v = self.manifest.get("version")
+        return v if isinstance(v, int) and v > 0 else 1
+
+    def documents(self) -> dict[str, tuple[str, bytes]]:
+        """Word documents with their fingerprint: ``name → (fingerprint, bytes)``."""
+        out = {}
+        for name, entry in self.manifest.get("sorties", {}).items():
+            if name.endswith(".docx") and name in self.files and entry.get("empreinte"):
+                out[name] = (entry["empreinte"], self.files[name])
+        return out
+
+    def pdf_cache(self, options: dict) -> dict[tuple[str, str], bytes]:
+        """PDFs by ``(name, source SHA-256)``, when they were made with the same PDF options."""
+        old = self.manifest.get("options", {})
+        if old.get("pdfa") != options.get("pdfa"):
+            return {}
+        out = {}
+        for name, entry in self.manifest.get("sorties", {}).items():
+            if name.endswith(".pdf") and name in self.files and entry.get("source"):
+                out[(name, entry["source"])] = self.files[name]
+        return out
+
+    def snapshot(self) -> dict | None:
+        """The figures of the earlier version (``chiffres.json``)."""
+        data = self.files.get(SNAPSHOT)
+        try:
+            return json.loads(data) if data else None
+        except ValueError:
+            return None
+
+    def hashes(self, suffix: str = ".docx") -> dict[str, str]:
+        """``name → SHA-256`` of the earlier outputs ending with ``suffix`` (revisions aside)."""
+        return {n: e["sha256"] for n, e in self.manifest.get("sorties", {}).items()
+                if n.endswith(suffix) and not n.startswith("revisions/") and "sha256" in e}
+
+    def changelog(self) -> str:
+        """The earlier journal, if any."""
+        data = self.files.get(CHANGES)
+        return data.decode("utf-8", "replace") if data else ""
+
+
+def read_previous(out: Path | None) -> Previous | None:
+    """The bundle in ``out``, if there is one with a readable manifest; files that do not match it are left out."""
+    if out is None:
+        return None
+    path = out / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sorties"), dict):
+        return None
+    files = {}
+    for name, entry in manifest["sorties"].items():
+        file = out / name
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue
+        if isinstance(entry, dict) and entry.get("sha256") == _sha256(data):
+            files[name] = data
+    try:
+        files[CHANGES] = (out / CHANGES).read_bytes()
+    except OSError:
+        pass
+    return Previous(out, manifest, files)
+
+
+def changelog(earlier: str, version: int, title: str, changes: list[Change] | None, docs: Documents,
+              amendments: list, redlines: dict[str, bytes], notes: list[str]) -> bytes:
+    """``CHANGES.md`` with a new section for ``version`` on top of the ``earlier`` journal."""
+    head = f"# Journal des versions — {title}\n"
+    body = earlier.split("\n", 1)[1].lstrip("\n") if earlier.startswith("# ") else earlier
+    lines = [f"## Version {version}", ""]
+    if version == 1 or changes is None:
+        lines += [f"Première version : {len(docs.ajoutes)} document(s) Word.", ""]
+    else:
+        lines += ["### Chiffres modifiés", "", markdown_table(changes), ""]
+        lines += ["### Documents", ""]
+        for label, names in (("modifié(s)", docs.modifies), ("ajouté(s)", docs.ajoutes),
+                             ("supprimé(s)", docs.supprimes)):
+            lines.append(f"- {len(names)} {label}" + (" :" if names else ""))
+            for n in names:
+                red = f"{REVISIONS}/{n}"
+                lines.append(f"  - `{n}`" + (f" — modifications suivies : `{red}`" if red in redlines else ""))
+        lines += [f"- {docs.inchanges} inchangé(s), à l'octet près", ""]
+    if amendments:
+        lines += ["### Amendements adoptés", ""]
+        lines += [f"- n°{a.numero} : {a.objet}" for a in amendments] + [""]
+    if notes:
+        lines += ["### Remarques", "", *(f"- {n}" for n in notes), ""]
+    return (head + "\n" + "\n".join(lines) + ("\n" + body if body else "")).rstrip("\n").encode("utf-8") + b"\n"

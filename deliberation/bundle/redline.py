@@ -1,0 +1,67 @@
+"""Redlines: a Word copy of each changed document, with tracked changes against its previous version.
+
+The comparison is done by Python-Redlines' Docxodus engine (a compiled Open-XML comparer shipped in
+the wheel): the lawyer opens the copy in Word or LibreOffice and accepts or rejects each change.
+The revision date is the build date (from the dossier), and the file is normalised like every
+other DOCX, so redlines are reproducible too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from deliberation.render.docx import normalise_zip
+
+#: Folder of the bundle that holds the redlines of the latest version.
+REVISIONS = "revisions"
+
+
+class RedlineUnavailable(Exception):  # noqa: N818 - reported as a note, never a crash
+    """The comparison engine is missing or failed."""
+
+
+def _engine():
+    # .NET needs ICU for culture data unless told not to; the comparison needs no culture data.
+    os.environ.setdefault("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+    try:
+        from python_redlines import DocxodusEngine
+    except ImportError as err:
+        raise RedlineUnavailable("le paquet python-redlines[docxodus] n'est pas installé") from err
+    try:
+        return DocxodusEngine()
+    except Exception as err:  # the binary cannot be found or unpacked
+        raise RedlineUnavailable(f"moteur de comparaison indisponible : {err}") from err
+
+
+def redline(old: bytes, new: bytes, author: str, when: dt.datetime, engine=None) -> bytes:
+    """``new`` with tracked changes against ``old`` (deletions and insertions by ``author`` at ``when``).
+
+    Raises:
+        RedlineUnavailable: the engine is missing or fails on these documents.
+
+    """
+    engine = engine or _engine()
+    try:
+        out, _, _ = engine.run_redline(author, old, new, date_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    except Exception as err:  # EngineExecutionError, OSError…
+        raise RedlineUnavailable(f"comparaison impossible : {str(err).splitlines()[0]}") from err
+    return normalise_zip(out, when)
+
+
+def redlines(pairs: dict[str, tuple[bytes, bytes]], author: str, when: dt.datetime,
+             jobs: int = 2) -> dict[str, bytes]:
+    """Redline every ``name → (old, new)`` pair, ``jobs`` comparisons at a time; return ``name → bytes``.
+
+    Raises:
+        RedlineUnavailable: the engine is missing or fails on a document.
+
+    """
+    if not pairs:
+        return {}
+    engine = _engine()
+    names = sorted(pairs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = pool.map(lambda n: redline(*pairs[n], author, when, engine), names)
+        return dict(zip(names, results, strict=True))
