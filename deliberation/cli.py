@@ -192,12 +192,13 @@ def diff(old: Path, new: Path | None, as_json: bool) -> None:
 @main.command()
 def schema() -> None:
     """Affiche le format du dossier (fichier par fichier), tiré des déclarations du modèle."""
-    from deliberation.model import Budget, Dispositif, PhaseInfo, Registre, Thematique
+    from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
     from deliberation.schema import schema_doc
 
     for title, cls in (
         ("phase.yaml", PhaseInfo), ("budget.yaml", Budget), ("structures.yaml", Registre),
         ("thematiques/*.yaml (une thématique par fichier)", Thematique),
+        ("amendements.yaml (facultatif : amendements adoptés en séance, appliqués sur le dossier)", Amendements),
         ("annexes/dispositifs/*.md (en-tête YAML des fiches)", Dispositif),
     ):
         click.echo(f"## {title}\n\n{schema_doc(cls)}\n")

@@ -731,7 +731,14 @@ class Amendement(Node):
         Choice("adopté", "rejeté", "retiré"), "Sort de l'amendement ; seuls les amendements adoptés s'appliquent.",
         required=False, default="adopté",
     )
-    modifications: tuple = spec(ListOf(ModificationKind()), "Les changements, appliqués dans l'ordre.")
+    modifications: tuple = spec(
+        ListOf(ModificationKind()),
+        "Les changements, appliqués dans l'ordre. Chacun nomme une cible — `ligne: <id>`, `operation: \"1.2\"` "
+        "(thématique 1, opération 2), `structure: <clé>`, ou `structure` et `convention: <clé>` — puis soit de "
+        "nouvelles valeurs (`montant: \"70 000,00\"`), soit `retrait: oui` (une ligne), soit `ajout: {…}` (une "
+        "ligne complète ajoutée à l'opération). Champs modifiables : "
+        + " ; ".join(f"{cible} : {', '.join(champs)}" for cible, champs in AMENDABLE.items()) + ".",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
