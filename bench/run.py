@@ -21,10 +21,22 @@ ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "deliberation"]
 
 
-def timed(cmd: list[str], runs: int) -> tuple[float, int]:
-    """Median wall time of ``cmd`` over ``runs`` runs, and its exit status."""
+ONE_AMOUNT = """amendements:
+  - numero: 1
+    date: 09/12/2024
+    objet: "Banc d'essai : un montant amendé"
+    modifications:
+      - ligne: t1-o3-pdc-actif
+        montant: "70 000,00"
+"""
+
+
+def timed(cmd: list[str], runs: int, before=None) -> tuple[float, int]:
+    """Median wall time of ``cmd`` over ``runs`` runs (``before()`` runs untimed first), and its exit status."""
     times, rc = [], 0
     for _ in range(runs):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode
         times.append(time.perf_counter() - t0)
@@ -43,14 +55,37 @@ def main() -> None:
         t, rc = timed([*EXE, "check", "fixtures/phase-6-2024"], args.runs)
         rows.append(("check, exemple phase 6 (31 lignes)", t, rc))
         out = Path(tmp) / "p6"
-        t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "--no-pdf"], args.runs)
+
+        def clean():
+            shutil.rmtree(out, ignore_errors=True)
+
+        # the example with one amended amount, rebuilt over the bundle of the example as presented
+        amended = Path(tmp) / "p6-amende"
+        shutil.copytree(ROOT / "fixtures" / "phase-6-2024", amended)
+        (amended / "amendements.yaml").write_text(ONE_AMOUNT, encoding="utf-8")
+        first = Path(tmp) / "p6-v1"
+
+        def from_v1():
+            clean()
+            shutil.copytree(first, out)
+
+        t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "--no-pdf"], args.runs, clean)
         rows.append(("build Word, exemple phase 6 (12 documents + 22 actes)", t, rc))
+        subprocess.run([*EXE, "build", "fixtures/phase-6-2024", "-o", str(first), "--no-pdf"], capture_output=True,
+                       cwd=ROOT)
+        t, rc = timed([*EXE, "build", str(amended), "-o", str(out), "--no-pdf"], args.runs, from_v1)
+        rows.append(("  reconstruction après un montant amendé, Word seul", t, rc))
         if shutil.which("soffice"):
             runs = max(1, args.runs // 2)
-            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out)], runs)
+            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out)], runs, clean)
             rows.append(("build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)", t, rc))
-            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "-j", "1"], runs)
+            full = t
+            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "-j", "1"], runs, clean)
             rows.append(("idem, un seul LibreOffice pour tout le lot", t, rc))
+            shutil.rmtree(first)
+            subprocess.run([*EXE, "build", "fixtures/phase-6-2024", "-o", str(first)], capture_output=True, cwd=ROOT)
+            t, rc = timed([*EXE, "build", str(amended), "-o", str(out)], runs, from_v1)
+            rows.append((f"  reconstruction après un montant amendé, PDF compris (×{full / t:.1f} plus rapide)", t, rc))
             sample = sorted(out.rglob("*.docx"))[:6]
             t0 = time.perf_counter()
             for doc in sample:  # baseline: one LibreOffice process per file

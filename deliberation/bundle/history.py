@@ -45,9 +45,16 @@ class Previous:
         return out
 
     def pdf_cache(self, options: dict) -> dict[tuple[str, str], bytes]:
-        """PDFs by ``(name, source SHA-256)``, when they were made with the same PDF options."""
+        """PDFs by ``(name, source SHA-256)``, made with the same PDF options, engine and LibreOffice."""
+        from deliberation.bundle.pdf import converter_id
+        from deliberation.render.documents import engine_sha
+
         old = self.manifest.get("options", {})
         if old.get("pdfa") != options.get("pdfa"):
+            return {}
+        if self.manifest.get("moteur", {}).get("empreinte") != engine_sha():
+            return {}
+        if self.manifest.get("convertisseur") != converter_id():
             return {}
         out = {}
         for name, entry in self.manifest.get("sorties", {}).items():

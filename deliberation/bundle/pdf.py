@@ -36,6 +36,19 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def converter_id() -> str:
+    """Which LibreOffice build converts (its ``versionrc``), so that PDFs made by another are not reused."""
+    exe = soffice()
+    if not exe:
+        return ""
+    path = Path(shutil.which(exe) or exe).resolve()
+    try:
+        data = (path.parent / "versionrc").read_bytes()
+    except OSError:
+        return path.name
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def missing_message() -> str:
     """What to tell the user when LibreOffice is not there."""
     return ("LibreOffice introuvable (commande « soffice ») : installez le paquet libreoffice-writer-nogui "

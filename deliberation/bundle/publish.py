@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deliberation import __version__
 from deliberation.bundle.numbering import Document, documents
-from deliberation.bundle.pdf import ConvertOptions, convert, normalise_pdf, page_count
+from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_pdf, page_count
 
 BUNDLE = "bundle.pdf"
 MANIFEST = "manifest.json"
@@ -140,6 +140,12 @@ def input_files(checked, templates_dir: Path) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def _engine_sha() -> str:
+    from deliberation.render.documents import engine_sha
+
+    return engine_sha()
+
+
 def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime,
              version: int = 1, keys: dict[str, str] | None = None, sources: dict[str, str] | None = None) -> bytes:
     """``manifest.json``: the bundle's version, outputs (SHA-256, size, pages), inputs, engine, options.
@@ -163,7 +169,8 @@ def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Pat
         outputs[name] = entry
     body = {
         "version": version,
-        "moteur": {"nom": "deliberation", "version": __version__},
+        "moteur": {"nom": "deliberation", "version": __version__, "empreinte": _engine_sha()},
+        "convertisseur": converter_id() if options.get("pdf") else "",
         "date": when.date().isoformat(),
         "options": dict(sorted(options.items())),
         "entrees": input_files(checked, templates_dir),
