@@ -224,7 +224,9 @@ def _rule_duree(act: Act) -> Decision:
 def _rule_cout(act: Act) -> Decision:
     total = _montant(x for _, _, x in act.lignes)
     natures = sorted({ligne.nature for _, _, ligne in act.lignes if ligne.nature})
-    data = [Datum("montant attribué par la phase", fmt.plain(fmt.money(total)), act.loc),
+    # one line: point at its amount (in amendements.yaml when an amendment set it)
+    where = act.lignes[0][2].at("montant") if len(act.lignes) == 1 else act.loc
+    data = [Datum("montant attribué par la phase", fmt.plain(fmt.money(total)), where),
             Datum("nature des lignes", ", ".join(natures), act.loc)]
     if total > 0:
         return Decision("cout", True, "montant-attribue",

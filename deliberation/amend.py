@@ -69,6 +69,19 @@ class _Work:
                 for ligne in lignes:
                     self.where.setdefault(ligne.id, (ti, oi))
         self.withdrawn: dict[str, int] = {}
+        self.emptied: list[tuple] = []  # (opération, amendment, line id, Loc) of each withdrawal that empties one
+
+    def empty_operations(self) -> list[Finding]:
+        """Opérations left without any line once every amendment has applied."""
+        out = []
+        for key, num, ligne, loc in self.emptied:
+            if key in self.ops and not self.op(*self.ops[key])[1]:
+                out.append(warning(
+                    "amendement.operation_vide",
+                    f"amendement n°{num} : le retrait de {ligne} laisse l'opération {key} sans ligne ; elle reste dans "
+                    f"la délibération et l'annexe de répartition avec un total nul (pour la retirer aussi : "
+                    f"« operation: \"{key}\" » et « retrait: oui »)", loc))
+        return out
 
     def op(self, ti: int, oi: int):
         return self.thematiques[ti][1][oi]
@@ -79,7 +92,8 @@ class _Work:
             operations = tuple(
                 o if list(o.lignes) == lignes else dataclasses.replace(o, lignes=tuple(lignes)) for o, lignes in ops
             )
-            changed = any(a is not b for a, b in zip(operations, t.operations, strict=True))
+            changed = len(operations) != len(t.operations) or any(
+                a is not b for a, b in zip(operations, t.operations, strict=False))
             thematiques.append(dataclasses.replace(t, operations=operations) if changed else t)
         return dataclasses.replace(self.d, thematiques=tuple(thematiques), structures=self.structures)
 
@@ -113,6 +127,8 @@ def _apply_line(w: _Work, mod: Modification, eff: Effect) -> list[Finding]:
         del lignes[i]
         del w.where[old.id]
         w.withdrawn[old.id] = num
+        if not lignes:
+            w.emptied.append((f"{w.thematiques[ti][0].numero}.{o.numero}", num, old.id, mod.at("retrait")))
         return []
     findings = _noop(old, mod.valeurs, mod, num)
     new = _relocate(old, mod.valeurs, mod)
@@ -130,8 +146,23 @@ def _apply_operation(w: _Work, mod: Modification, eff: Effect) -> list[Finding]:
                       f"(thématique.opération){_hint(mod.operation, w.ops)}", mod.at("operation"))]
     ti, oi = w.ops[mod.operation]
     o, lignes = w.op(ti, oi)
-    eff.thematiques.add(w.thematiques[ti][0].numero)
+    t = w.thematiques[ti][0]
+    eff.thematiques.add(t.numero)
     eff.budget.add(o.budget)
+    if mod.retrait:  # the whole opération is withdrawn, with its lines
+        del w.thematiques[ti][1][oi]
+        del w.ops[mod.operation]
+        w.ops = {k: (tj, oj - 1 if tj == ti and oj > oi else oj) for k, (tj, oj) in w.ops.items()}
+        w.where = {k: (tj, oj - 1 if tj == ti and oj > oi else oj) for k, (tj, oj) in w.where.items()
+                   if (tj, oj) != (ti, oi)}
+        for ligne in lignes:
+            w.withdrawn[ligne.id] = num
+            eff.lignes.add(ligne.id)
+            eff.structures.add(ligne.structure)
+        if not w.thematiques[ti][1]:
+            return [warning("amendement.thematique_vide", f"amendement n°{num} : le retrait de l'opération "
+                            f"{mod.operation} laisse la thématique {t.numero} sans opération", mod.at("retrait"))]
+        return []
     if mod.ajout is not None:
         new: Ligne = mod.ajout
         if new.id in w.where:
@@ -210,6 +241,7 @@ def apply_amendments(d: Dossier) -> tuple[Dossier, list[Finding], list[Effect]]:
             apply = {"ligne": _apply_line, "operation": _apply_operation}.get(mod.cible, _apply_registry)
             findings += apply(w, mod, eff)
         effects.append(eff)
+    findings += w.empty_operations()
     return w.dossier(), findings, effects
 
 

@@ -160,7 +160,9 @@ def rows(changes: list[Change]) -> list[list[str]]:
     """Table rows: portée, élément, donnée, avant, après, écart."""
     out = []
     for c in changes:
-        champ = {"ajout": "ligne ajoutée", "retrait": "ligne retirée"}.get(c.champ, c.champ)
+        what = {"ligne": "ligne", "operation": "opération", "thematique": "thématique",
+                "budget": "ligne budgétaire"}.get(c.portee, "")
+        champ = {"ajout": f"{what} ajoutée", "retrait": f"{what} retirée"}.get(c.champ, c.champ)
         field = "montant" if c.champ in ("ajout", "retrait") else c.champ
         out.append([SCOPES[c.portee], c.libelle, champ, show(field, c.avant), show(field, c.apres),
                     "" if c.ecart is None else show(field, c.ecart, signed=True)])

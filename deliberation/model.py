@@ -690,7 +690,7 @@ class ModificationKind(Kind):
                 locs[key] = ctx.loc(vnode, p)
                 continue
             try:
-                if key == "retrait" and cible == "ligne":
+                if key == "retrait" and cible in ("ligne", "operation"):
                     if Choice("oui").convert(vnode, ctx, p) == "oui":
                         retrait = True
                     locs[key] = ctx.loc(vnode, p)
@@ -703,7 +703,7 @@ class ModificationKind(Kind):
                     valeurs[key] = kinds[key].convert(vnode, ctx, p)
                     locs[key] = ctx.loc(vnode, p)
                 else:
-                    what = ", ".join((*allowed, *(["retrait"] if cible == "ligne" else []),
+                    what = ", ".join((*allowed, *(["retrait"] if cible in ("ligne", "operation") else []),
                                       *(["ajout"] if cible == "operation" else [])))
                     ctx.add("amendement.champ", f"« {key} » ne peut pas être modifié sur une {cible} ; "
                             f"champs modifiables : {what}", knode, p)
@@ -735,8 +735,8 @@ class Amendement(Node):
         ListOf(ModificationKind()),
         "Les changements, appliqués dans l'ordre. Chacun nomme une cible — `ligne: <id>`, `operation: \"1.2\"` "
         "(thématique 1, opération 2), `structure: <clé>`, ou `structure` et `convention: <clé>` — puis soit de "
-        "nouvelles valeurs (`montant: \"70 000,00\"`), soit `retrait: oui` (une ligne), soit `ajout: {…}` (une "
-        "ligne complète ajoutée à l'opération). Champs modifiables : "
+        "nouvelles valeurs (`montant: \"70 000,00\"`), soit `retrait: oui` (une ligne, ou une opération avec toutes "
+        "ses lignes), soit `ajout: {…}` (une ligne complète ajoutée à l'opération). Champs modifiables : "
         + " ; ".join(f"{cible} : {', '.join(champs)}" for cible, champs in AMENDABLE.items()) + ".",
     )
 

@@ -297,3 +297,19 @@ def test_incremental_pdf_rebuild_reuses_unchanged_pdfs_and_matches_a_clean_build
     assert b["bundle.pdf"] != v1["bundle.pdf"]
     pdf = "\n".join(plain(p.extract_text()) for p in PdfReader(io.BytesIO(b[PDC[:-5] + ".pdf"])).pages)
     assert "70 000,00 €" in pdf and "79 850,00 €" not in pdf
+
+
+def test_withdrawing_the_last_line_warns_and_withdrawing_the_operation_removes_it(tmp_path):
+    source = amended_copy(tmp_path, "      - ligne: t1-o3-pdc-actif\n        retrait: oui")
+    c = check(source)
+    (w,) = found(c, "amendement.operation_vide")
+    assert w.loc.line == 7 and "l'opération 1.3 sans ligne" in w.message and 'operation: "1.3"' in w.message
+    source = amended_copy(tmp_path / "b", "      - operation: \"1.3\"\n        retrait: oui\n"
+                                          "      - ligne: t1-o4-ccas-lievin\n        montant: \"60 000\"")
+    c = check(source)
+    assert not found(c, "amendement.operation_vide") and not [f for f in c.findings if f.severity.value == "ERROR"]
+    assert [o.numero for t, o in c.dossier.operations() if t.numero == 1] == [1, 2, 4]
+    assert c.figures.phase.montant == Decimal("786348.00")  # 871 198 − 79 850 − 5 000
+    res = CliRunner().invoke(main, ["diff", str(source)])
+    assert re.search(r"Opération\s+1\.3 .*opération retirée\s+79 850,00 €\s+—\s+−79 850,00 €", res.output)
+    assert "12-annexe-10-avenant-10.docx" in res.output  # the model no line cites any more is no annex any more
