@@ -45,7 +45,7 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         BuildError: LibreOffice is missing or fails on a document.
 
     """
-    from deliberation.render.documents import render_sommaire
+    from deliberation.render.documents import render_docx, sommaire_job
 
     cache = cache or {}
     sources = {f"{k[:-5]}.pdf": _sha256(v) for k, v in files.items() if k.endswith(".docx")}
@@ -61,11 +61,11 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         for (doc, _), n in zip(ordered, counts, strict=True):
             entries.append({"titre": doc.titre, "page": page})
             page += n
-        front_docx = render_sommaire(checked, entries, templates_dir)
-        sources[SOMMAIRE_PDF] = _sha256(front_docx)
-        front_pdf = cache.get((SOMMAIRE_PDF, sources[SOMMAIRE_PDF]))
+        job = sommaire_job(checked, entries, templates_dir)  # its fingerprint names its source
+        sources[SOMMAIRE_PDF] = job.key
+        front_pdf = cache.get((SOMMAIRE_PDF, job.key))
         if front_pdf is None:
-            front = convert({"00-sommaire.docx": front_docx}, opts)
+            front = convert({"00-sommaire.docx": render_docx(job.template, job.context, job.when)}, opts)
             front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
         if page_count(front_pdf) == front_pages:
             break

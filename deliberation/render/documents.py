@@ -71,7 +71,7 @@ def check_templates(templates_dir: Path, context: dict) -> None:
             raise TemplateError(f"{path}: modèle introuvable")
         try:
             check_paragraph_tags(path)
-            unknown = template_variables(path) - known_here
+            unknown = set(_template_names(path)) - known_here
         except Exception as err:  # docxtpl/jinja raise many kinds on a broken template
             raise TemplateError(f"{path}: modèle illisible ou balise mal formée : {err}") from err
         if unknown:
@@ -125,13 +125,23 @@ def stamp_of(doc: Document, act_numero: str, d) -> str:
     return act_numero
 
 
-def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = None) -> bytes:
-    """The cover page and table of contents of the merged PDF (``entries``: titre, page)."""
+def sommaire_job(checked, entries: list[dict], templates_dir: Path | None = None) -> Job:
+    """The cover page and table of contents of the merged PDF (``entries``: titre, page), as a job."""
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
     context = build_context(d, checked.figures, checked.effects)
     ctx = {**context, "sommaire": entries, "tampon": ""}
-    return render_docx(templates_dir / SOMMAIRE, ctx, build_time(d.info.seance.date))
+    job = Job("00-sommaire.docx", templates_dir / SOMMAIRE, ctx, build_time(d.info.seance.date))
+    used = _template_names(job.template)
+    job.context = {k: v for k, v in job.context.items() if k in used}
+    job.key = fingerprint(job)
+    return job
+
+
+def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = None) -> bytes:
+    """The cover page and table of contents of the merged PDF, rendered."""
+    job = sommaire_job(checked, entries, templates_dir)
+    return render_docx(job.template, job.context, job.when)
 
 
 @dataclass
