@@ -290,7 +290,8 @@ def compare_sides(old: Side, new: Side, templates=None) -> tuple[list[Change], D
     """
     import hashlib
 
-    from deliberation.render.documents import plan_documents, render_docx
+    from deliberation.render.compiled import render_many
+    from deliberation.render.documents import plan_documents
 
     changes = compare(old.figures or {}, new.figures or {})
     if old.checked is not None and new.checked is not None:
@@ -298,12 +299,12 @@ def compare_sides(old: Side, new: Side, templates=None) -> tuple[list[Change], D
         b, _ = plan_documents(new.checked, templates)
         ja, jb = {j.name: j for j in a}, {j.name: j for j in b}
         ha, hb = {}, {}
+        differ = sorted(n for n in ja.keys() & jb.keys() if ja[n].key != jb[n].key)
         for name in ja.keys() & jb.keys():
-            if ja[name].key == jb[name].key:
-                ha[name] = hb[name] = ja[name].key
-            else:
-                ha[name] = hashlib.sha256(render_docx(ja[name].template, ja[name].context, ja[name].when)).hexdigest()
-                hb[name] = hashlib.sha256(render_docx(jb[name].template, jb[name].context, jb[name].when)).hexdigest()
+            ha[name] = hb[name] = ja[name].key
+        for side, jobs in ((ha, ja), (hb, jb)):
+            docs = render_many([(jobs[n].template, jobs[n].context, jobs[n].when) for n in differ])
+            side.update({n: hashlib.sha256(d).hexdigest() for n, d in zip(differ, docs, strict=True)})
         ha.update({n: "" for n in ja.keys() - jb.keys()})
         hb.update({n: "" for n in jb.keys() - ja.keys()})
         return changes, compare_documents(ha, hb)

@@ -45,7 +45,8 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         BuildError: LibreOffice is missing or fails on a document.
 
     """
-    from deliberation.render.documents import render_docx, sommaire_job
+    from deliberation.render.compiled import render_many
+    from deliberation.render.documents import sommaire_job
 
     cache = cache or {}
     sources = {f"{k[:-5]}.pdf": _sha256(v) for k, v in files.items() if k.endswith(".docx")}
@@ -65,7 +66,7 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         sources[SOMMAIRE_PDF] = job.key
         front_pdf = cache.get((SOMMAIRE_PDF, job.key))
         if front_pdf is None:
-            front = convert({"00-sommaire.docx": render_docx(job.template, job.context, job.when)}, opts)
+            front = convert({"00-sommaire.docx": render_many([(job.template, job.context, job.when)])[0]}, opts)
             front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
         if page_count(front_pdf) == front_pages:
             break

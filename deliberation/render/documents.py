@@ -17,7 +17,7 @@ from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.findings import TemplateError
 from deliberation.render.acts import act_context, act_path, load_clauses, review_sheet
 from deliberation.render.context import build_context
-from deliberation.render.docx import render_docx, template_variables
+from deliberation.render.docx import template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
 
 #: Which template renders which kind of document.
@@ -140,8 +140,10 @@ def sommaire_job(checked, entries: list[dict], templates_dir: Path | None = None
 
 def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = None) -> bytes:
     """The cover page and table of contents of the merged PDF, rendered."""
+    from deliberation.render.compiled import render_many
+
     job = sommaire_job(checked, entries, templates_dir)
-    return render_docx(job.template, job.context, job.when)
+    return render_many([(job.template, job.context, job.when)])[0]
 
 
 @dataclass
@@ -276,12 +278,21 @@ def render_bundle(checked, templates_dir: Path | None = None,
     ``previous`` maps a file name to the fingerprint and bytes of an earlier build: a document whose
     fingerprint is unchanged is taken from there instead of being rendered again (same bytes).
     """
+    from deliberation.render.compiled import render_many
+
     jobs, texts = plan_documents(checked, templates_dir)
     out: dict[str, bytes] = {}
     previous = previous or {}
+    todo = []
     for job in jobs:
         old = previous.get(job.name)
-        out[job.name] = old[1] if old and old[0] == job.key else render_docx(job.template, job.context, job.when)
+        if old and old[0] == job.key:
+            out[job.name] = old[1]
+        else:
+            todo.append(job)
+    rendered = render_many([(job.template, job.context, job.when) for job in todo])
+    out.update(zip((job.name for job in todo), rendered, strict=True))
+    out = {job.name: out[job.name] for job in jobs}  # documents in plan order
     out.update(texts)
     return out, {job.name: job.key for job in jobs}
 

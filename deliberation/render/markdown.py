@@ -8,8 +8,10 @@ substitution is the fixed vocabulary of computed figures written ``[[montant]]``
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 
+from docx.enum.style import WD_STYLE_TYPE
 from markdown_it import MarkdownIt
 
 #: Figures a narrative may cite by name; each comes from ``compute`` for the narrative's scope.
@@ -81,6 +83,23 @@ def _add_inline(paragraph, token) -> None:
             paragraph.add_run().add_break()
 
 
+_STYLE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _styled_paragraph(doc, style: str | None):
+    """``doc.add_paragraph(style=style)``, with the style id looked up once per document part.
+
+    python-docx resolves a style name by scanning every style of the template (about 1 ms each).
+    """
+    p = doc.add_paragraph()
+    if style is not None:
+        ids = _STYLE_IDS.setdefault(doc.part, {})
+        if style not in ids:
+            ids[style] = doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+        p._p.style = ids[style]
+    return p
+
+
 def add_markdown(doc, text: str, body_style: str | None = None) -> None:
     """Append the paragraphs of Markdown ``text`` to a python-docx document or subdocument."""
     lists: list[str] = []
@@ -103,13 +122,15 @@ def add_markdown(doc, text: str, body_style: str | None = None) -> None:
                 style = lists[-1] + (f" {level}" if level > 1 else "")
             else:
                 style = body_style
-            p = doc.add_paragraph(style=style)
+            p = _styled_paragraph(doc, style)
             _add_inline(p, token)
             if heading:
                 for run in p.runs:
                     run.bold = True
         elif t in ("code_block", "fence", "html_block"):
-            doc.add_paragraph(token.content.rstrip("\n"), style=body_style)
+            p = _styled_paragraph(doc, body_style)
+            if token.content.rstrip("\n"):
+                p.add_run(token.content.rstrip("\n"))
 
 
 def _drop_first_empty(cell) -> None:

@@ -1,0 +1,264 @@
+"""Render once, fill many: each Word template is parsed and compiled once per build.
+
+docxtpl re-reads the template, cleans its XML, compiles the Jinja source and re-serialises every
+part of the package for each document. Here that work is done once per template: the body and
+each header and footer become compiled Jinja templates, the unchanged parts of the package are
+deflated once, and each document is only a Jinja render, docxtpl's own post-processing (line
+breaks, table fixes, drawing ids) and a zip written from cached members. Markdown values become
+WordprocessingML through python-docx, as docxtpl sub-documents do, and each distinct text is
+converted once. The output is a valid package with the same content as docxtpl's; the same
+context always gives the same bytes, whether documents are rendered one by one or in parallel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import multiprocessing
+import os
+import re
+import struct
+import zipfile
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from docx import Document
+from docxtpl import DocxTemplate
+from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+from lxml import etree
+
+from deliberation.findings import TemplateError as BuildTemplateError
+from deliberation.render.docx import environment
+from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_BODY = f"{{{W}}}body"
+_HF_URIS = (DocxTemplate.HEADER_URI, DocxTemplate.FOOTER_URI)
+
+
+class Fragment(str):
+    """WordprocessingML produced from a Markdown value: inserted as is (never escaped)."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+class CompiledTemplate:
+    """A Word template compiled once; ``render(context)`` gives one document's DOCX bytes."""
+
+    def __init__(self, path: Path, when: dt.datetime):
+        self.path = path
+        self.when = when
+        try:
+            data = path.read_bytes()
+            tpl = DocxTemplate(io.BytesIO(data))
+            tpl.init_docx()
+            self.env = environment()
+            self.tpl = tpl
+            self.body = self._compile(tpl.patch_xml(tpl.get_xml()))
+            self.parts: dict[str, tuple] = {}
+            for uri in _HF_URIS:
+                for _, part in tpl.get_headers_footers(uri):
+                    xml = tpl.get_part_xml(part)
+                    self.parts[str(part.partname).lstrip("/")] = self._compile(tpl.patch_xml(xml))
+            tpl.render_properties({}, self.env)  # as docxtpl does (the templates' properties hold no tag)
+            props = tpl.docx.core_properties
+            props.author = "Département du Pas-de-Calais"
+            props.last_modified_by = "deliberation"
+            props.created = props.modified = when
+            props.last_printed = when
+            props.revision = 1
+            core = etree.tostring(props._element, encoding="UTF-8", standalone=True)
+            root = tpl.docx.element
+            self.document_part = str(tpl.docx.part.partname).lstrip("/")
+            # the document element with an empty body, re-parsed for each document
+            shell = etree.fromstring(etree.tostring(root))
+            body = shell.find(_BODY)
+            for child in list(body):
+                body.remove(child)
+            self.shell = etree.tostring(shell)
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = z.namelist()
+                members = {n: z.read(n) for n in names}
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+            raise BuildTemplateError(f"{path}: modèle Word illisible ({err.__class__.__name__}: {err})") from err
+        except TemplateSyntaxError as err:
+            raise BuildTemplateError(f"{path}: balise mal formée : {err.message}") from err
+        core_name = str(tpl.docx.part.package._core_properties_part.partname).lstrip("/")
+        members[core_name] = core
+        first = [n for n in names if n == "[Content_Types].xml"]
+        self.order = first + sorted(n for n in names if n not in first)
+        rendered = {self.document_part, *self.parts}
+        self.fixed = {n: _deflate(members[n]) for n in self.order if n not in rendered}
+        # scratch document for Markdown: styles are looked up in the template, as docxtpl sub-documents do
+        self.scratch = Document()
+        self.scratch._part = tpl.docx._part
+        self.fragments: dict[tuple, Fragment] = {}
+
+    def _compile(self, xml: str):
+        return self.env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
+
+    # -- values ------------------------------------------------------------------------------
+
+    def fragment(self, value: MarkdownText | SheetTable) -> Fragment:
+        """The WordprocessingML of a Markdown value (converted once per distinct value)."""
+        key = (type(value).__name__, value.text if isinstance(value, MarkdownText) else value.rows)
+        frag = self.fragments.get(key)
+        if frag is None:
+            body = self.scratch.element.body
+            for child in list(body):
+                if not child.tag.endswith("}sectPr"):
+                    body.remove(child)
+            if isinstance(value, MarkdownText):
+                add_markdown(self.scratch, value.text)
+            else:
+                add_sheet_table(self.scratch, value.rows)
+            frag = Fragment("".join(etree.tostring(c, encoding="unicode") for c in body
+                                    if not c.tag.endswith("}sectPr")))
+            self.fragments[key] = frag
+        return frag
+
+    def _values(self, value):
+        if isinstance(value, (MarkdownText, SheetTable)):
+            return self.fragment(value)
+        if isinstance(value, dict):
+            return {k: self._values(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._values(v) for v in value]
+        return value
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _render_xml(self, template, context) -> str:
+        try:
+            xml = template.render(context)
+        except UndefinedError as err:
+            raise BuildTemplateError(f"{self.path}: valeur inconnue dans le modèle : {err.message}") from err
+        except TemplateError as err:
+            raise BuildTemplateError(f"{self.path}: erreur de modèle : {err}") from err
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        return self.tpl.resolve_listing(xml)
+
+    def render(self, context: dict) -> bytes:
+        """One document, as normalised DOCX bytes.
+
+        Raises:
+            BuildTemplateError: the template refers to an unknown value or fails to render.
+
+        """
+        ctx = self._values(context)
+        tree = self.tpl.fix_tables(self._render_xml(self.body, ctx))
+        ids = 1000
+        for elt in tree.xpath("//wp:docPr", namespaces={"wp": _WP}):
+            ids += 1
+            elt.attrib["id"] = str(ids)
+        root = etree.fromstring(self.shell)
+        root.replace(root.find(_BODY), tree)
+        out = {self.document_part: etree.tostring(root, encoding="UTF-8", standalone=True)}
+        for name, template in self.parts.items():
+            xml = self._render_xml(template, ctx)
+            try:
+                out[name] = etree.tostring(etree.fromstring(xml.encode("utf-8")), encoding="UTF-8", standalone=True)
+            except etree.XMLSyntaxError as err:
+                raise BuildTemplateError(f"{self.path}: {name} : XML invalide après rendu ({err})") from err
+        members = [(n, self.fixed[n] if n in self.fixed else _deflate(out[n])) for n in self.order]
+        return _zip(members, self.when)
+
+
+_WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+
+
+def _deflate(data: bytes) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflate) of a member, as zipfile would write it."""
+    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return zlib.crc32(data), len(data), c.compress(data) + c.flush()
+
+
+def _zip(members: list[tuple[str, tuple[int, int, bytes]]], when: dt.datetime) -> bytes:
+    """A zip of pre-deflated members: fixed order, one fixed timestamp, no extra fields."""
+    date = ((max(when.year, 1980) - 1980) << 9) | (when.month << 5) | when.day
+    out = io.BytesIO()
+    central = []
+    for name, (crc, size, data) in members:
+        raw = name.encode("utf-8")
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, date, crc, len(data), size, len(raw), 0))
+        out.write(raw)
+        out.write(data)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 20, 20, 0, 8, 0, date, crc,
+                                   len(data), size, len(raw), 0, 0, 0, 0, 0o644 << 16, offset) + raw)
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    size = out.tell() - start
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), size, start, 0))
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# many documents
+
+
+class Renderer:
+    """Compiled templates of one build, compiled on first use."""
+
+    def __init__(self):
+        self.compiled: dict[tuple, CompiledTemplate] = {}
+
+    def render(self, template: Path, context: dict, when: dt.datetime) -> bytes:
+        """Render one document from its (compiled) template."""
+        key = (str(template), when)
+        ct = self.compiled.get(key)
+        if ct is None:
+            ct = self.compiled[key] = CompiledTemplate(template, when)
+        return ct.render(context)
+
+
+_WORKER: Renderer | None = None
+
+
+def _work(batch: list[tuple[Path, dict, dt.datetime]]) -> list[bytes]:
+    global _WORKER  # noqa: PLW0603 - one renderer per worker process, reused across batches
+    if _WORKER is None:
+        _WORKER = Renderer()
+    return [_WORKER.render(*item) for item in batch]
+
+
+#: Below this many documents, one process is faster than forking workers (a document takes milliseconds).
+PARALLEL_FROM = 150
+
+
+def render_many(items: list[tuple[Path, dict, dt.datetime]], jobs: int | None = None) -> list[bytes]:
+    """Render ``(template, context, when)`` items, in parallel over the cores for large batches.
+
+    Templates are compiled once, in this process, before the workers are forked, so that each
+    worker starts with them. The result is the same, byte for byte, whatever the number of processes.
+    """
+    global _WORKER  # noqa: PLW0603 - handed to the forked workers
+    jobs = jobs or os.cpu_count() or 1
+    renderer = Renderer()
+    if jobs <= 1 or len(items) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return [renderer.render(*item) for item in items]
+    first = {}
+    for i, (template, _, when) in enumerate(items):
+        first.setdefault((str(template), when), i)
+    head = {i: renderer.render(*items[i]) for i in sorted(first.values())}  # compiles each template here
+    rest = [i for i in range(len(items)) if i not in head]
+    size = max(8, len(rest) // (jobs * 4))
+    batches = [[items[i] for i in rest[k:k + size]] for k in range(0, len(rest), size)]
+    _WORKER = renderer
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = [doc for batch in pool.map(_work, batches) for doc in batch]
+    finally:
+        _WORKER = None
+    out = dict(head)
+    out.update(zip(rest, done, strict=True))
+    return [out[i] for i in range(len(items))]
+
+
+__all__ = ["CompiledTemplate", "Fragment", "Renderer", "render_many"]
