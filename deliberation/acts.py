@@ -98,6 +98,7 @@ class Act:
     decisions: list[Decision] = field(default_factory=list)
     sheets: list[Sheet] = field(default_factory=list)
     is_model: bool = False
+    cached_values: tuple | None = field(default=None, repr=False, compare=False)  # (dossier, act_values)
 
     @property
     def included(self) -> list[str]:
@@ -486,7 +487,18 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
 
 
 def act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
-    """Every value the act's documents show, formatted; and the blanks left visible."""
+    """Every value the act's documents show, formatted; and the blanks left visible.
+
+    Computed once per act and dossier (the check needs the blanks, the rendering the values).
+    """
+    if act.cached_values is not None and act.cached_values[0] is d:
+        return act.cached_values[1]
+    result = _act_values(act, d)
+    act.cached_values = (d, result)
+    return result
+
+
+def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
     v = Values(act)
     info = d.info
     s = act.structure

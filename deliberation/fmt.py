@@ -7,6 +7,7 @@ figure never breaks across lines; ``plain()`` turns it into an ordinary space fo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date
@@ -37,7 +38,12 @@ def cents(value: Decimal) -> Decimal:
 
 def number(value: Decimal | int, decimals: int | None = None) -> str:
     """Format a number: ``4 783``, ``2,38``; ``decimals`` forces that many decimals."""
-    value = Decimal(value)
+    return _number(Decimal(value), decimals)
+
+
+@functools.lru_cache(maxsize=65536)
+def _number(value: Decimal, decimals: int | None) -> str:
+    # equal Decimals (2.5, 2.50) format alike under these patterns, so caching by value is safe
     if decimals is None:
         pattern = "#,##0.###"
     else:
@@ -61,6 +67,7 @@ def etp(value: Decimal) -> str:
     return f"{number(value)}{NBSP}ETP"
 
 
+@functools.lru_cache(maxsize=4096)
 def date_long(value: dt.date) -> str:
     """Format a date in words: ``9 décembre 2024``, ``1er janvier 2025``."""
     text = format_date(value, format="d MMMM y", locale=LOCALE)
