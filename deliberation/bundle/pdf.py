@@ -11,6 +11,7 @@ values derived from the build date and the document, so the same dossier gives t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -198,8 +199,9 @@ def fixed_icc(profile: bytes, when: dt.datetime) -> bytes:
     return bytes(head)
 
 
+@functools.lru_cache(maxsize=4096)
 def page_count(data: bytes) -> int:
-    """Number of pages of a PDF."""
+    """Number of pages of a PDF (read once per distinct PDF: the sommaire and the manifest both ask)."""
     from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(data)).pages)
