@@ -12,8 +12,8 @@ from lxml import etree
 from deliberation import pipeline
 from deliberation.render import compiled
 from deliberation.render.compiled import render_many
-from deliberation.render.docx import render_docx
 from deliberation.render.documents import plan_documents
+from deliberation.render.docx import render_docx
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,6 +31,7 @@ from lxml import etree
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.render.docx import environment
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
+from deliberation.render.tables import split_long_tables
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BODY = f"{{{W}}}body"
@@ -152,6 +153,7 @@ class CompiledTemplate:
         """
         ctx = self._values(context)
         tree = self.tpl.fix_tables(self._render_xml(self.body, ctx))
+        split_long_tables(tree)  # LibreOffice lays out one long table in quadratic time
         ids = 1000
         for elt in tree.xpath("//wp:docPr", namespaces={"wp": _WP}):
             ids += 1

@@ -14,6 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.render.filters import FILTERS
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
+from deliberation.render.tables import split_long_tables
 
 
 def environment() -> SandboxedEnvironment:
@@ -62,6 +63,7 @@ def render_docx(template: Path, context: dict, when: dt.datetime) -> bytes:
         raise BuildTemplateError(f"{template}: balise mal formée : {err.message}") from err
     except TemplateError as err:
         raise BuildTemplateError(f"{template}: erreur de modèle : {err}") from err
+    split_long_tables(tpl.docx.element.body)  # LibreOffice lays out one long table in quadratic time
     props = tpl.docx.core_properties
     props.author = "Département du Pas-de-Calais"
     props.last_modified_by = "deliberation"
