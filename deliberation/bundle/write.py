@@ -48,14 +48,15 @@ def write_bundle(out: Path, files: dict[str, bytes]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as fh:
                 fh.write(files[rel])
-                fh.flush()
-                os.fsync(fh.fileno())
+        # one flush of everything written (one fsync per file costs seconds for a 2 000-file bundle)
+        os.sync()
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             old.rmdir()
             out.rename(old)
         tmp.rename(out)
+        os.sync()  # the swap itself reaches the disk
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except OSError as err:
