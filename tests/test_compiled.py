@@ -50,3 +50,32 @@ def test_parallel_rendering_gives_the_bytes_of_sequential_rendering(monkeypatch)
     parallel = render_many(items, jobs=2)
     assert len(parallel) == len(items) == 34
     assert [a == b for a, b in zip(sequential, parallel, strict=True)] == [True] * 34
+
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+TEXTS = [
+    "",
+    "Un paragraphe simple.",
+    "**Gras** et *italique* et ***les deux*** ; `code` & <balise> \"guillemets\" > fin",
+    "ligne un\nligne deux (saut souple)  \nsaut dur\\\nencore",
+    "# Titre\n\n## Sous-titre *penché*\navec suite",
+    "- un\n- deux\n  - deux.un\n    - profond\n- trois\n\n1. premier\n2. second",
+    "    bloc de code\n    indenté\n\n```\nclôturé\n```",
+    "<div>html brut</div>\n\ntexte <b>inline</b>",
+    "\u00a0espace insécable en tête et\ttabulation\u00a0",
+    "{{ 7*7 }} {% raw %} </w:t> ../../etc/passwd \u202e",
+]
+
+
+def c14n_fragment(xml: str) -> bytes:
+    return etree.tostring(etree.fromstring(f'<w:body xmlns:w="{W}">{xml}</w:body>'), method="c14n")
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_direct_wordml_equals_python_docx(text):
+    from deliberation.render.compiled import CompiledTemplate
+    from deliberation.render.markdown import MarkdownText, SheetTable
+
+    ct = CompiledTemplate(ROOT / "templates" / "avenant.docx", __import__("datetime").datetime(2024, 12, 9))
+    for value in (MarkdownText(text), SheetTable((("Titre", text), ("", text), ("Coût", "")))):
+        assert c14n_fragment(ct.fragment(value)) == c14n_fragment(ct._python_docx(value)), value

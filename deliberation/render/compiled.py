@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docxtpl import DocxTemplate
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from lxml import etree
@@ -32,6 +33,7 @@ from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.render.docx import environment
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
 from deliberation.render.tables import split_long_tables
+from deliberation.render.wordml import SheetSkeleton, markdown_xml, sheet_table_xml
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BODY = f"{{{W}}}body"
@@ -98,6 +100,35 @@ class CompiledTemplate:
         self.scratch = Document()
         self.scratch._part = tpl.docx._part
         self.fragments: dict[tuple, Fragment] = {}
+        self.style_ids: dict[str, str | None] = {}
+        self.skeleton = self._skeleton()
+
+    def style_id(self, name: str) -> str | None:
+        """The id of paragraph style ``name`` in this template (None for its default style)."""
+        if name not in self.style_ids:
+            self.style_ids[name] = self.tpl.docx.part.get_style_id(name, WD_STYLE_TYPE.PARAGRAPH)
+        return self.style_ids[name]
+
+    def _skeleton(self) -> SheetSkeleton:
+        """The fixed parts of an annex-sheet table, as python-docx writes them for this template."""
+        xml = self._python_docx(SheetTable(((" ", ""),)))
+        tbl_open = xml[: xml.index("<w:tr>")]
+        cells = re.findall(r"<w:tc>.*?</w:tcPr>", xml)
+        return SheetSkeleton(tbl_open, (cells[0], cells[1]))
+
+    def _python_docx(self, value) -> str:
+        """A Markdown value through python-docx, as docxtpl sub-documents do (the reference, slower)."""
+        body = self.scratch.element.body
+        for child in list(body):
+            if not child.tag.endswith("}sectPr"):
+                body.remove(child)
+        if isinstance(value, MarkdownText):
+            add_markdown(self.scratch, value.text)
+        else:
+            add_sheet_table(self.scratch, value.rows)
+        xml = etree.tostring(body, encoding="unicode")
+        xml = re.sub(r"<w:sectPr\b.*?</w:sectPr>|<w:sectPr\b[^>]*/>", "", xml, flags=re.S)
+        return re.sub(r"</?w:body[^>]*>", "", xml)
 
     def _compile(self, xml: str):
         return self.env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
@@ -109,16 +140,10 @@ class CompiledTemplate:
         key = (type(value).__name__, value.text if isinstance(value, MarkdownText) else value.rows)
         frag = self.fragments.get(key)
         if frag is None:
-            body = self.scratch.element.body
-            for child in list(body):
-                if not child.tag.endswith("}sectPr"):
-                    body.remove(child)
             if isinstance(value, MarkdownText):
-                add_markdown(self.scratch, value.text)
+                frag = Fragment("".join(markdown_xml(value.text, self.style_id)))
             else:
-                add_sheet_table(self.scratch, value.rows)
-            frag = Fragment("".join(etree.tostring(c, encoding="unicode") for c in body
-                                    if not c.tag.endswith("}sectPr")))
+                frag = Fragment(sheet_table_xml(value.rows, self.skeleton, self.style_id))
             self.fragments[key] = frag
         return frag
 

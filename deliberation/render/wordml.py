@@ -1,0 +1,138 @@
+"""Markdown → WordprocessingML as text: the XML ``markdown.add_markdown`` builds, written directly.
+
+python-docx builds each paragraph and run through its object layer (a fraction of a millisecond per
+element); a 500-avenant phase has tens of thousands of them, mostly in annex sheets whose values
+differ per structure. This module writes the same elements as strings. ``add_markdown`` and
+``add_sheet_table`` stay the reference: the tests check that both give the same XML, element for
+element, on the fixtures and on generated texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from xml.sax.saxutils import escape
+
+from deliberation.render.markdown import _MD
+
+_PRESERVE = ' xml:space="preserve"'
+
+
+def _text_runs(text: str, rpr: str) -> str:
+    """A run of ``text`` as python-docx writes it: tabs and line breaks become their own elements."""
+    out, buf = [], []
+
+    def flush():
+        if buf:
+            t = "".join(buf)
+            space = _PRESERVE if len(t.strip()) < len(t) else ""
+            out.append(f"<w:t{space}>{escape(t)}</w:t>")
+            buf.clear()
+
+    for ch in text:
+        if ch == "\t":
+            flush()
+            out.append("<w:tab/>")
+        elif ch in "\r\n":
+            flush()
+            out.append("<w:br/>")
+        else:
+            buf.append(ch)
+    flush()
+    return f"<w:r>{rpr}{''.join(out)}</w:r>"
+
+
+def _rpr(bold: bool, italic: bool) -> str:
+    inner = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+    return f"<w:rPr>{inner}</w:rPr>" if inner else "<w:rPr/>"
+
+
+def _inline(token, heading: bool) -> str:
+    """The runs of one inline token (bold, italic, soft and hard breaks)."""
+    bold = italic = False
+    runs = []
+    for child in token.children or []:
+        t = child.type
+        if t == "strong_open":
+            bold = True
+        elif t == "strong_close":
+            bold = False
+        elif t == "em_open":
+            italic = True
+        elif t == "em_close":
+            italic = False
+        elif t in ("text", "code_inline", "html_inline"):
+            if child.content:
+                runs.append(_text_runs(child.content, _rpr(bold or heading, italic)))
+            else:
+                runs.append(f"<w:r>{_rpr(bold or heading, italic)}</w:r>")
+        elif t == "softbreak":
+            runs.append(_text_runs(" ", "<w:rPr><w:b/></w:rPr>" if heading else ""))
+        elif t == "hardbreak":
+            runs.append(f"<w:r>{'<w:rPr><w:b/></w:rPr>' if heading else ''}<w:br/></w:r>")
+    return "".join(runs)
+
+
+_NO_STYLE = object()
+
+
+def _p(style_id, runs: str) -> str:
+    """A paragraph; a style that resolves to the default one leaves an empty ``w:pPr``, as python-docx does."""
+    if style_id is _NO_STYLE:
+        ppr = ""
+    elif style_id is None:
+        ppr = "<w:pPr/>"
+    else:
+        ppr = f'<w:pPr><w:pStyle w:val="{escape(style_id)}"/></w:pPr>'
+    return f"<w:p>{ppr}{runs}</w:p>" if ppr or runs else "<w:p/>"
+
+
+def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_style: str | None = None) -> list[str]:
+    """The paragraphs of Markdown ``text``, as ``add_markdown`` writes them (one string each)."""
+    lists: list[str] = []
+    heading = False
+    out = []
+    for token in _MD.parse(text):
+        t = token.type
+        if t == "bullet_list_open":
+            lists.append("List Bullet")
+        elif t == "ordered_list_open":
+            lists.append("List Number")
+        elif t in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif t == "heading_open":
+            heading = True
+        elif t == "heading_close":
+            heading = False
+        elif t == "inline":
+            if lists:
+                level = len(lists)
+                style = lists[-1] + (f" {level}" if level > 1 else "")
+            else:
+                style = body_style
+            out.append(_p(style_id(style) if style is not None else _NO_STYLE, _inline(token, heading)))
+        elif t in ("code_block", "fence", "html_block"):
+            content = token.content.rstrip("\n")
+            runs = _text_runs(content, "") if content else ""
+            out.append(_p(style_id(body_style) if body_style is not None else _NO_STYLE, runs))
+    return out
+
+
+class SheetSkeleton:
+    """The fixed parts of a two-column annex-sheet table, as python-docx makes them in a given document."""
+
+    def __init__(self, tbl_open: str, cell_open: tuple[str, str]):
+        self.tbl_open = tbl_open  # <w:tbl><w:tblPr>…</w:tblPr><w:tblGrid>…</w:tblGrid>
+        self.cell_open = cell_open  # <w:tc><w:tcPr>…</w:tcPr> for each column
+
+
+def sheet_table_xml(rows, skeleton: SheetSkeleton, style_id: Callable[[str | None], str | None]) -> str:
+    """An annex sheet as ``add_sheet_table`` writes it: bold heading | Markdown content, per row."""
+    out = [skeleton.tbl_open]
+    for heading, text in rows:
+        head = _p(_NO_STYLE, _text_runs(heading, "<w:rPr><w:b/></w:rPr>"))
+        body = markdown_xml(text, style_id)
+        if not body:
+            body = ["<w:p/>"]
+        out.append(f"<w:tr>{skeleton.cell_open[0]}{head}</w:tc>{skeleton.cell_open[1]}{''.join(body)}</w:tc></w:tr>")
+    out.append("</w:tbl>")
+    return "".join(out)
