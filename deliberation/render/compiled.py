@@ -167,7 +167,9 @@ class CompiledTemplate:
             raise BuildTemplateError(f"{self.path}: erreur de modèle : {err}") from err
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-        return self.tpl.resolve_listing(xml)
+        if "\t" in xml or "\a" in xml or "\n" in xml or "\f" in xml:  # docxtpl's line breaks and tabs in text
+            xml = self.tpl.resolve_listing(xml)
+        return xml
 
     def render(self, context: dict) -> bytes:
         """One document, as normalised DOCX bytes.
