@@ -10,11 +10,15 @@ import enum
 import json
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Loc:
-    """Where a value comes from: file, 1-based line, and a path inside the file."""
+class Loc(NamedTuple):
+    """Where a value comes from: file, 1-based line, and a path inside the file.
+
+    A named tuple: immutable, ordered by file then line, and quick to pickle (the parse cache holds
+    one per value of the dossier).
+    """
 
     file: str
     line: int = 0

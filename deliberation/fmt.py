@@ -10,8 +10,9 @@ import datetime as dt
 import functools
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 
 LOCALE = "fr_FR"
 NBSP = "\u00a0"
@@ -48,7 +49,18 @@ def _number(value: Decimal, decimals: int | None) -> str:
         pattern = "#,##0.###"
     else:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return _fix_spaces(format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True))
+    return _fix_spaces(_pattern(pattern).apply(value, _locale(), decimal_quantization=True))
+
+
+@functools.cache
+def _pattern(pattern: str):
+    """A Babel number pattern, parsed once (``format_decimal`` parses it at every call)."""
+    return parse_pattern(pattern)
+
+
+@functools.cache
+def _locale() -> Locale:
+    return Locale.parse(LOCALE)
 
 
 def money(value: Decimal, *, cents_shown: bool = True, dash_zero: bool = False) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -85,3 +87,31 @@ def test_all_findings_reported_at_once(fictif):
     fictif.edit("budget.yaml", "disponible: 90000.00", "disponible: 1000.00")
     codes = set(fictif.codes())
     assert {"date.inexistante", "territoire.inconnu", "budget.depassement"} <= codes
+
+
+def test_parse_cache_gives_the_same_dossier_and_survives_a_corrupt_entry(tmp_path, monkeypatch):
+    import shutil
+
+    from deliberation import pipeline
+    from deliberation.findings import format_finding
+    from deliberation.settings import Settings
+
+    monkeypatch.setenv("DELIBERATION_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "d"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "phase-6-2024-as-written", src)
+
+    def run():
+        c = pipeline.check(Settings(source=src))
+        return [format_finding(f) for f in c.findings], c.figures.phase.montant
+
+    cold = run()
+    entries = sorted((tmp_path / "cache").rglob("*"))
+    assert len([e for e in entries if e.is_file()]) == 6  # phase, budget, structures, 3 thématiques
+    assert run() == cold  # from the cache
+    for e in entries:
+        if e.is_file():
+            e.write_bytes(b"garbage")
+    assert run() == cold  # a corrupt entry is a miss
+    text = (src / "budget.yaml").read_text(encoding="utf-8")
+    (src / "budget.yaml").write_text(text.replace("disponible:", "disponibl:", 1), encoding="utf-8")
+    assert any("[schema.cle_inconnue]" in f for f in run()[0])  # an edited file is parsed again

@@ -47,7 +47,7 @@ class Previous:
     def pdf_cache(self, options: dict) -> dict[tuple[str, str], bytes]:
         """PDFs by ``(name, source SHA-256)``, made with the same PDF options, engine and LibreOffice."""
         from deliberation.bundle.pdf import converter_id
-        from deliberation.render.documents import engine_sha
+        from deliberation.engine import engine_sha
 
         old = self.manifest.get("options", {})
         if old.get("pdfa") != options.get("pdfa"):

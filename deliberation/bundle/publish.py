@@ -142,7 +142,7 @@ def input_files(checked, templates_dir: Path) -> dict[str, str]:
 
 
 def _engine_sha() -> str:
-    from deliberation.render.documents import engine_sha
+    from deliberation.engine import engine_sha
 
     return engine_sha()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -69,12 +72,66 @@ def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:
 
 
 def load_record(path: Path, cls: type, file: str | None = None) -> tuple[object | None, list[Finding]]:
-    """Load one YAML file into an instance of model class ``cls``."""
+    """Load one YAML file into an instance of model class ``cls`` (from the parse cache when unchanged)."""
     file = file or str(path)
     text, findings = read_text(path, file)
     if text is None:
         return None, findings
-    return convert_text(text, cls, file)
+    key = cache_key(file, cls, text)
+    hit = cache_get(key)
+    if hit is not None:
+        return hit
+    result = convert_text(text, cls, file)
+    cache_put(key, result)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# parse cache: a file already read by this engine is not parsed again (like mypy's cache)
+
+
+def cache_dir() -> Path | None:
+    """Where parsed files are kept: ``DELIBERATION_CACHE`` (empty: no cache), else ``~/.cache/deliberation``."""
+    explicit = os.environ.get("DELIBERATION_CACHE")
+    if explicit is not None:
+        return Path(explicit) if explicit else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "deliberation" / "parse"
+
+
+def cache_key(file: str, cls: type, text: str) -> str:
+    """The file's location, model class, content and the engine's own code: any change misses."""
+    from deliberation.engine import engine_sha
+
+    h = hashlib.sha256("\0".join((engine_sha(), file, cls.__name__)).encode())
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def cache_get(key: str):
+    """The cached ``(value, findings)`` for ``key``, or None (a missing or unreadable entry is a miss)."""
+    root = cache_dir()
+    if root is None:
+        return None
+    try:
+        return pickle.loads((root / key[:2] / key).read_bytes())  # noqa: S301 - the user's own cache
+    except Exception:  # noqa: BLE001 - a stale or truncated entry is only a miss
+        return None
+
+
+def cache_put(key: str, value) -> None:
+    """Store ``value`` (written to a temporary file, then renamed; never fails the caller)."""
+    root = cache_dir()
+    if root is None:
+        return
+    try:
+        folder = root / key[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}"
+        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, folder / key)
+    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        pass
 
 
 def convert_text(text: str, cls: type, file: str) -> tuple[object | None, list[Finding]]:

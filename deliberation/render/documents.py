@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from deliberation import __version__
 from deliberation.acts import plan_model
 from deliberation.bundle.numbering import Document, annexes, documents
+from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
 from deliberation.render.acts import act_context, act_path, load_clauses, review_sheet
 from deliberation.render.context import build_context
@@ -174,15 +174,6 @@ def _canonical(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return f"{type(value).__name__}:{value!r}"
-
-
-@functools.cache
-def engine_sha() -> str:
-    """SHA-256 of the engine's own code: a new engine renders everything again."""
-    h = hashlib.sha256(__version__.encode())
-    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 @functools.cache
