@@ -137,7 +137,8 @@ def build(settings: Settings) -> Built:
     files[CHANGES] = changelog(previous.changelog() if previous else "", version, title,
                                changes if previous else None, docs, checked.effects, revised, notes)
     files[MANIFEST] = manifest(checked, files, options, templates, when, version, keys, sources)
-    write_bundle(settings.out_dir, files)
+    same = {n for n, data in files.items() if previous is not None and previous.files.get(n) == data}
+    write_bundle(settings.out_dir, files, same)
     return Built(checked, files, version, changes=changes, documents=docs, notes=notes)
 
 

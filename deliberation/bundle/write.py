@@ -30,8 +30,22 @@ def recover(out: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_bundle(out: Path, files: dict[str, bytes]) -> None:
+def _link(src: Path, dst: Path, size: int) -> bool:
+    """Hard-link ``src`` to ``dst`` if it is a plain file of the expected size; False to write instead."""
+    try:
+        if src.is_symlink() or not src.is_file() or src.stat().st_size != size:
+            return False
+        os.link(src, dst)
+    except OSError:
+        return False
+    return True
+
+
+def write_bundle(out: Path, files: dict[str, bytes], same: set[str] | frozenset = frozenset()) -> None:
     """Write ``files`` (relative path → bytes) as the new content of ``out``, all or nothing.
+
+    ``same`` names files whose bytes are those already in ``out``: they are hard-linked from there
+    rather than written again (a rebuild after one amendment rewrites only what changed).
 
     Raises:
         BuildError: a file name escapes the output folder, or the disk refuses the write.
@@ -46,6 +60,8 @@ def write_bundle(out: Path, files: dict[str, bytes]) -> None:
         for rel in sorted(files):
             path = _inside(tmp, rel)
             path.parent.mkdir(parents=True, exist_ok=True)
+            if rel in same and _link(out / rel, path, len(files[rel])):
+                continue
             with open(path, "wb") as fh:
                 fh.write(files[rel])
         # one flush of everything written (one fsync per file costs seconds for a 2 000-file bundle)
