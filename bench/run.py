@@ -1,105 +1,314 @@
-"""Print benchmark figures (medians of several runs) for the engine on this machine.
+"""Print benchmark figures for the engine on this machine: one table of medians, each with its peak memory.
 
-Usage: python bench/run.py [--runs 5]
+Every measured command runs in its own fresh process; its peak memory is the largest resident set
+of that process tree (``os.wait4``: the process and every descendant it waited for, LibreOffice
+included), the maximum over the runs. Builds go into a fresh output folder per run (the engine
+reuses an earlier bundle found in its output folder).
+
+Usage: python bench/run.py [--runs 3] [--quick] [--avenants 500]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import math
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate, generate_avenants  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "fixtures" / "phase-6-2024"
 EXE = [sys.executable, "-m", "deliberation"]
-
+SELF = [sys.executable, str(Path(__file__).resolve())]
+# The soffice launcher (oosplash) hands at most 243 files of its command line to LibreOffice 7.4, which
+# exits 0 (soffice.bin run directly converts them all): batches stay under this size here (more -j for
+# the engine, and as many for the baseline)
+LO_FILES = 240
 
 ONE_AMOUNT = """amendements:
   - numero: 1
     date: 09/12/2024
     objet: "Banc d'essai : un montant amendé"
     modifications:
-      - ligne: t1-o3-pdc-actif
-        montant: "70 000,00"
+      - ligne: {ligne}
+        montant: "{montant}"
 """
 
 
-def timed(cmd: list[str], runs: int, before=None) -> tuple[float, int]:
-    """Median wall time of ``cmd`` over ``runs`` runs (``before()`` runs untimed first), and its exit status."""
-    times, rc = [], 0
+@dataclass
+class Row:
+    """One line of the table: median wall time, peak memory, exit status, a ratio, the error text."""
+
+    label: str
+    times: list[float] = field(default_factory=list)
+    rss_mb: float = 0.0
+    rc: int = 0
+    ratio: str = ""
+    error: str = ""
+    flag: str = ""
+
+    @property
+    def t(self) -> float:
+        return statistics.median(self.times) if self.times else math.nan
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int, str]:
+    """Run ``cmd`` once: wall time (or the ``seconds=`` it prints), peak RSS in MB, exit status, output."""
+    with tempfile.TemporaryFile() as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        out = log.read().decode("utf-8", "replace")
+    for line in out.splitlines():  # a baseline times its own loop, without its set-up
+        if line.startswith("seconds="):
+            seconds = float(line.split("=", 1)[1])
+    return seconds, usage.ru_maxrss / 1024, proc.returncode, out
+
+
+def run_row(label: str, cmd, runs: int, before=None, after=None) -> Row:
+    """``runs`` measurements of ``cmd`` (or of ``cmd()``, a fresh command per run).
+
+    ``before()`` runs untimed first; ``after()`` runs untimed last and may return a warning about the run.
+    """
+    row = Row(label)
     for _ in range(runs):
         if before is not None:
             before()
-        t0 = time.perf_counter()
-        rc = subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), rc
+        t, rss, rc, out = measure(cmd() if callable(cmd) else cmd)
+        if after is not None and not rc:
+            row.flag = row.flag or after()
+        row.times.append(t)
+        row.rss_mb = max(row.rss_mb, rss)
+        if rc and not row.rc:
+            row.rc = rc
+            row.error = "\n".join(out.strip().splitlines()[-3:])
+    print(f"  {row.t:8.2f} s  {label}", file=sys.stderr, flush=True)
+    return row
+
+
+def faster(slow: Row, fast: Row) -> str:
+    """« ×N plus rapide » (or « plus lent ») of ``fast`` against ``slow``."""
+    if slow.rc or fast.rc or not fast.t or not slow.t:
+        return ""
+    if slow.flag or fast.flag:
+        return "non significatif (voir plus bas)"
+    r = slow.t / fast.t
+    return f"×{r:.1f} plus rapide" if r >= 1 else f"×{1 / r:.1f} plus lent"
+
+
+def engine_sha() -> str:
+    """The engine's fingerprint now (a bundle made by another engine is rendered and converted again)."""
+    code = "from deliberation.render.documents import engine_sha; print(engine_sha())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+
+
+def built_by(bundle: Path) -> str:
+    """The engine fingerprint recorded in a bundle's manifest."""
+    try:
+        return json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["moteur"]["empreinte"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+# ---------------------------------------------------------------------------
+# baselines, each run in its own process (``run.py --baseline KIND DIR``); they print ``seconds=``
+
+
+def baseline_docxtpl(dossier: Path) -> float:
+    """Naive docxtpl: load each Word document's template file and render it, one after the other."""
+    import docxtpl
+
+    from deliberation import pipeline
+    from deliberation.render.documents import plan_documents
+    from deliberation.render.docx import _with_subdocs, environment
+    from deliberation.settings import Settings
+
+    checked = pipeline.check(Settings(source=dossier))
+    jobs, _ = plan_documents(checked)
+    t0 = time.perf_counter()
+    for job in jobs:
+        tpl = docxtpl.DocxTemplate(str(job.template))
+        tpl.init_docx()
+        tpl.render(_with_subdocs(job.context, tpl), jinja_env=environment(), autoescape=True)
+        tpl.save(io.BytesIO())
+    return time.perf_counter() - t0
+
+
+def baseline_lo(bundle: Path, jobs: int) -> float:
+    """``jobs`` warm LibreOffice processes side by side, each converting its share of the bundle's DOCX files."""
+    from deliberation.bundle.pdf import ConvertOptions, convert
+
+    docs = {str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*.docx"))}
+    t0 = time.perf_counter()
+    convert(docs, ConvertOptions(jobs=jobs))
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--runs", type=int, default=5)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    ap.add_argument("--quick", action="store_true", help="one run per figure, slowest rows skipped")
+    ap.add_argument("--avenants", type=int, default=500, help="size of the n-avenant phase")
+    ap.add_argument("--baseline", nargs=3, metavar=("KIND", "DIR", "JOBS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        big = generate(Path(tmp) / "synth-5000", 5000, 500)
-        t, rc = timed([*EXE, "check", str(big)], args.runs)
-        rows.append(("check, dossier synthétique de 5 000 lignes", t, rc))
-        t, rc = timed([*EXE, "check", "fixtures/phase-6-2024"], args.runs)
-        rows.append(("check, exemple phase 6 (31 lignes)", t, rc))
-        out = Path(tmp) / "p6"
+    if args.baseline:
+        kind, where, jobs = args.baseline
+        seconds = baseline_docxtpl(Path(where)) if kind == "docxtpl" else baseline_lo(Path(where), int(jobs))
+        print(f"seconds={seconds:.6f}")
+        return
+    runs = 1 if args.quick else args.runs
+    lo = shutil.which("soffice") is not None
+    n = args.avenants
+    rows: list[Row] = []
+    notes: list[str] = []
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        counter = iter(range(10**6))
 
-        def clean():
-            shutil.rmtree(out, ignore_errors=True)
+        def fresh() -> Path:
+            return tmp / f"out-{next(counter)}"
 
-        # the example with one amended amount, rebuilt over the bundle of the example as presented
-        amended = Path(tmp) / "p6-amende"
-        shutil.copytree(ROOT / "fixtures" / "phase-6-2024", amended)
-        (amended / "amendements.yaml").write_text(ONE_AMOUNT, encoding="utf-8")
-        first = Path(tmp) / "p6-v1"
+        def build(src: Path, *opts: str, out: Path | None = None) -> list[str]:
+            return [*EXE, "build", str(src), "-o", str(out or fresh()), *opts]
 
-        def from_v1():
-            clean()
-            shutil.copytree(first, out)
+        def incremental(label: str, v1: Path, v1_src: Path, src: Path, *opts: str) -> Row:
+            """Rebuild ``src`` over a fresh copy of the bundle ``v1`` (made from ``v1_src``), once per run.
 
-        t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "--no-pdf"], args.runs, clean)
-        rows.append(("build Word, exemple phase 6 (12 documents + 22 actes)", t, rc))
-        subprocess.run([*EXE, "build", "fixtures/phase-6-2024", "-o", str(first), "--no-pdf"], capture_output=True,
-                       cwd=ROOT)
-        t, rc = timed([*EXE, "build", str(amended), "-o", str(out), "--no-pdf"], args.runs, from_v1)
-        rows.append(("  reconstruction après un montant amendé, Word seul", t, rc))
-        if shutil.which("soffice"):
-            runs = max(1, args.runs // 2)
-            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out)], runs, clean)
-            rows.append(("build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)", t, rc))
-            full = t
-            t, rc = timed([*EXE, "build", "fixtures/phase-6-2024", "-o", str(out), "-j", "1"], runs, clean)
-            rows.append(("idem, un seul LibreOffice pour tout le lot", t, rc))
-            shutil.rmtree(first)
-            subprocess.run([*EXE, "build", "fixtures/phase-6-2024", "-o", str(first)], capture_output=True, cwd=ROOT)
-            t, rc = timed([*EXE, "build", str(amended), "-o", str(out)], runs, from_v1)
-            rows.append((f"  reconstruction après un montant amendé, PDF compris (×{full / t:.1f} plus rapide)", t, rc))
-            sample = sorted(out.rglob("*.docx"))[:6]
-            t0 = time.perf_counter()
-            for doc in sample:  # baseline: one LibreOffice process per file
-                subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/lo-base",
-                                "--convert-to", "pdf", "--outdir", str(Path(tmp) / "base"), str(doc)],
-                               capture_output=True)
-            per_file = (time.perf_counter() - t0) / len(sample)
-            rows.append(("référence : un LibreOffice par fichier, par document", per_file, 0))
-        t, rc = timed([*EXE, "--version"], args.runs)
-        rows.append(("démarrage seul (--version)", t, rc))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'mesure'.ljust(width)}  médiane (s)  code retour   [{args.runs} exécutions]")
-    for name, t, rc in rows:
-        print(f"{name.ljust(width)}  {t:11.3f}  {rc:11d}")
+            Other people may edit the engine meanwhile: a new engine fingerprint invalidates every
+            earlier document, so ``v1`` is remade (untimed) when stale, and a run is flagged when the
+            engine changed during it.
+            """
+            last: list[Path] = []
+
+            def before() -> None:
+                if not v1.is_dir() or built_by(v1) != engine_sha():
+                    shutil.rmtree(v1, ignore_errors=True)
+                    subprocess.run(build(v1_src, *opts, out=v1), capture_output=True, cwd=ROOT)
+
+            def cmd() -> list[str]:
+                last.append(fresh())
+                shutil.copytree(v1, last[-1])
+                return build(src, *opts, out=last[-1])
+
+            def after() -> str:
+                same = built_by(last[-1]) == built_by(v1)
+                return "" if same else "moteur modifié pendant la mesure : rien n'a été réutilisé, chiffre faux"
+
+            return run_row(label, cmd, runs, before, after)
+
+        # --- check
+        big = generate(tmp / "synth-5000", 5000, 500)
+        rows.append(run_row("check, dossier synthétique de 5 000 lignes", [*EXE, "check", str(big)], runs))
+        rows.append(run_row("check, exemple phase 6 (31 lignes)", [*EXE, "check", str(EXAMPLE)], runs))
+
+        # --- the shipped example, and the same with one amended amount rebuilt over its version 1
+        amended = tmp / "p6-amende"
+        shutil.copytree(EXAMPLE, amended)
+        (amended / "amendements.yaml").write_text(ONE_AMOUNT.format(ligne="t1-o3-pdc-actif", montant="70 000,00"),
+                                                  encoding="utf-8")
+        word = run_row("build Word, exemple phase 6 (12 documents + 22 actes)",
+                       lambda: build(EXAMPLE, "--no-pdf"), runs)
+        incr = incremental("  reconstruction après un montant amendé, Word seul", tmp / "p6-v1-word", EXAMPLE,
+                           amended, "--no-pdf")
+        incr.ratio = faster(word, incr)
+        rows += [word, incr]
+        if lo:
+            pdf = run_row("build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)",
+                          lambda: build(EXAMPLE), runs)
+            rows.append(pdf)
+            if not args.quick:
+                rows.append(run_row("  idem, un seul LibreOffice pour tout le lot",
+                                    lambda: build(EXAMPLE, "-j", "1"), runs))
+            incr = incremental("  reconstruction après un montant amendé, PDF compris", tmp / "p6-v1-pdf", EXAMPLE,
+                               amended)
+            incr.ratio = faster(pdf, incr)
+            rows.append(incr)
+
+        # --- the n-avenant phase
+        phase = generate_avenants(tmp / f"avenants-{n}", n)
+        amended = tmp / f"avenants-{n}-amende"
+        shutil.copytree(phase, amended)
+        (amended / "amendements.yaml").write_text(ONE_AMOUNT.format(ligne="a00001", montant="12 345,00"),
+                                                  encoding="utf-8")
+        word_out = tmp / f"avenants-{n}-word"
+        subprocess.run(build(phase, "--no-pdf", out=word_out), capture_output=True, cwd=ROOT)
+        docs = len(list(word_out.rglob("*.docx")))
+        acts = len(list(word_out.glob("actes/*/*.docx")))
+        word = run_row(f"build Word, phase de {n} avenants ({docs - acts} documents + {acts} actes)",
+                       lambda: build(phase, "--no-pdf"), runs)
+        naive = run_row(f"  référence : docxtpl naïf, {docs} modèles chargés et rendus un à un",
+                        [*SELF, "--baseline", "docxtpl", str(phase), "0"], runs)
+        naive.ratio = "moteur " + faster(naive, word)
+        rows += [word, naive]
+        if lo:
+            jobs = max(2, math.ceil((docs + 1) / LO_FILES))  # + the sommaire
+            if jobs > 2:
+                notes.append(f"-j {jobs} pour la phase de {n} avenants : le lanceur soffice (oosplash) ne passe que "
+                             f"243 fichiers par lot à LibreOffice, qui sort en code 0 ; avec -j 2 ({docs + 1} "
+                             "fichiers), le build échoue : « conversion PDF impossible (code 0 …) ».")
+            v1 = fresh()  # the last full build is the version 1 of the incremental rebuild
+            outs = iter([*(fresh() for _ in range(runs - 1)), v1])
+            pdf = run_row(f"build Word + PDF + bundle.pdf, phase de {n} avenants (-j {jobs})",
+                          lambda: build(phase, "-j", str(jobs), out=next(outs)), runs)
+            rows.append(pdf)
+            if not pdf.rc:  # right after the full builds, while their engine is likely still the current one
+                incr = incremental("  reconstruction après un montant amendé, PDF compris", v1, phase, amended,
+                                   "-j", str(jobs))
+                incr.ratio = faster(pdf, incr)
+            floor = run_row(f"  référence : {jobs} LibreOffice chauds convertissant les {docs} DOCX",
+                            [*SELF, "--baseline", "lo", str(word_out), str(jobs)], runs)
+            if not pdf.rc and not floor.rc:
+                floor.ratio = f"moteur ×{pdf.t / floor.t:.2f} du plancher"
+            rows.append(floor)
+            if not pdf.rc:
+                rows.append(incr)
+            top = sorted(word_out.glob("*.docx"))
+            sample = top[:2] + top[-1:] + sorted(word_out.glob("actes/*/*.docx"))[:3]
+            per_file = Row("référence : un LibreOffice par fichier, par document")
+            for doc in sample:
+                one = run_row(f"    LibreOffice seul : {doc.name}", [
+                    "soffice", "--headless", f"-env:UserInstallation={(tmp / 'lo-base').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(tmp / "base"), str(doc)], 1)
+                per_file.times += one.times
+                per_file.rss_mb = max(per_file.rss_mb, one.rss_mb)
+                per_file.rc = per_file.rc or one.rc
+            rows.append(per_file)
+        else:
+            notes.append("LibreOffice absent : lignes PDF omises.")
+        rows.append(run_row("démarrage seul (--version)", [*EXE, "--version"], runs))
+    total = time.perf_counter() - t_start
+
+    width = max(len(r.label) for r in rows)
+    print(f"{'mesure'.ljust(width)}  médiane (s)  mémoire (Mo)  rc  rapport")
+    for r in rows:
+        print(f"{r.label.ljust(width)}  {r.t:11.2f}  {r.rss_mb:12.0f}  {r.rc:2d}  {r.ratio}".rstrip())
+    print(f"[{runs} exécution(s) par mesure, médiane ; mémoire : pic du plus gros processus ; "
+          f"{os.cpu_count()} cœurs ; banc complet en {total / 60:.1f} min]")
+    for note in notes:
+        print(f"note : {note}")
+    for r in rows:
+        if r.flag:
+            print(f"attention, « {r.label.strip()} » : {r.flag}")
+        if r.rc:
+            print(f"échec de « {r.label.strip()} » (code {r.rc}) :\n{r.error}")
 
 
 if __name__ == "__main__":

@@ -198,3 +198,16 @@ def test_sigkill_mid_build_leaves_the_previous_bundle_and_the_next_build_succeed
     assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
     assert files_of(out) == before  # same dossier, same bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@needs_lo
+def test_documents_beyond_one_launcher_batch_are_all_converted(monkeypatch):
+    from deliberation.bundle import pdf
+    from deliberation.render.documents import render_documents
+
+    checked = pipeline.check(Settings(source=ROOT / "fixtures" / "fictif"))
+    docx = {n: b for n, b in render_documents(checked).items() if n.endswith(".docx")}
+    monkeypatch.setattr(pdf, "MAX_FILES_PER_BATCH", 2)  # as if LibreOffice's launcher took 2 files at most
+    out = pdf.convert(docx, pdf.ConvertOptions(jobs=2))
+    assert sorted(out) == sorted(n[:-5] + ".pdf" for n in docx) and len(out) == 9
+    assert all(pdf.page_count(data) >= 1 for data in out.values())

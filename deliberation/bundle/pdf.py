@@ -15,11 +15,13 @@ import functools
 import hashlib
 import io
 import os
+import queue
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +84,17 @@ def _kill(proc) -> None:
     proc.wait()
 
 
+#: Files handed to one LibreOffice process. Its launcher (oosplash, LibreOffice 7.4) passes at most
+#: 243 file arguments on and exits 0 having silently skipped the rest.
+MAX_FILES_PER_BATCH = 200
+
+
 def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[str, bytes]:
     """Convert DOCX files (relative path → bytes) to PDF (same path, ``.pdf``), raw LibreOffice output.
 
-    Batches run side by side; a batch that fails or exceeds its time limit is retried once.
+    The files are split into batches of at most ``MAX_FILES_PER_BATCH``; ``opts.jobs`` LibreOffice
+    processes run side by side, each with its own profile, taking the next batch when done. A batch
+    that fails, misses a file or exceeds its time limit is run again once.
 
     Raises:
         BuildError: LibreOffice is missing, or a document could not be converted (named).
@@ -99,11 +108,12 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
         raise BuildError(missing_message())
     names = sorted(docs)
     jobs = max(1, min(opts.jobs, len(names)))
+    n = max(jobs, -(-len(names) // MAX_FILES_PER_BATCH))
     with tempfile.TemporaryDirectory(prefix="deliberation-pdf-") as tmp:
         root = Path(tmp)
         batches = []
-        for j in range(jobs):
-            part = names[j::jobs]
+        for j in range(n):
+            part = names[j::n]  # round robin: each batch gets a similar mix of documents
             indir, outdir = root / f"in-{j}", root / f"out-{j}"
             indir.mkdir()
             outdir.mkdir()
@@ -112,34 +122,46 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
                 path = indir / f"{i:05d}.docx"
                 path.write_bytes(docs[name])
                 files.append(path)
-            batches.append((part, files, outdir, root / f"profile-{j}"))
-        pending = list(range(jobs))
-        for attempt in (1, 2):
-            procs = {j: _run_batch(exe, batches[j][1], batches[j][2], batches[j][3], opts) for j in pending}
-            failed = []
-            for j, proc in procs.items():
-                limit = max(opts.minimum_seconds, opts.seconds_per_document * len(batches[j][0]))
+            batches.append((part, files, outdir))
+        profiles: queue.Queue = queue.Queue()
+        for k in range(jobs):
+            profiles.put(root / f"profile-{k}")
+
+        def run(j: int) -> tuple[int, str] | None:
+            part, files, outdir = batches[j]
+            limit = max(opts.minimum_seconds, opts.seconds_per_document * len(part))
+            why = ""
+            for attempt in (1, 2):
+                profile = profiles.get()  # never two processes on one profile
                 try:
-                    output, _ = proc.communicate(timeout=limit)
-                except subprocess.TimeoutExpired:
-                    _kill(proc)
-                    failed.append((j, f"délai de {limit:.0f} s dépassé"))
-                    continue
-                done = all((batches[j][2] / f.with_suffix(".pdf").name).is_file() for f in batches[j][1])
-                if proc.returncode != 0 or not done:
-                    tail = (output or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-                    failed.append((j, f"code {proc.returncode} {tail[0]}".strip()))
-            pending = [j for j, _ in failed]
-            if not pending:
-                break
-            if attempt == 2:
-                j, why = failed[0]
-                missing = [n for n, f in zip(batches[j][0], batches[j][1], strict=True)
-                           if not (batches[j][2] / f.with_suffix(".pdf").name).is_file()]
-                raise BuildError(f"conversion PDF impossible ({why}) : {', '.join(missing[:5]) or batches[j][0][0]}")
-            time.sleep(0.5)
+                    proc = _run_batch(exe, files, outdir, profile, opts)
+                    try:
+                        output, _ = proc.communicate(timeout=limit)
+                    except subprocess.TimeoutExpired:
+                        _kill(proc)
+                        why = f"délai de {limit:.0f} s dépassé"
+                        continue
+                finally:
+                    profiles.put(profile)
+                done = all((outdir / f.with_suffix(".pdf").name).is_file() for f in files)
+                if proc.returncode == 0 and done:
+                    return None
+                tail = (output or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+                why = f"code {proc.returncode} {tail[0]}".strip()
+                if attempt == 1:
+                    time.sleep(0.5)
+            return j, why
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            failed = [f for f in pool.map(run, range(n)) if f is not None]
+        if failed:
+            j, why = failed[0]
+            part, files, outdir = batches[j]
+            missing = [name for name, f in zip(part, files, strict=True)
+                       if not (outdir / f.with_suffix(".pdf").name).is_file()]
+            raise BuildError(f"conversion PDF impossible ({why}) : {', '.join(missing[:5]) or part[0]}")
         out = {}
-        for part, files, outdir, _profile in batches:
+        for part, files, outdir in batches:
             for name, f in zip(part, files, strict=True):
                 out[re.sub(r"\.docx$", ".pdf", name)] = (outdir / f.with_suffix(".pdf").name).read_bytes()
         return out
