@@ -136,7 +136,9 @@ def build(settings: Settings) -> Built:
     title = f"Délibération n°{d.info.deliberation.numero}" if d.info.deliberation else "Délibération"
     files[CHANGES] = changelog(previous.changelog() if previous else "", version, title,
                                changes if previous else None, docs, checked.effects, revised, notes)
-    files[MANIFEST] = manifest(checked, files, options, templates, when, version, keys, sources)
+    known = {e["sha256"]: e["pages"] for n, e in previous.manifest.get("sorties", {}).items()
+             if n.endswith(".pdf") and isinstance(e, dict) and isinstance(e.get("pages"), int)} if previous else {}
+    files[MANIFEST] = manifest(checked, files, options, templates, when, version, keys, sources, known)
     same = {n for n, data in files.items() if previous is not None and previous.files.get(n) == data}
     write_bundle(settings.out_dir, files, same)
     return Built(checked, files, version, changes=changes, documents=docs, notes=notes)

@@ -88,6 +88,9 @@ def _kill(proc) -> None:
 #: 243 file arguments on and exits 0 having silently skipped the rest.
 MAX_FILES_PER_BATCH = 200
 
+#: Below this many documents per process, one more LibreOffice process costs more than it saves.
+DOCUMENTS_PER_START = 8
+
 
 def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[str, bytes]:
     """Convert DOCX files (relative path → bytes) to PDF (same path, ``.pdf``), raw LibreOffice output.
@@ -107,7 +110,8 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
     if exe is None:
         raise BuildError(missing_message())
     names = sorted(docs)
-    jobs = max(1, min(opts.jobs, len(names)))
+    # starting LibreOffice costs about as much as converting 8 documents: a few documents, one process
+    jobs = max(1, min(opts.jobs, -(-len(names) // DOCUMENTS_PER_START)))
     n = max(jobs, -(-len(names) // MAX_FILES_PER_BATCH))
     with tempfile.TemporaryDirectory(prefix="deliberation-pdf-") as tmp:
         root = Path(tmp)

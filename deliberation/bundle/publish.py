@@ -148,25 +148,36 @@ def _engine_sha() -> str:
 
 
 def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime,
-             version: int = 1, keys: dict[str, str] | None = None, sources: dict[str, str] | None = None) -> bytes:
+             version: int = 1, keys: dict[str, str] | None = None, sources: dict[str, str] | None = None,
+             known_pages: dict[str, int] | None = None) -> bytes:
     """``manifest.json``: the bundle's version, outputs (SHA-256, size, pages), inputs, engine, options.
 
     Each Word document also records the fingerprint of what it was rendered from (``empreinte``) and
     each PDF the SHA-256 of its source (``source``): a rebuild reuses what did not change.
+    ``known_pages`` gives the page count of PDFs already counted (by SHA-256), e.g. by the previous
+    manifest, so that unchanged PDFs are not read again.
     """
-    keys, sources = keys or {}, sources or {}
+    keys, sources, known_pages = keys or {}, sources or {}, dict(known_pages or {})
+    shas = {name: _sha256(data) for name, data in files.items()}
+
+    def pages(name: str) -> int:
+        sha = shas[name]
+        if sha not in known_pages:
+            known_pages[sha] = page_count(files[name])
+        return known_pages[sha]
+
     outputs = {}
     for name in sorted(files):
         data = files[name]
-        entry = {"sha256": _sha256(data), "octets": len(data)}
+        entry = {"sha256": shas[name], "octets": len(data)}
         if name in keys:
             entry["empreinte"] = keys[name]
         if name in sources:
             entry["source"] = sources[name]
         if name.endswith(".pdf"):
-            entry["pages"] = page_count(data)
+            entry["pages"] = pages(name)
         elif name.endswith(".docx") and name[:-5] + ".pdf" in files:
-            entry["pages"] = page_count(files[name[:-5] + ".pdf"])
+            entry["pages"] = pages(name[:-5] + ".pdf")
         outputs[name] = entry
     body = {
         "version": version,
