@@ -214,6 +214,17 @@ def main() -> None:
         big = generate(tmp / "synth-5000", 5000, 500)
         rows.append(run_row("check, dossier synthétique de 5 000 lignes", [*EXE, "check", str(big)], runs))
         rows.append(run_row("check, exemple phase 6 (31 lignes)", [*EXE, "check", str(EXAMPLE)], runs))
+        if lo:  # the annexe 4 alone, converted by one LibreOffice (goal: 5 000 rows <= 30 s, linear in rows)
+            for lines in (1000, 5000):
+                src = big if lines == 5000 else generate(tmp / f"synth-{lines}", lines, lines // 10)
+                out = tmp / f"synth-{lines}-word"
+                subprocess.run(build(src, "--no-pdf", out=out), capture_output=True, cwd=ROOT)
+                annexe4 = next(out.glob("*-annexe-4-*.docx"), out / "annexe-4-absente.docx")
+                row = run_row(f"annexe 4 de {lines} lignes en PDF (un LibreOffice, tables scindées)", [
+                    "soffice", "--headless", f"-env:UserInstallation={(tmp / 'lo-a4').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(tmp / "a4-pdf"), str(annexe4)], runs)
+                row.ratio = f"{1000 * row.t / lines:.2f} ms/ligne"
+                rows.append(row)
 
         # --- the shipped example, and the same with one amended amount rebuilt over its version 1
         amended = tmp / "p6-amende"
