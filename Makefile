@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := fixtures/phase-6-2024
 
-.PHONY: demo test lint bench clean libreoffice
+.PHONY: demo test fuzz lint bench clean libreoffice
 
 $(BIN)/deliberation: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || { \
@@ -15,11 +15,13 @@ $(BIN)/deliberation: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# LibreOffice converts the Word files to PDF; installed from Debian when missing.
+# LibreOffice converts the Word files to PDF (Writer) and recomputes the exported workbook in a test
+# (Calc); installed from Debian when missing.
 libreoffice:
-	@command -v soffice >/dev/null 2>&1 || { \
-	  echo "Installation de LibreOffice (libreoffice-writer-nogui)…"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
+	@{ command -v soffice >/dev/null 2>&1 && dpkg -s libreoffice-calc-nogui >/dev/null 2>&1; } || { \
+	  echo "Installation de LibreOffice (libreoffice-writer-nogui, libreoffice-calc-nogui)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null; }
 
 demo: $(BIN)/deliberation libreoffice
 	$(BIN)/deliberation check $(EXAMPLE)
@@ -29,6 +31,10 @@ demo: $(BIN)/deliberation libreoffice
 test: $(BIN)/deliberation libreoffice
 	$(BIN)/ruff check deliberation tests bench
 	$(BIN)/pytest -q
+
+# Thousands of mutated dossiers and amounts (hypothesis profile "fuzz"); codes reached: build/fuzz-codes.txt.
+fuzz: $(BIN)/deliberation
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -s --hypothesis-show-statistics tests/test_fuzz.py tests/test_properties.py
 
 bench: $(BIN)/deliberation
 	$(BIN)/python bench/run.py

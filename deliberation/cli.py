@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -28,6 +31,23 @@ def _report(findings, as_json: bool) -> None:
     click.echo(f"{n_err} erreur(s), {n_warn} avertissement(s)", err=True)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM interrupts as Ctrl-C does, so that the build cleans up behind itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="deliberation")
 def main() -> None:
@@ -38,9 +58,10 @@ def main() -> None:
 @DOSSIER
 @click.option("--strict", is_flag=True, help="Les avertissements font aussi échouer.")
 @click.option("--json", "as_json", is_flag=True, help="Constats au format JSON.")
-def check(dossier: Path, strict: bool, as_json: bool) -> None:
+@click.option("--actes", is_flag=True, help="Contrôle aussi la transmission @ctes : numéro, objet, nature, matière.")
+def check(dossier: Path, strict: bool, as_json: bool, actes: bool) -> None:
     """Contrôle un dossier de phase et liste tous les constats."""
-    result = pipeline.check(Settings(source=dossier, strict=strict))
+    result = pipeline.check(Settings(source=dossier, strict=strict, actes=actes))
     _report(result.findings, as_json)
     sys.exit(1 if has_errors(result.findings, strict) else 0)
 
@@ -69,13 +90,16 @@ def figures(dossier: Path, as_json: bool) -> None:
 @DOSSIER
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Dossier de sortie (build/<dossier>).")
 @click.option("--strict", is_flag=True, help="Les avertissements bloquent aussi la production.")
-@click.option("--final", is_flag=True, help="Version à signer : refuse tout document resté en PROJET.")
+@click.option("--final", is_flag=True,
+              help="Version à signer : refuse tout document resté en PROJET et ce que @ctes rejetterait.")
 @click.option("--no-pdf", is_flag=True, help="Fichiers Word seulement (sans LibreOffice).")
 @click.option("--pdfa", is_flag=True, help="PDF/A-2b pour l'archivage.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Processus LibreOffice en parallèle.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False),
+              help="Dossier de modèles Word et de textes de clauses (par défaut : templates/ du moteur).")
 def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf: bool, pdfa: bool,
-          jobs: int) -> None:
+          jobs: int, templates: Path | None) -> None:
     """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur).
 
     Produit les fichiers Word et, sauf --no-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
@@ -83,12 +107,16 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
     """
     out = output or Path("build") / dossier.resolve().name
     settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
-                        jobs=jobs)
+                        jobs=jobs, templates=templates)
     try:
-        result = pipeline.build(settings)
+        with _sigterm_as_interrupt():
+            result = pipeline.build(settings)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary folders and LibreOffice are already cleaned up
+        click.echo(f"production interrompue : rien de partiel n'est laissé dans {out}", err=True)
+        sys.exit(130)
     _report(result.checked.findings, as_json=False)
     if result.unchanged:
         click.echo(f"aucun document modifié : {out} est conservé tel quel (version {result.version})", err=True)
@@ -187,6 +215,61 @@ def diff(old: Path, new: Path | None, as_json: bool) -> None:
         return
     click.echo("Chiffres modifiés :\n" + table(changes) + "\n")
     click.echo(documents_text(docs))
+
+
+@main.group()
+def export() -> None:
+    """Exporte les données de la phase adoptée dans d'autres formats (données ouvertes…)."""
+
+
+@export.command("scdl")
+@DOSSIER
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Fichier CSV (sortie standard par défaut).")
+@click.option("--brouillon", is_flag=True, help="Écrit le CSV malgré les constats SCDL (champs laissés vides).")
+def export_scdl(dossier: Path, output: Path | None, brouillon: bool) -> None:
+    """Écrit les financements de la phase adoptée au format SCDL « Subventions » 2.1.1 (CSV, data.gouv.fr).
+
+    Une ligne par ligne de financement (les valorisations en sont exclues). Un SIRET manquant ou une
+    valeur contraire au schéma est un constat : rien n'est écrit, sauf avec --brouillon.
+    """
+    from deliberation.opendata import export_scdl as run
+    from deliberation.opendata import write_file
+
+    result = run(Settings(source=dossier), draft=brouillon)
+    for f in result.reported:
+        click.echo(format_finding(f, os.getcwd()), err=True)
+    if result.data is None:
+        click.echo("export refusé : corrigez les constats ci-dessus ou utilisez --brouillon (rien n'a été écrit)",
+                   err=True)
+        sys.exit(1)
+    if output is None:
+        click.echo(result.data, nl=False)  # bytes: written as they are
+    else:
+        write_file(output, result.data)
+        click.echo(f"{len(result.rows)} subvention(s) écrite(s) dans {output}", err=True)
+
+
+@main.command("import-xlsx")
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@DOSSIER
+@click.option("--colonnes", type=click.Path(path_type=Path, dir_okay=False),
+              help="Correspondance YAML des en-têtes : annexe4: {montant: \"Montant voté CP\"}, budget: {…}.")
+@click.option("--dry-run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
+def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | None, dry_run: bool) -> None:
+    """Met à jour le dossier depuis un classeur Excel : annexe 4 et/ou situation budgétaire.
+
+    Les valeurs qui diffèrent sont écrites dans thematiques/*.yaml et budget.yaml (commentaires et ordre
+    gardés) ; au moindre constat d'erreur, rien n'est écrit.
+    """
+    from deliberation.xlsx.importer import import_workbooks
+
+    result = import_workbooks(list(workbooks), dossier, colonnes, dry_run=dry_run)
+    if result.findings:
+        _report(result.findings, as_json=False)
+    if result.failed:
+        click.echo("import refusé : corrigez les constats ci-dessus (rien n'a été écrit)", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
 
 
 @main.command()

@@ -217,14 +217,41 @@ class Commission(Node):
     avis: str | None = spec(Choice("favorable", "défavorable", "réservé"), "Avis rendu.")
 
 
+#: Natures of an act in the @ctes classification (code → label).
+NATURES_ACTES = {
+    "1": "Délibérations", "2": "Actes réglementaires", "3": "Actes individuels",
+    "4": "Contrats, conventions et avenants", "5": "Documents budgétaires et financiers", "6": "Autres",
+}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ActesInfo(Node):
+    """How the act is classified for its transmission to the préfecture (@ctes, checked by ``check --actes``)."""
+
+    nature: str | None = spec(
+        Text(max_len=60),
+        "Nature de l'acte @ctes, code ou libellé : " + " ; ".join(f"{k} {v}" for k, v in NATURES_ACTES.items()) + ".",
+        required=False,
+    )
+    matiere: str | None = spec(
+        Text(max_len=20), "Matière, code de la classification @ctes (« 7.5 » : Finances locales, Subventions).",
+        required=False,
+    )
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class DeliberationInfo(Node):
     """The act: number, title, visas."""
 
     numero: str | None = spec(
-        Text(pattern=r"\d{4}-\d{1,5}", hint="(« 2024-587 »)"), "Numéro de la délibération (« 2024-587 »)."
+        Text(max_len=40, pattern=r"\w(?:[\w./ -]*\w)?", hint="(« 2024-587 » : lettres, chiffres, - / . _ espace)"),
+        "Numéro de la délibération (« 2024-587 ») ; transmis à @ctes en majuscules, séparateurs changés en « _ ».",
     )
-    titre: str | None = spec(Text(), "Titre de l'acte.")
+    titre: str | None = spec(Text(), "Titre de l'acte, transmis à @ctes comme objet (1 à 499 caractères, une ligne).")
+    actes: ActesInfo | None = spec(
+        Record(ActesInfo), "Classification @ctes de l'acte : nature et matière (exigée par check --actes et --final).",
+        required=False,
+    )
     visas: tuple = spec(ListOf(Text()), "Les « Vu … », dans l'ordre.")
     modele_type_convention: str | None = spec(
         Text(), "Référence du modèle type de convention (« adopté par la Commission Permanente du 12 juin 2023 »).",
@@ -309,6 +336,14 @@ class _AliasKind(Kind):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class Attribuant(Node):
+    """The body that grants the subsidies, as open data names it (SCDL « Subventions »)."""
+
+    nom: str | None = spec(Text(), "Nom officiel (« Département du Pas-de-Calais »).")
+    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres, clé de Luhn).", required=False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PhaseInfo(Node):
     """``phase.yaml``: the phase, its séance, its act and its report."""
 
@@ -325,6 +360,12 @@ class PhaseInfo(Node):
         Record(Signataire),
         "Qui signe les avenants et conventions pour le Département, par délégation "
         "(« La Directrice des Politiques d'Inclusion Durable », « Sabine DESPIERRE »).",
+        required=False,
+    )
+    attribuant: Attribuant | None = spec(
+        Record(Attribuant),
+        "La collectivité qui attribue les subventions, pour les données ouvertes (`deliberation export scdl`) : "
+        "nom officiel et SIRET.",
         required=False,
     )
     alias_territoires: dict = spec(

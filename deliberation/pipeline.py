@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 from deliberation.acts import Act, plan_acts
 from deliberation.amend import Effect, apply_amendments, check_overruns
-from deliberation.bundle.write import write_bundle
+from deliberation.bundle.lock import build_lock
+from deliberation.bundle.write import recover, write_bundle
 from deliberation.compute import Figures, compute
 from deliberation.findings import Finding, has_errors, sort_findings
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.model import Dispositif, Dossier
 from deliberation.rules import RuleInput, run_rules
+from deliberation.rules.actes import check_transmission
 from deliberation.rules.acts import check_acts
 from deliberation.settings import Settings
 
@@ -52,6 +54,8 @@ def check(settings: Settings) -> Checked:
     findings += run_rules(RuleInput(dossier, figures, dispositifs, presented, presented_figures))
     acts = plan_acts(dossier, dispositifs)  # one avenant or convention per (structure, convention) pair
     findings += check_acts(dossier, acts, dispositifs, final=settings.final)
+    if settings.actes or settings.final:  # @ctes pre-flight, on demand (dossier-level; PDFs in build)
+        findings += check_transmission(dossier)
     return Checked(dossier, figures, dispositifs, sort_findings(findings), acts, presented, presented_figures,
                    effects)
 
@@ -78,31 +82,43 @@ def build(settings: Settings) -> Built:
     """Check, render, convert, compare with the previous bundle, then write it all at once (atomic swap).
 
     A dossier with errors (or warnings under ``strict``) writes nothing; under ``final`` a document
-    with a blank is an error. When the output folder holds an earlier bundle, only the documents
-    whose inputs changed are rendered and converted again (the others keep their bytes), the
-    version number goes up, ``CHANGES.md`` says what changed and ``revisions/`` holds each changed
-    Word document with tracked changes. If nothing changed, nothing is written.
+    with a blank is an error, and so is anything @ctes would reject (act number, objet, classification,
+    transmitted PDFs unreadable, encrypted or over 150 Mo: ``rules.actes``, ``bundle.actes``). When the
+    output folder holds an earlier bundle, only the documents whose inputs changed are rendered and
+    converted again (the others keep their bytes), the version number goes up, ``CHANGES.md`` says
+    what changed and ``revisions/`` holds each changed Word document with tracked changes. If nothing
+    changed, nothing is written.
 
     Raises:
-        DeliberationError: a template, LibreOffice or the output folder stops the build.
+        DeliberationError: a template, LibreOffice or the output folder stops the build, or another
+            build holds the output folder (``bundle.lock``: it does not wait).
 
     """
+    checked = check(settings)
+    if checked.dossier is None or has_errors(checked.findings, settings.strict):
+        return Built(checked)
+    with build_lock(settings.out_dir):  # one build at a time per output folder, rendering included
+        recover(settings.out_dir)  # a bundle left aside by a killed build is back before it is read
+        return _render_and_write(settings, checked)
+
+
+def _render_and_write(settings: Settings, checked: Checked) -> Built:
+    """The body of ``build`` once the dossier is valid and the output folder locked."""
     from deliberation.bundle.history import CHANGES, changelog, read_previous
     from deliberation.bundle.pdf import ConvertOptions
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
     from deliberation.render.documents import build_time, default_templates_dir, render_bundle
+    from deliberation.xlsx.export import XLSX, workbook
 
-    checked = check(settings)
-    if checked.dossier is None or has_errors(checked.findings, settings.strict):
-        return Built(checked)
     d = checked.dossier
     templates = settings.templates or default_templates_dir()
     previous = read_previous(settings.out_dir)
     files, keys = render_bundle(checked, templates, previous.documents() if previous else None)
     files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
                        + "\n").encode("utf-8")
+    files[XLSX] = workbook(d, checked.figures)
     when = build_time(d.info.seance.date)
     options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
     docx = {n: _sha256(b) for n, b in files.items() if n.endswith(".docx")}
@@ -115,7 +131,9 @@ def build(settings: Settings) -> Built:
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}
         if settings.pdf:
-            opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs)
+            out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
+            opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
+                                  scratch_prefix=f".{out.name}.tmp-pdf-")
             pdfs, sources = publish_pdfs(checked, files, when, opts, templates,
                                          previous.pdf_cache(options) if previous else None)
             files.update(pdfs)
@@ -124,6 +142,13 @@ def build(settings: Settings) -> Built:
         except RedlineUnavailable as err:
             revised = {}
             notes.append(f"copies avec modifications suivies non produites : {err}")
+    if settings.pdf and (settings.actes or settings.final):  # @ctes pre-flight on the PDFs, before any write
+        from deliberation.bundle.actes import check_pdfs, transmitted
+
+        pdf_findings = check_pdfs(files, transmitted(d), settings.out_dir)
+        if pdf_findings:
+            checked.findings = sort_findings(checked.findings + pdf_findings)
+            return Built(checked)
     if previous is not None:
         old = {n: e.get("sha256") for n, e in previous.manifest.get("sorties", {}).items()
                if n not in (MANIFEST, CHANGES) and not n.startswith(f"{REVISIONS}/")}

@@ -15,7 +15,8 @@ class Settings:
     source: Path
     out_dir: Path | None = None
     strict: bool = False
-    final: bool = False  # refuse any document with a blank (« [SIRET à compléter] »)
+    final: bool = False  # refuse any document with a blank (« [SIRET à compléter] »); implies ``actes``
+    actes: bool = False  # @ctes pre-flight: act number, objet, nature, matière (and the PDFs when built)
     templates: Path | None = None  # Word templates and clause texts (the engine's templates/ by default)
     pdf: bool = False  # convert every document to PDF and merge bundle.pdf (LibreOffice)
     pdfa: bool = False  # PDF/A-2b, for archiving

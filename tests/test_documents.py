@@ -47,6 +47,7 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "06-annexe-4-avenant-accueil.docx",
         "CHANGES.md",
         "actes",
+        "annexe-4.xlsx",
         "chiffres.json",
         "manifest.json",
     ]
@@ -208,7 +209,7 @@ def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
     files = [p for p in a.rglob("*") if p.is_file()]
-    assert len(files) == 15  # 9 Word files, 3 review sheets, chiffres.json, CHANGES.md, manifest.json
+    assert len(files) == 16  # 9 Word files, 3 review sheets, chiffres.json, annexe-4.xlsx, CHANGES.md, manifest.json
     for p in files:
         assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 
