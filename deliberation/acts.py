@@ -457,7 +457,8 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
                     if ligne.nature != "valorisation"), ZERO)
     if "etp" in used:
         out["etp"] = fmt.number(financed) if financed and not act.is_model else v.need(None, "ETP")
-    pcts = [x.pourcentage for x in (s.dispositif.versements if s.dispositif else ()) if x.pourcentage is not None]
+    versements = [x for x in (s.dispositif.versements if s.dispositif else ()) if x.pourcentage is not None]
+    pcts = [x.pourcentage for x in versements]  # an unreadable percentage is a finding of the sheet
     parts: list[Decimal] = []
     if pcts and total > 0 and sum(pcts) == 100:
         parts = schedule(total, pcts)
@@ -465,7 +466,7 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
         if parts:
             items = [
                 f"- {fmt.number(x.pourcentage)} % {x.libelle}, soit {fmt.money(m)}"
-                for x, m in zip(s.dispositif.versements, parts, strict=True)
+                for x, m in zip(versements, parts, strict=True)
             ]
             out["versements"] = "\n".join(items)
         else:

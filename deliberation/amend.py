@@ -67,7 +67,8 @@ class _Work:
             for oi, (o, lignes) in enumerate(ops):
                 self.ops.setdefault(f"{t.numero}.{o.numero}", (ti, oi))
                 for ligne in lignes:
-                    self.where.setdefault(ligne.id, (ti, oi))
+                    if ligne.id is not None:  # a line without a valid id cannot be a target
+                        self.where.setdefault(ligne.id, (ti, oi))
         self.withdrawn: dict[str, int] = {}
         self.emptied: list[tuple] = []  # (opération, amendment, line id, Loc) of each withdrawal that empties one
 

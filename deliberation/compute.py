@@ -7,6 +7,7 @@ figure is compared against a partial sum.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -135,8 +136,11 @@ def compute(d: Dossier) -> Figures:
 def schedule(montant: Decimal, pourcentages: list[Decimal]) -> list[Decimal]:
     """Split an amount into instalments by percentage, to the cent; the parts add up exactly.
 
-    Each part but the last is rounded half up to the cent; the last takes the remainder, so that
-    rounding never creates or loses a cent (79 850 € at 60/40 → 47 910,00 + 31 940,00).
+    The running totals are rounded half up to the cent and each part is the difference of two of
+    them, the last ending on the amount itself: rounding never creates or loses a cent, no part is
+    more than a cent off its share, and no part is negative when no percentage is (rounding each
+    part alone made 0,02 € in four quarters 0,01 + 0,01 + 0,01 − 0,01). 79 850 € at 60/40 →
+    47 910,00 + 31 940,00.
 
     Raises:
         ValueError: the percentages do not add up to 100 (the sheet rule ``dispositif.versements``).
@@ -144,15 +148,18 @@ def schedule(montant: Decimal, pourcentages: list[Decimal]) -> list[Decimal]:
     if sum(pourcentages, ZERO) != 100:
         msg = f"percentages add up to {sum(pourcentages, ZERO)}, not 100"
         raise ValueError(msg)
-    parts = [(montant * p / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for p in pourcentages[:-1]]
-    return [*parts, montant - sum(parts, ZERO)]
+    bounds, running = [ZERO], ZERO
+    for p in pourcentages[:-1]:
+        running += p
+        bounds.append((montant * running / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    bounds.append(montant)
+    return [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def months(debut: dt.date, fin: dt.date) -> Decimal:
     """Length of a period in months: whole months when it runs from a 1st to a month end."""
-    nxt = fin + dt.timedelta(days=1)
-    if debut.day == 1 and nxt.day == 1:
-        return Decimal((nxt.year - debut.year) * 12 + nxt.month - debut.month)
+    if debut.day == 1 and fin.day == calendar.monthrange(fin.year, fin.month)[1]:  # no day after 31/12/9999
+        return Decimal((fin.year - debut.year) * 12 + fin.month - debut.month + 1)
     days = (fin - debut).days + 1
     return (Decimal(days) * 12 / Decimal("365.25")).quantize(Decimal("0.01"))
 

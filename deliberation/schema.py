@@ -93,7 +93,17 @@ class Kind:
         return node.value
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Control characters, and what XML 1.0 cannot hold at all (a Word document could not contain them).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def control_message(text: str) -> str | None:
+    """Why ``text`` cannot go into a document (its first forbidden character), or None."""
+    m = CONTROL.search(text)
+    if m is None:
+        return None
+    return (f"caractère interdit dans le texte : U+{ord(m.group()):04X} (caractère de contrôle ou non admis dans "
+            f"un document Word), position {m.start() + 1}")
 
 
 class Text(Kind):
@@ -108,8 +118,8 @@ class Text(Kind):
 
     def convert(self, node, ctx, path):
         text = self.scalar(node)
-        if _CONTROL.search(text):
-            raise Invalid("caractère de contrôle interdit dans le texte", "texte.controle")
+        if (why := control_message(text)) is not None:
+            raise Invalid(why, "texte.controle")
         text = unicodedata.normalize("NFC", text)
         if not text.strip():
             raise Invalid("texte vide", "texte.vide")

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from deliberation import pipeline
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
+
+# Hypothesis: a short, reproducible profile for `make test`; thousands of examples for `make fuzz`.
+_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile("short", max_examples=60, deadline=None, derandomize=True, suppress_health_check=_SLOW,
+                          print_blob=True)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2500")), deadline=None,
+                          suppress_health_check=_SLOW, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "short"))
 
 
 class Dossier:

@@ -339,4 +339,4 @@ def test_unknown_sheet_field_is_located(fictif):
         (fictif.root / "dispositifs" / "1.2-fictif.md").read_text(encoding="utf-8").replace(
             "[[territoire]]", "[[territoir]]"), encoding="utf-8")
     (f,) = [f for f in fictif.check() if f.code == "fiche.champ_inconnu"]
-    assert f.loc.file.endswith("1.2-fictif.md") and f.loc.line == 26 and "[[territoir]]" in f.message
+    assert f.loc.file.endswith("1.2-fictif.md") and f.loc.line == 27 and "[[territoir]]" in f.message

@@ -6,10 +6,17 @@ a batch of documents, and runs them side by side. LibreOffice lays the pages out
 page fields (``PAGE``, ``NUMPAGES``) while exporting, so « Ce document comprend N pages » is right.
 Its PDFs carry the time of conversion and a random identifier: ``normalise_pdf`` replaces both by
 values derived from the build date and the document, so the same dossier gives the same bytes.
+
+Faults: each LibreOffice run has a time limit (``DELIBERATION_LO_TIMEOUT`` seconds, else 30 s per
+document and at least 60 s); a run that fails, crashes or exceeds it is killed with its whole process
+group and run once more, then the build stops with a French message naming the documents. No
+LibreOffice process outlives ``convert``, whatever ends it (except SIGKILL: then the next build's
+``write.recover`` kills what still runs in the scratch folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -18,13 +25,16 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from deliberation.bundle.write import os_error_text
 from deliberation.findings import BuildError
 
 #: Export filter options for PDF/A-2b (archiving), LibreOffice's JSON syntax (7.4 and later).
@@ -52,20 +62,56 @@ def converter_id() -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def missing_message() -> str:
-    """What to tell the user when LibreOffice is not there."""
+def missing_message(exe: str | None = None) -> str:
+    """What to tell the user when LibreOffice is not there (``exe``: the program named, not found)."""
+    if exe:
+        return (f"LibreOffice introuvable : DELIBERATION_SOFFICE désigne « {exe} », qui n'existe pas ou n'est "
+                "pas exécutable ; corrigez cette variable ou produisez les seuls fichiers Word avec --no-pdf")
     return ("LibreOffice introuvable (commande « soffice ») : installez le paquet libreoffice-writer-nogui "
             "(« make libreoffice ») ou produisez les seuls fichiers Word avec --no-pdf")
 
 
+#: Environment variable: seconds allowed to one LibreOffice run (one batch), instead of the default.
+TIMEOUT_VAR = "DELIBERATION_LO_TIMEOUT"
+
+
 @dataclass(frozen=True)
 class ConvertOptions:
-    """How to convert: PDF/A or not, how many LibreOffice processes, time allowed per document."""
+    """How to convert: PDF/A or not, how many LibreOffice processes, time allowed, where to work.
+
+    ``timeout`` (seconds per LibreOffice run) overrides ``DELIBERATION_LO_TIMEOUT``, which overrides
+    ``seconds_per_document`` × documents (at least ``minimum_seconds``). ``scratch`` is the folder
+    where the temporary working folder is made (named ``scratch_prefix…``); the system's by default.
+    """
 
     pdfa: bool = False
     jobs: int = 2
     seconds_per_document: float = 30.0
     minimum_seconds: float = 60.0
+    timeout: float | None = None
+    scratch: Path | None = None
+    scratch_prefix: str = "deliberation-pdf-"
+
+    def limit(self, documents: int) -> float:
+        """Seconds allowed to one LibreOffice run converting ``documents`` files.
+
+        Raises:
+            BuildError: ``DELIBERATION_LO_TIMEOUT`` is not a positive number.
+
+        """
+        if self.timeout is not None:
+            return self.timeout
+        raw = os.environ.get(TIMEOUT_VAR, "").strip()
+        if raw:
+            try:
+                value = float(raw.replace(",", "."))
+            except ValueError:
+                value = 0.0
+            if not 0 < value < float("inf"):
+                msg = f"{TIMEOUT_VAR} : « {raw} » n'est pas un nombre de secondes positif"
+                raise BuildError(msg)
+            return value
+        return max(self.minimum_seconds, self.seconds_per_document * documents)
 
 
 def _run_batch(exe: str, files: list[Path], outdir: Path, profile: Path, opts: ConvertOptions):
@@ -77,11 +123,41 @@ def _run_batch(exe: str, files: list[Path], outdir: Path, profile: Path, opts: C
 
 
 def _kill(proc) -> None:
+    """SIGKILL the process group of ``proc`` (LibreOffice's launcher and soffice.bin), then reap it."""
     try:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+
+
+def _whole_pdf(path: Path) -> bool:
+    """True if ``path`` is a PDF written to its end (a full disk leaves LibreOffice's output truncated)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(5)
+            fh.seek(max(0, size - 1024))
+            tail = fh.read()
+    except OSError:
+        return False
+    return head == b"%PDF-" and b"%%EOF" in tail
+
+
+def _failure(returncode: int, output: bytes | None) -> str:
+    """Why a LibreOffice run failed, in French: exit code or signal, and its last line of output."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        why = f"arrêté par le signal {name}"
+    elif returncode:
+        why = f"code de sortie {returncode}"
+    else:
+        why = "terminé sans produire tous les PDF entiers"
+    tail = (output or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
+    return f"{why} : {tail[0].strip()}" if tail and tail[0].strip() else why
 
 
 #: Files handed to one LibreOffice process. Its launcher (oosplash, LibreOffice 7.4) passes at most
@@ -100,7 +176,8 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
     that fails, misses a file or exceeds its time limit is run again once.
 
     Raises:
-        BuildError: LibreOffice is missing, or a document could not be converted (named).
+        BuildError: LibreOffice is missing, or a document could not be converted (named), or the
+            scratch folder cannot be written.
 
     """
     opts = opts or ConvertOptions()
@@ -109,11 +186,21 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
     exe = soffice()
     if exe is None:
         raise BuildError(missing_message())
+    if shutil.which(exe) is None:
+        raise BuildError(missing_message(exe))
     names = sorted(docs)
+    try:
+        return _convert(exe, names, docs, opts)
+    except OSError as err:
+        msg = f"conversion PDF impossible : dossier de travail inutilisable ({os_error_text(err)})"
+        raise BuildError(msg) from err
+
+
+def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOptions) -> dict[str, bytes]:
     # starting LibreOffice costs about as much as converting 8 documents: a few documents, one process
     jobs = max(1, min(opts.jobs, -(-len(names) // DOCUMENTS_PER_START)))
     n = max(jobs, -(-len(names) // MAX_FILES_PER_BATCH))
-    with tempfile.TemporaryDirectory(prefix="deliberation-pdf-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=opts.scratch_prefix, dir=opts.scratch) as tmp:
         root = Path(tmp)
         batches = []
         for j in range(n):
@@ -131,39 +218,66 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
         for k in range(jobs):
             profiles.put(root / f"profile-{k}")
 
+        limits = [opts.limit(len(part)) for part, _, _ in batches]
+        live: set = set()  # LibreOffice processes running, killed if convert is interrupted
+        stop = threading.Event()
+        lock = threading.Lock()
+
         def run(j: int) -> tuple[int, str] | None:
             part, files, outdir = batches[j]
-            limit = max(opts.minimum_seconds, opts.seconds_per_document * len(part))
+            limit = limits[j]
             why = ""
             for attempt in (1, 2):
                 profile = profiles.get()  # never two processes on one profile
                 try:
-                    proc = _run_batch(exe, files, outdir, profile, opts)
+                    with lock:
+                        if stop.is_set():
+                            return j, "interrompu"
+                        try:
+                            proc = _run_batch(exe, files, outdir, profile, opts)
+                        except OSError as err:
+                            why = f"lancement impossible de {exe} : {os_error_text(err)}"
+                            continue
+                        live.add(proc)
                     try:
                         output, _ = proc.communicate(timeout=limit)
                     except subprocess.TimeoutExpired:
-                        _kill(proc)
-                        why = f"délai de {limit:.0f} s dépassé"
+                        why = f"délai de {limit:g} s dépassé ({TIMEOUT_VAR} pour le changer)"
                         continue
+                    finally:
+                        _kill(proc)  # the launcher may leave soffice.bin behind: the whole group goes
+                        with lock:
+                            live.discard(proc)
                 finally:
                     profiles.put(profile)
-                done = all((outdir / f.with_suffix(".pdf").name).is_file() for f in files)
+                done = all(_whole_pdf(outdir / f.with_suffix(".pdf").name) for f in files)
                 if proc.returncode == 0 and done:
                     return None
-                tail = (output or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-                why = f"code {proc.returncode} {tail[0]}".strip()
+                why = _failure(proc.returncode, output)
+                if shutil.disk_usage(outdir).free < 1 << 20:  # LibreOffice says « Access » or « Space » error
+                    why = f"disque plein dans {opts.scratch or tempfile.gettempdir()} ; {why}"
                 if attempt == 1:
                     time.sleep(0.5)
             return j, why
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            failed = [f for f in pool.map(run, range(n)) if f is not None]
+            try:
+                failed = [f for f in pool.map(run, range(n)) if f is not None]
+            except BaseException:  # KeyboardInterrupt, SystemExit from a signal handler…
+                with lock:
+                    stop.set()
+                    for proc in list(live):
+                        with contextlib.suppress(OSError):
+                            os.killpg(proc.pid, signal.SIGKILL)
+                raise
         if failed:
             j, why = failed[0]
             part, files, outdir = batches[j]
             missing = [name for name, f in zip(part, files, strict=True)
-                       if not (outdir / f.with_suffix(".pdf").name).is_file()]
-            raise BuildError(f"conversion PDF impossible ({why}) : {', '.join(missing[:5]) or part[0]}")
+                       if not _whole_pdf(outdir / f.with_suffix(".pdf").name)]
+            shown = ", ".join(missing[:5]) + (f" (et {len(missing) - 5} autre(s))" if len(missing) > 5 else "")
+            msg = f"conversion PDF impossible par LibreOffice, après 2 essais ({why}) : {shown or part[0]}"
+            raise BuildError(msg)
         out = {}
         for part, files, outdir in batches:
             for name, f in zip(part, files, strict=True):

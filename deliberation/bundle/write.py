@@ -1,13 +1,59 @@
-"""Write a bundle atomically: into a temporary folder beside the target, then swap."""
+"""Write a bundle atomically: into a temporary folder beside the target, then swap.
+
+The swap exchanges the two folders in one system call (``renameat2(RENAME_EXCHANGE)``, Linux), so
+the output folder always holds a complete bundle, the previous one or the new one. Where the
+exchange is not available, the old folder is moved aside then the new one moved in; a build killed
+between the two renames leaves ``.NAME.old-*``, which ``recover`` (run by the next build) puts back.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
 import shutil
+import signal
 import tempfile
+import time
 from pathlib import Path
 
+from deliberation.bundle.lock import build_lock
 from deliberation.findings import BuildError
+
+#: What the system's write errors mean, in French.
+_ERRNO_FR = {
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota disque dépassé",
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.EIO: "erreur d'entrée-sortie du disque",
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+}
+
+
+def os_error_text(err: OSError) -> str:
+    """A French description of ``err`` (« disque plein (No space left on device) »)."""
+    text = err.strerror or str(err)
+    fr = _ERRNO_FR.get(err.errno or 0)
+    return f"{fr} ({text})" if fr else text
+
+
+def _pause(point: str) -> None:
+    """Test hook: with ``DELIBERATION_TEST_PAUSE=point=marker``, stop at ``point`` while ``marker`` exists.
+
+    The marker file is created (holding the pid) when the build reaches the point; the build goes on
+    when a test removes it (or after two minutes), unless the test kills it there. Used only by tests.
+    """
+    hook = os.environ.get("DELIBERATION_TEST_PAUSE", "")
+    name, _, marker = hook.partition("=")
+    if name != point or not marker:
+        return
+    Path(marker).write_text(f"{os.getpid()}\n", "ascii")
+    deadline = time.monotonic() + 120
+    while os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -17,17 +63,46 @@ def _inside(root: Path, rel: str) -> Path:
     return path
 
 
+def _kill_users(folder: Path) -> None:
+    """SIGKILL the processes whose command line names ``folder`` (a LibreOffice left by a killed build)."""
+    needle = os.fsencode(folder)
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline:
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def recover(out: Path) -> None:
-    """Undo what an interrupted build left: restore a swapped-out bundle, drop temporary folders."""
+    """Undo what an interrupted build left: restore a swapped-out bundle, drop temporary folders.
+
+    Takes the build lock of ``out`` (re-entrant within a build), so that it never touches the
+    temporary folder of another build in progress.
+
+    Raises:
+        BuildLocked: another process is building into ``out``.
+
+    """
+    out = Path(os.path.abspath(out))
     parent = out.parent
     if not parent.is_dir():
         return
-    olds = sorted(parent.glob(f".{out.name}.old-*"))
-    if not out.exists() and olds:
-        olds[-1].rename(out)
-        olds = olds[:-1]
-    for stale in [*parent.glob(f".{out.name}.tmp-*"), *olds]:
-        shutil.rmtree(stale, ignore_errors=True)
+    with build_lock(out):
+        olds = sorted(parent.glob(f".{out.name}.old-*"))
+        if not out.exists() and olds:
+            olds[-1].rename(out)
+            olds = olds[:-1]
+        for stale in [*parent.glob(f".{out.name}.tmp-*"), *olds]:
+            _kill_users(stale)  # LibreOffice converting in the scratch folder of a killed build
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _link(src: Path, dst: Path, size: int) -> bool:
@@ -41,43 +116,94 @@ def _link(src: Path, dst: Path, size: int) -> bool:
     return True
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap folders ``a`` and ``b`` in one step; False where the system or file system cannot.
+
+    Raises:
+        OSError: the exchange is supported but failed.
+
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Put the complete folder ``tmp`` in place of ``out``; the previous bundle is removed after."""
+    if out.exists() and _exchange(tmp, out):
+        _pause("exchanged")
+        shutil.rmtree(tmp, ignore_errors=True)  # now the previous bundle
+        return
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old.rmdir()
+        out.rename(old)
+        _pause("moved-aside")
+    try:
+        tmp.rename(out)
+    except BaseException:
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise
+    os.sync()  # the swap itself reaches the disk
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def write_bundle(out: Path, files: dict[str, bytes], same: set[str] | frozenset = frozenset()) -> None:
     """Write ``files`` (relative path → bytes) as the new content of ``out``, all or nothing.
 
     ``same`` names files whose bytes are those already in ``out``: they are hard-linked from there
-    rather than written again (a rebuild after one amendment rewrites only what changed).
+    rather than written again (a rebuild after one amendment rewrites only what changed). On any
+    failure the temporary folder is removed and ``out`` keeps the previous bundle.
 
     Raises:
-        BuildError: a file name escapes the output folder, or the disk refuses the write.
+        BuildError: a file name escapes the output folder, the disk refuses the write, or another
+            build holds the output folder.
 
     """
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    recover(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)
-    try:
-        for rel in sorted(files):
-            path = _inside(tmp, rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if rel in same and _link(out / rel, path, len(files[rel])):
-                continue
-            with open(path, "wb") as fh:
-                fh.write(files[rel])
-        # one flush of everything written (one fsync per file costs seconds for a 2 000-file bundle)
-        os.sync()
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            old.rmdir()
-            out.rename(old)
-        tmp.rename(out)
-        os.sync()  # the swap itself reaches the disk
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise BuildError(f"écriture impossible dans {out.parent} : {err.strerror or err}") from err
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    out = Path(os.path.abspath(out))
+    with build_lock(out):
+        tmp = None
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            recover(out)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+            tmp.chmod(0o755)
+            names = sorted(files)
+            for i, rel in enumerate(names):
+                if i == len(names) // 2:
+                    _pause("partial")
+                path = _inside(tmp, rel)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if rel in same and _link(out / rel, path, len(files[rel])):
+                    continue
+                with open(path, "wb") as fh:
+                    fh.write(files[rel])
+            # one flush of everything written (one fsync per file costs seconds for a 2 000-file bundle)
+            os.sync()
+            _pause("written")
+            _swap(tmp, out)
+        except OSError as err:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            kept = "le jeu précédent est conservé" if out.exists() else "rien n'a été écrit"
+            msg = f"écriture impossible dans {out.parent} : {os_error_text(err)} ; {kept}"
+            raise BuildError(msg) from err
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -9,6 +9,7 @@ from pathlib import Path
 from deliberation.findings import Finding, Loc, error
 from deliberation.load.yaml import convert_text, load_record, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
+from deliberation.schema import control_message
 
 #: The files of a dossier folder, in load order.
 DOSSIER_FILES = ("phase.yaml", "budget.yaml", "structures.yaml")
@@ -93,5 +94,8 @@ def load_sheet(path: Path) -> tuple[Dispositif | None, list[Finding]]:
     sheet, f = convert_text("\n" + front, Dispositif, file)
     if sheet is None:
         return None, findings + f
-    body_line = front.count("\n") + 3  # first line after the closing ---
+    body_line = front.count("\n") + 4  # first line after the closing --- (front: lines 2 to n + 1)
+    for n, line in enumerate(body.split("\n"), body_line):  # a Word document cannot hold them
+        if (why := control_message(line)) is not None:
+            f.append(error("texte.controle", why, Loc(file, n)))
     return dataclasses.replace(sheet, corps=body, corps_ligne=body_line), findings + f

@@ -5,17 +5,25 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from deliberation.findings import Finding, Loc, error
 from deliberation.schema import Ctx, Invalid, Record
 
 MAX_BYTES = 50 * 1024 * 1024
+#: Deepest nesting accepted: libyaml's composer recurses on the C stack (about 300 bytes a level) and
+#: crashes the process (SIGSEGV) past some 25 000 levels on an 8 MiB stack, which « - - - … » or « [[[… »
+#: reach in a few dozen kilobytes. A dossier nests about 8 levels.
+MAX_DEPTH = 10000
+_LEAD = re.compile(r"[ \t?-]*")
 
 
 class _PlainResolver(VersionedResolver):
@@ -38,12 +46,21 @@ def _yaml() -> YAML:
 def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
     """Parse YAML text into a node tree (no Python objects built); errors become findings."""
     try:
+        too_deep = _too_deep(text, file)
+        if too_deep is not None:
+            return None, [too_deep]
         node = _yaml().compose(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
         problem = (err.problem or err.context or "syntaxe invalide").strip()
         return None, [error("yaml.syntaxe", f"YAML mal formé : {problem}", Loc(file, line))]
+    except ReaderError as err:  # a character YAML refuses (a control character): say which, and where
+        char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        at = text.find(chr(char))  # the reader's position counts bytes with the C parser, characters without
+        line = text.count("\n", 0, at) + 1 if at >= 0 else 0
+        msg = f"caractère interdit dans le fichier : U+{char:04X} (caractère de contrôle)"
+        return None, [error("texte.controle", msg, Loc(file, line))]
     except YAMLError as err:
         return None, [error("yaml.syntaxe", f"YAML mal formé : {err}", Loc(file, 0))]
     except RecursionError:
@@ -51,6 +68,27 @@ def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
     if node is None:
         return None, [error("fichier.vide", "fichier vide", Loc(file, 1))]
     return node, []
+
+
+def _too_deep(text: str, file: str) -> Finding | None:
+    """A nesting deeper than ``MAX_DEPTH``, found from the parser's events (iterative) before composing.
+
+    Only when a cheap bound allows it: each flow level needs a ``[`` or ``{``, and block levels start
+    at non-decreasing columns within the lines' leading spaces, dashes and question marks.
+    """
+    lead = max((_LEAD.match(line).end() for line in text.splitlines()), default=0)
+    if text.count("[") + text.count("{") + 2 * (lead + 1) <= MAX_DEPTH:
+        return None
+    depth = 0
+    for event in _yaml().parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                msg = f"YAML trop profondément imbriqué : plus de {MAX_DEPTH} niveaux"
+                return error("yaml.profondeur", msg, Loc(file, event.start_mark.line + 1))
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:

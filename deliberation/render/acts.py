@@ -33,7 +33,8 @@ from deliberation.render.markdown import MarkdownText, SheetTable
 FIXED = ("objet", "autres")
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
 _FIELD = re.compile(r"\[\[\s*([a-z_0-9]+)\s*\]\]")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!&])")  # & too: « &amp; » is an entity in Markdown
+_MD_LINE_START = re.compile(r"\A(\s*)([-+=]|\d+[.)])")  # a list item or heading underline if first on its line
 
 
 def md_escape(value) -> str:
@@ -41,7 +42,8 @@ def md_escape(value) -> str:
     if value is None:
         return ""
     text = str(value).replace("\r", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
 
 
 def clause_environment() -> SandboxedEnvironment:
@@ -88,7 +90,7 @@ def load_clauses(templates_dir: Path) -> Clauses:
             unknown = meta.find_undeclared_variables(ast) - {"acte"}
             compiled[name] = env.from_string(body)
         except TemplateError as err:
-            line = front.count("\n") + 3 + (getattr(err, "lineno", 1) or 1) - 1
+            line = front.count("\n") + 4 + (getattr(err, "lineno", 1) or 1) - 1  # body starts on line n + 4
             raise BuildTemplateError(f"{path}:{line}: balise mal formée : {err}") from err
         if unknown:
             raise BuildTemplateError(f"{path}: nom(s) inconnu(s) : {', '.join(sorted(unknown))} (seul « acte » existe)")
@@ -123,8 +125,10 @@ def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
     for name in ("objet", *included, "autres"):
         try:
             body = clauses.compiled[name].render(acte=acte)
-        except TemplateError as err:
-            raise BuildTemplateError(f"templates/clauses/{name}.md: {err}") from err
+        except TemplateError as err:  # the sandbox's SecurityError too
+            raise BuildTemplateError(f"{texts[name].loc.file}: {err}") from err
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:  # 1/0, range(10**9)…
+            raise BuildTemplateError(f"{texts[name].loc.file}: {err.__class__.__name__} : {err}") from err
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
         out.append(Article(len(out) + 1, name, texts[name].titre or name, texts[name].modifie, body))
     return out
@@ -217,12 +221,38 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
     return ctx, blanks
 
 
-def act_path(act: Act) -> str:
+def act_path(act: Act, folder: str | None = None) -> str:
     """Where the filled act goes in the bundle: ``actes/<structure>/<avenant|convention>-<clé>``."""
-    folder = slugify(act.nom) or "structure"
+    folder = folder or slugify(act.nom) or "structure"
     if act.kind == "convention":
         return f"actes/{folder}/convention-nouvelle"
     return f"actes/{folder}/avenant-{slugify(act.convention_key)}"
+
+
+def act_paths(acts: list[Act]) -> list[str]:
+    """Where each act goes (``act_path``), never two acts in one file.
+
+    File names are made from names and keys: two structures whose names give the same folder
+    (« Alpha ! », « alpha ? ») each get their registry key appended, and two conventions whose keys
+    give the same file name (« a.b », « A_b ») a number.
+    """
+    keys: dict[str, set[str]] = {}
+    for act in acts:
+        keys.setdefault(slugify(act.nom), set()).add(act.structure_key)
+    taken: set[str] = set()
+    out = []
+    for act in acts:
+        folder = slugify(act.nom)
+        if len(keys[folder]) > 1:
+            folder = f"{folder}-{slugify(act.structure_key)}"
+        path = base = act_path(act, folder)
+        n = 1
+        while path in taken:
+            n += 1
+            path = f"{base}-{n}"
+        taken.add(path)
+        out.append(path)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -259,13 +289,13 @@ def _divergences(act: Act) -> list[str]:
 
 
 def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses,
-                 root: str = ".") -> str:
+                 root: str = ".", path: str | None = None) -> str:
     """A Markdown review sheet: every article with the rule that put it there, what was left out, and why.
 
-    Locations are given relative to ``root``, the dossier folder.
+    Locations are given relative to ``root``, the dossier folder; ``path`` is the act's place in the bundle.
     """
     lines = [f"# Revue — {act.label}", ""]
-    doc = act_path(act)
+    doc = path or act_path(act)
     lines.append(f"- Document : `{doc}.docx`")
     if act.kind == "avenant":
         cited = [f"{c} (annexe {modele_numbers[c]})" if c in modele_numbers else c for c in act.modeles_cites]
@@ -339,9 +369,9 @@ def explain_acts(checked, structure: str, templates_dir: Path | None = None) -> 
     wanted = structure.casefold()
     numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
     out = []
-    for act in checked.acts:
+    for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
         if wanted not in (act.structure_key.casefold(), act.nom.casefold()):
             continue
         ctx, blanks = act_context(act, d, clauses)
-        out.append(review_sheet(act, ctx, blanks, numbers, clauses, d.root))
+        out.append(review_sheet(act, ctx, blanks, numbers, clauses, d.root, path))
     return out

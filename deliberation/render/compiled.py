@@ -37,6 +37,7 @@ from deliberation.render.wordml import SheetSkeleton, markdown_xml, sheet_table_
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BODY = f"{{{W}}}body"
+_LITERAL = re.compile(r"\{_\{|\}_\}|\{_%|%_\}")
 _HF_URIS = (DocxTemplate.HEADER_URI, DocxTemplate.FOOTER_URI)
 
 
@@ -131,6 +132,9 @@ class CompiledTemplate:
         return re.sub(r"</?w:body[^>]*>", "", xml)
 
     def _compile(self, xml: str):
+        # docxtpl's escapes for a literal tag (``{_{`` prints ``{{``…) are resolved in the template, not in
+        # the rendered text: docxtpl replaces them after rendering, which would also rewrite the data
+        xml = _LITERAL.sub(lambda m: "{% raw %}" + m.group(0).replace("_", "") + "{% endraw %}", xml)
         return self.env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
 
     # -- values ------------------------------------------------------------------------------
@@ -163,10 +167,11 @@ class CompiledTemplate:
             xml = template.render(context)
         except UndefinedError as err:
             raise BuildTemplateError(f"{self.path}: valeur inconnue dans le modèle : {err.message}") from err
-        except TemplateError as err:
+        except TemplateError as err:  # the sandbox's SecurityError too (``''.__class__``, unsafe calls)
             raise BuildTemplateError(f"{self.path}: erreur de modèle : {err}") from err
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:  # 1/0, range(10**9)…
+            raise BuildTemplateError(f"{self.path}: erreur de modèle : {err.__class__.__name__} : {err}") from err
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
-        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if "\t" in xml or "\a" in xml or "\n" in xml or "\f" in xml:  # docxtpl's line breaks and tabs in text
             xml = self.tpl.resolve_listing(xml)
         return xml

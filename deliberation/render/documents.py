@@ -15,7 +15,7 @@ from deliberation.acts import plan_model
 from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
-from deliberation.render.acts import act_context, act_path, load_clauses, review_sheet
+from deliberation.render.acts import act_context, act_paths, load_clauses, review_sheet
 from deliberation.render.context import build_context
 from deliberation.render.docx import template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
@@ -237,12 +237,11 @@ def plan_documents(checked, templates_dir: Path | None = None) -> tuple[list[Job
             ctx = {**frame, "acte": acte, "tampon": tampon}
         jobs.append(Job(f"{doc.stem}.docx", templates_dir / name, ctx, when))
     modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
-    for act in checked.acts:
+    for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
         acte, blanks = act_context(act, d, clauses)
-        path = act_path(act)
         ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.label}"}
         jobs.append(Job(f"{path}.docx", templates_dir / ACT_TEMPLATES[act.kind], ctx, when))
-        texts[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses, d.root).encode()
+        texts[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses, d.root, path).encode()
     for job in jobs:
         # a document depends only on the names its template uses: keep those, so that a change
         # elsewhere in the phase leaves its fingerprint (and its bytes) alone

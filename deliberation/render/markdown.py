@@ -73,7 +73,7 @@ def _add_inline(paragraph, token) -> None:
             italic = True
         elif t == "em_close":
             italic = False
-        elif t in ("text", "code_inline", "html_inline"):
+        elif t in ("text", "code_inline", "html_inline", "image"):  # an image: its alt text
             run = paragraph.add_run(child.content)
             run.bold = bold or None
             run.italic = italic or None

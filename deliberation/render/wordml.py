@@ -60,7 +60,7 @@ def _inline(token, heading: bool) -> str:
             italic = True
         elif t == "em_close":
             italic = False
-        elif t in ("text", "code_inline", "html_inline"):
+        elif t in ("text", "code_inline", "html_inline", "image"):  # an image: its alt text
             if child.content:
                 runs.append(_text_runs(child.content, _rpr(bold or heading, italic)))
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from deliberation.compute import months
 from deliberation.findings import Finding, error, warning
@@ -23,6 +23,13 @@ def _range(r) -> str:
 
 def check_ratios(inp) -> list[Finding]:
     """Volume per ETP within the sheet's range (warning); amounts under its ceilings (error)."""
+    # volumes and ETP are read as written (up to 40 characters): a ratio or a ceiling can need more digits
+    # than the default 28 to be rounded to the cent
+    with localcontext(prec=120):
+        return _check_ratios(inp)
+
+
+def _check_ratios(inp) -> list[Finding]:
     out: list[Finding] = []
     for _t, o, ligne in inp.dossier.lignes():
         sheet = inp.dispositifs.get(o.dispositif) if o.dispositif else None
@@ -76,6 +83,10 @@ def check_catalogue(inp) -> list[Finding]:
     for code in sorted(inp.dispositifs):
         sheet = inp.dispositifs[code]
         parts = [v.pourcentage for v in sheet.versements if v.pourcentage is not None]
+        for v in sheet.versements:
+            if v.pourcentage is not None and v.pourcentage < 0:
+                msg = f"fiche {code} : versement « {v.libelle} » de {number(v.pourcentage)} % : pourcentage négatif"
+                out.append(error("dispositif.versements", msg, v.at("pourcentage")))
         if parts and sum(parts) != HUNDRED:
             msg = f"fiche {code} : les versements totalisent {number(sum(parts))} % au lieu de 100 %"
             out.append(error("dispositif.versements", msg, sheet.at("versements")))
