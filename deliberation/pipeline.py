@@ -121,12 +121,14 @@ def _render_and_write(settings: Settings, checked: Checked) -> Built:
     files[XLSX] = workbook(d, checked.figures)
     when = build_time(d.info.seance.date)
     options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
-    docx = {n: _sha256(b) for n, b in files.items() if n.endswith(".docx")}
-    docs = compare_documents(previous.hashes() if previous else {}, docx)
+    kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
+    docx = {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)}
+    docs = compare_documents(previous.hashes(kinds) if previous else {}, docx)
     version = previous.version + 1 if previous else 1
     notes: list[str] = []
     with ThreadPoolExecutor(max_workers=1) as pool:  # redlines run while LibreOffice converts
-        pairs = {n: (previous.files[n], files[n]) for n in docs.modifies if previous and n in previous.files}
+        pairs = {n: (previous.files[n], files[n]) for n in docs.modifies
+                 if previous and n in previous.files and n.endswith(".docx")}
         author = f"deliberation — version {version}"
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}

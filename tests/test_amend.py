@@ -165,7 +165,10 @@ def test_exactly_the_affected_documents_change(rebuilt):
     assert [n for n in v1 if n.endswith(".docx") and n not in v2] == [AMIE]
     assert v1["01-rapport.docx"] == v2["01-rapport.docx"]  # the rapport keeps the figures as presented
     assert sorted(n for n in v2 if n.startswith("revisions/")) == [f"revisions/{n}" for n in changed]
-    assert result.documents.modifies == changed and result.documents.supprimes == [AMIE]
+    # the workbook carries the adopted figures too: it is listed among the modified documents, no redline
+    assert v1["annexe-4.xlsx"] != v2["annexe-4.xlsx"] and "revisions/annexe-4.xlsx" not in v2
+    assert result.documents.modifies == sorted([*changed, "annexe-4.xlsx"]) and result.documents.supprimes == [AMIE]
+    assert "annexe-4.xlsx" in (out / "CHANGES.md").read_text(encoding="utf-8")
 
 
 def test_documents_carry_the_adopted_figures_and_cite_the_amendments(rebuilt):
@@ -195,9 +198,10 @@ def test_changes_md_says_what_changed_with_the_figures(rebuilt):
     assert "| proposition | 712 000,00 € | 655 350,00 € | −56 650,00 € |" in text
     assert "| solde | 203 067,73 € | 259 717,73 € | +56 650,00 € |" in text
     assert "| Phase | Total de la phase | montant | 871 198,00 € | 814 548,00 € | −56 650,00 € |" in text
-    assert "- 4 modifié(s) :\n" in text and f"`{PDC}` — modifications suivies : `revisions/{PDC}`" in text
+    assert "- 5 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text
+    assert f"`{PDC}` — modifications suivies : `revisions/{PDC}`" in text
     assert f"- 1 supprimé(s) :\n  - `{AMIE}`" in text and "- 29 inchangé(s)" in text
-    assert "## Version 1\n\nPremière version : 34 document(s) Word." in text
+    assert "## Version 1\n\nPremière version : 35 document(s) Word et Excel." in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == 2
 

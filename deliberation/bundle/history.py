@@ -70,8 +70,8 @@ class Previous:
         except ValueError:
             return None
 
-    def hashes(self, suffix: str = ".docx") -> dict[str, str]:
-        """``name → SHA-256`` of the earlier outputs ending with ``suffix`` (revisions aside)."""
+    def hashes(self, suffix: str | tuple[str, ...] = ".docx") -> dict[str, str]:
+        """``name → SHA-256`` of the earlier outputs ending with ``suffix`` (or one of them; revisions aside)."""
         return {n: e["sha256"] for n, e in self.manifest.get("sorties", {}).items()
                 if n.endswith(suffix) and not n.startswith("revisions/") and "sha256" in e}
 
@@ -115,7 +115,7 @@ def changelog(earlier: str, version: int, title: str, changes: list[Change] | No
     body = earlier.split("\n", 1)[1].lstrip("\n") if earlier.startswith("# ") else earlier
     lines = [f"## Version {version}", ""]
     if version == 1 or changes is None:
-        lines += [f"Première version : {len(docs.ajoutes)} document(s) Word.", ""]
+        lines += [f"Première version : {len(docs.ajoutes)} document(s) Word et Excel.", ""]
     else:
         lines += ["### Chiffres modifiés", "", markdown_table(changes), ""]
         lines += ["### Documents", ""]
