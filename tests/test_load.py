@@ -115,3 +115,38 @@ def test_parse_cache_gives_the_same_dossier_and_survives_a_corrupt_entry(tmp_pat
     text = (src / "budget.yaml").read_text(encoding="utf-8")
     (src / "budget.yaml").write_text(text.replace("disponible:", "disponibl:", 1), encoding="utf-8")
     assert any("[schema.cle_inconnue]" in f for f in run()[0])  # an edited file is parsed again
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("a: b: c\n", "« : » inattendu"),
+        ("a:\n  - x\n b: 2\n", "clé attendue"),
+        ("a:\tb\n\tc: d\n", "tabulation interdite"),
+        ("a: *x\n", "alias (« *nom ») sans ancre"),
+        ('a: "abc\n', "fin de fichier inattendue"),
+        ("a: [1, 2\n", "« , » ou « ] » attendu"),
+        ("a: {b: 1\n", "« , » ou « } » attendu"),
+        ("- a\nb: 1\n", "indentation incohérente"),
+        ("a: @x\n", "caractère interdit en début de valeur"),
+        ('a: "\\q"\n', "séquence d'échappement inconnue"),
+        ("a: &\n", "ancre ou alias sans nom"),
+    ],
+)
+def test_yaml_syntax_errors_are_explained_in_french(text, says):
+    from deliberation.load.yaml import compose_text
+
+    node, findings = compose_text(text, "f.yaml")
+    assert node is None and [f.code for f in findings] == ["yaml.syntaxe"]
+    assert findings[0].message == f"YAML mal formé : {findings[0].message.split(' : ', 1)[1]}"
+    assert says in findings[0].message and findings[0].loc.line >= 1, findings[0]
+    assert not any(word in findings[0].message for word in ("found", "expected", "allowed", "mapping"))
+
+
+def test_unreadable_file_says_why_in_french(fictif):
+    (fictif.root / "budget.yaml").unlink()
+    (fictif.root / "budget.yaml").mkdir()
+    result = _run(fictif.root)
+    assert result.exit_code == 1
+    said = "budget.yaml: ERROR: fichier illisible : c'est un dossier, pas un fichier [fichier.illisible]"
+    assert said in result.output

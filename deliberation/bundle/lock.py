@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deliberation.findings import BuildError
+from deliberation.messages import os_reason
 
 
 class BuildLocked(BuildError):
@@ -87,7 +88,7 @@ def build_lock(out: Path) -> Iterator[None]:
             except BuildLocked:
                 raise
             except OSError as err:
-                msg = f"verrou de production impossible à créer ({path}) : {err.strerror or err}"
+                msg = f"verrou de production impossible à créer ({path}) : {os_reason(err)}"
                 raise BuildError(msg) from err
             _held[path] = [fd, 1]
     try:

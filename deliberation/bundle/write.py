@@ -20,23 +20,13 @@ from pathlib import Path
 
 from deliberation.bundle.lock import build_lock
 from deliberation.findings import BuildError
-
-#: What the system's write errors mean, in French.
-_ERRNO_FR = {
-    errno.ENOSPC: "disque plein",
-    errno.EDQUOT: "quota disque dépassé",
-    errno.EACCES: "permission refusée",
-    errno.EPERM: "opération non permise",
-    errno.EROFS: "système de fichiers en lecture seule",
-    errno.EIO: "erreur d'entrée-sortie du disque",
-    errno.ENAMETOOLONG: "nom de fichier trop long",
-}
+from deliberation.messages import OS_ERRORS
 
 
 def os_error_text(err: OSError) -> str:
     """A French description of ``err`` (« disque plein (No space left on device) »)."""
     text = err.strerror or str(err)
-    fr = _ERRNO_FR.get(err.errno or 0)
+    fr = OS_ERRORS.get(err.errno or 0)
     return f"{fr} ({text})" if fr else text
 
 

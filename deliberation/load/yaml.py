@@ -16,6 +16,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from deliberation.findings import Finding, Loc, error
+from deliberation.messages import os_reason, yaml_problem
 from deliberation.schema import Ctx, Invalid, Record
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -53,7 +54,7 @@ def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
-        problem = (err.problem or err.context or "syntaxe invalide").strip()
+        problem = yaml_problem((err.problem or err.context or "").strip())
         return None, [error("yaml.syntaxe", f"YAML mal formé : {problem}", Loc(file, line))]
     except ReaderError as err:  # a character YAML refuses (a control character): say which, and where
         char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
@@ -62,7 +63,7 @@ def compose_text(text: str, file: str) -> tuple[Node | None, list[Finding]]:
         msg = f"caractère interdit dans le fichier : U+{char:04X} (caractère de contrôle)"
         return None, [error("texte.controle", msg, Loc(file, line))]
     except YAMLError as err:
-        return None, [error("yaml.syntaxe", f"YAML mal formé : {err}", Loc(file, 0))]
+        return None, [error("yaml.syntaxe", f"YAML mal formé : {yaml_problem(str(err))}", Loc(file, 0))]
     except RecursionError:
         return None, [error("yaml.profondeur", "YAML trop profondément imbriqué", Loc(file, 0))]
     if node is None:
@@ -98,7 +99,7 @@ def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:
     except FileNotFoundError:
         return None, [error("fichier.manquant", f"fichier manquant : {path.name}", Loc(file))]
     except OSError as err:
-        return None, [error("fichier.illisible", f"fichier illisible : {err.strerror}", Loc(file))]
+        return None, [error("fichier.illisible", f"fichier illisible : {os_reason(err)}", Loc(file))]
     if len(data) > MAX_BYTES:
         return None, [error("fichier.taille", f"fichier trop gros : {len(data)} octets", Loc(file))]
     try:

@@ -36,6 +36,7 @@ from deliberation.findings import Finding, Loc, Severity, error, warning
 from deliberation.fmt import date_short, money, number, plain
 from deliberation.load import AMENDEMENTS_FILE, THEMATIQUES_DIR
 from deliberation.load.yaml import _PlainResolver
+from deliberation.messages import os_reason
 from deliberation.model import Ligne, Periode, Volume
 from deliberation.schema import Date, Invalid, Kind, Money, Text, parse_decimal, schema_fields
 from deliberation.xlsx.layout import (
@@ -187,7 +188,7 @@ def read_workbook(path: Path, display: str, mappings: dict[str, dict[str, str]] 
     except FileNotFoundError:
         return [], [error("xlsx.introuvable", "classeur introuvable", _loc(display))]
     except OSError as err:
-        return [], [error("xlsx.illisible", f"classeur illisible : {err.strerror or err}", _loc(display))]
+        return [], [error("xlsx.illisible", f"classeur illisible : {os_reason(err)}", _loc(display))]
     try:
         wb = load_workbook(io.BytesIO(data))
     except zipfile.BadZipFile:
