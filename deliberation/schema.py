@@ -19,7 +19,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from deliberation.findings import Finding, Loc, error
+from deliberation.findings import Finding, Loc, error, warning
 
 # ---------------------------------------------------------------------------
 # conversion context
@@ -50,6 +50,10 @@ class Ctx:
     def add(self, code: str, message: str, node: Node | None, path: str) -> None:
         """Record an error at a node."""
         self.findings.append(error(code, message, self.loc(node, path)))
+
+    def warn(self, code: str, message: str, node: Node | None, path: str) -> None:
+        """Record a warning at a node (the value is kept)."""
+        self.findings.append(warning(code, message, self.loc(node, path)))
 
 
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
@@ -106,6 +110,11 @@ def control_message(text: str) -> str | None:
             f"un document Word), position {m.start() + 1}")
 
 
+#: Bidirectional controls: kept as written, but they reorder what follows them on the page (a name
+#: typed with U+202E reads backwards in the PDF), so a reviewer is told where they are.
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
 class Text(Kind):
     """Free text (names, titles, descriptions). Control characters are refused."""
 
@@ -127,6 +136,10 @@ class Text(Kind):
             raise Invalid(f"texte trop long : {len(text)} caractères (au plus {self.max_len})", "texte.long")
         if self.pattern and not self.pattern.fullmatch(text):
             raise Invalid(f"format inattendu : « {_clip(text)} » {self.hint}".rstrip(), "texte.format")
+        if (m := BIDI.search(text)) is not None:
+            ctx.warn("texte.bidi", f"caractère de contrôle bidirectionnel U+{ord(m.group()):04X} en position "
+                     f"{m.start() + 1} : le texte qui le suit peut s'afficher dans un autre ordre que celui saisi "
+                     f"(« {_clip(BIDI.sub('', text))} » sans ce caractère)", node, path)
         return text
 
 

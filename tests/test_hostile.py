@@ -249,3 +249,11 @@ def test_template_escapes_print_tags_but_leave_the_data_alone(fictif, tmp_path):
     text = docx_text(out / "05-annexe-3-repartition-financiere.docx")
     assert "Littéral : {{ pas une balise }} {% ni %}" in text
     assert "B {_{ x }_} {_% y %_}" in text
+
+
+def test_bidirectional_controls_are_kept_but_pointed_out(fictif):
+    fictif.edit("structures.yaml", "nom: Beta Emploi", "nom: \"Beta \\u202Eiolpme\"")
+    line = fictif.line_of("structures.yaml", "nom: \"Beta")
+    (f,) = [f for f in fictif.check() if f.code == "texte.bidi"]
+    assert f.severity.value == "WARNING" and f.loc.file.endswith("structures.yaml") and f.loc.line == line
+    assert "U+202E en position 6" in f.message and "« Beta iolpme » sans ce caractère" in f.message
