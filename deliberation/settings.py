@@ -23,6 +23,14 @@ class Settings:
     jobs: int = 2  # LibreOffice processes working side by side
     annexes: tuple[Path, ...] = field(default_factory=lambda: (default_catalogue_dir(),))
 
+    def __post_init__(self) -> None:
+        """Accept plain strings for the paths (callers from Python, not only the CLI)."""
+        for name in ("source", "out_dir", "templates"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "annexes", tuple(Path(p) for p in self.annexes))
+
     def catalogue_dirs(self) -> tuple[Path, ...]:
         """Folders of dispositif sheets: the engine's, then the dossier's own ``dispositifs/``."""
         return (*self.annexes, self.source / "dispositifs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -60,3 +61,12 @@ def test_figures_table(fictif):
 def test_python_dash_m():
     out = subprocess.run([sys.executable, "-m", "deliberation", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "deliberation" in out.stdout
+
+
+def test_settings_accept_plain_strings():
+    from deliberation import pipeline
+    from deliberation.settings import Settings
+
+    settings = Settings(source="fixtures/fictif", out_dir="build/x", templates="templates")
+    assert settings.source.name == "fictif" and settings.out_dir.name == "x" and settings.templates.name == "templates"
+    assert pipeline.check(Settings(source=str(Path(__file__).parents[1] / "fixtures" / "fictif"))).findings == []
