@@ -70,8 +70,7 @@ def check_templates(templates_dir: Path, context: dict) -> None:
         if not path.is_file():
             raise TemplateError(f"{path}: modèle introuvable")
         try:
-            check_paragraph_tags(path)
-            unknown = set(_template_names(path)) - known_here
+            unknown = set(_template_names(path)) - known_here  # paragraph tags checked on the way
         except Exception as err:  # docxtpl/jinja raise many kinds on a broken template
             raise TemplateError(f"{path}: modèle illisible ou balise mal formée : {err}") from err
         if unknown:
@@ -258,7 +257,26 @@ def _template_names(path: Path) -> frozenset[str]:
 
 @functools.cache
 def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
-    return frozenset(template_variables(path))
+    """Names the template uses, once its paragraph tags are checked; kept in the parse cache by content.
+
+    Parsing a template with docxtpl costs some 30 ms: a rebuild with unchanged templates reads the
+    answer from the cache (keyed by the engine's code and the template's bytes) instead.
+    """
+    import hashlib
+
+    from deliberation.engine import engine_sha
+    from deliberation.load.yaml import cache_get, cache_put
+
+    h = hashlib.sha256(f"{engine_sha()}\0template-names\0".encode())
+    h.update(path.read_bytes())
+    key = h.hexdigest()
+    hit = cache_get(key)
+    if isinstance(hit, frozenset):
+        return hit
+    check_paragraph_tags(path)
+    names = frozenset(template_variables(path))
+    cache_put(key, names)
+    return names
 
 
 def render_bundle(checked, templates_dir: Path | None = None,
