@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from babel import Locale
 from babel.dates import format_date
@@ -45,11 +45,46 @@ def number(value: Decimal | int, decimals: int | None = None) -> str:
 @functools.lru_cache(maxsize=65536)
 def _number(value: Decimal, decimals: int | None) -> str:
     # equal Decimals (2.5, 2.50) format alike under these patterns, so caching by value is safe
+    if value.is_finite() and abs(value) < _LIMIT:
+        return _grouped(value, decimals)
+    return babel_number(value, decimals)
+
+
+def babel_number(value: Decimal, decimals: int | None) -> str:
+    """The same as :func:`number`, through Babel's pattern engine (the reference; 20 times slower)."""
     if decimals is None:
         pattern = "#,##0.###"
     else:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return _fix_spaces(_pattern(pattern).apply(value, _locale(), decimal_quantization=True))
+
+
+_LIMIT = Decimal("1e20")  # well inside the default 28-digit context: quantize cannot overflow
+
+
+def _grouped(value: Decimal, decimals: int | None) -> str:
+    """Babel's ``#,##0.###`` / ``#,##0.00`` for fr_FR (half-even rounding, no-break group spaces), by hand.
+
+    Babel looks the locale's symbols up again for every number (some 60 µs each, a fifth of a
+    5 000-line check); the symbols are read from Babel once and tests compare both on many values.
+    """
+    group, decimal_sign, minus = _symbols()
+    places = 3 if decimals is None else decimals
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    whole, _, frac = format(abs(q), "f").partition(".")
+    if decimals is None:
+        frac = frac.rstrip("0")
+    head = len(whole) % 3 or 3
+    parts = [whole[:head]] + [whole[i:i + 3] for i in range(head, len(whole), 3)]
+    text = group.join(parts) + (decimal_sign + frac if frac else "")
+    return (minus if q.is_signed() else "") + text
+
+
+@functools.cache
+def _symbols() -> tuple[str, str, str]:
+    from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
+
+    return NBSP, get_decimal_symbol(_locale()), get_minus_sign_symbol(_locale())
 
 
 @functools.cache

@@ -205,3 +205,16 @@ def test_convention_instalments_add_up_to_the_amount(fictif_copy, montant, pcts)
     amounts = [parse_decimal(re.search(r"soit (.*€)$", line).group(1)) for line in said]
     assert sum(amounts) == montant == parse_decimal(values["annexes"][0]["values"]["cout"])
     assert all(a >= 0 for a in amounts)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=Decimal("-1e19"), max_value=Decimal("1e19")),
+       st.sampled_from([None, 0, 1, 2, 3]))
+def test_fast_number_formatting_equals_babel(value, decimals):
+    """fmt formats numbers by hand for speed: it must say exactly what Babel's pattern engine says."""
+    assert fmt._grouped(value, decimals) == fmt.babel_number(value, decimals)
+
+
+@pytest.mark.parametrize("value", ["2.0005", "2.0015", "999.9995", "-0.0004", "1E+3", "12345678.905", "0.125"])
+@pytest.mark.parametrize("decimals", [None, 0, 2])
+def test_fast_number_formatting_equals_babel_at_the_edges(value, decimals):
+    assert fmt.number(Decimal(value), decimals) == fmt.babel_number(Decimal(value), decimals)
