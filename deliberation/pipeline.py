@@ -118,17 +118,16 @@ def _render_and_write(settings: Settings, checked: Checked) -> Built:
     files, keys = render_bundle(checked, templates, previous.documents() if previous else None)
     files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
                        + "\n").encode("utf-8")
-    files[XLSX] = workbook(d, checked.figures)
     when = build_time(d.info.seance.date)
     options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
-    kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
-    docx = {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)}
-    docs = compare_documents(previous.hashes(kinds) if previous else {}, docx)
     version = previous.version + 1 if previous else 1
     notes: list[str] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:  # redlines run while LibreOffice converts
-        pairs = {n: (previous.files[n], files[n]) for n in docs.modifies
-                 if previous and n in previous.files and n.endswith(".docx")}
+    # redlines and LibreOffice run in other processes, started first; the workbook is built while the last
+    # redlines finish (LibreOffice is driven from this thread, so that an interruption reaches it)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        word = {n: b for n, b in files.items() if n.endswith(".docx")}
+        pairs = {n: (previous.files[n], b) for n, b in word.items()
+                 if previous and n in previous.files and previous.files[n] != b}
         author = f"deliberation — version {version}"
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}
@@ -136,14 +135,18 @@ def _render_and_write(settings: Settings, checked: Checked) -> Built:
             out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
             opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
                                   scratch_prefix=f".{out.name}.tmp-pdf-")
-            pdfs, sources = publish_pdfs(checked, files, when, opts, templates,
+            pdfs, sources = publish_pdfs(checked, word, when, opts, templates,
                                          previous.pdf_cache(options) if previous else None)
             files.update(pdfs)
+        files[XLSX] = workbook(d, checked.figures)
         try:
             revised = {f"{REVISIONS}/{n}": data for n, data in pending.result().items()}
         except RedlineUnavailable as err:
             revised = {}
             notes.append(f"copies avec modifications suivies non produites : {err}")
+    kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
+    docs = compare_documents(previous.hashes(kinds) if previous else {},
+                             {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)})
     if settings.pdf and (settings.actes or settings.final):  # @ctes pre-flight on the PDFs, before any write
         from deliberation.bundle.actes import check_pdfs, transmitted
 

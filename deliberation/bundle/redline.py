@@ -61,7 +61,8 @@ def redlines(pairs: dict[str, tuple[bytes, bytes]], author: str, when: dt.dateti
     if not pairs:
         return {}
     engine = _engine()
-    names = sorted(pairs)
+    # the largest first: the comparison time grows with the document, and the pool then ends sooner
+    names = sorted(pairs, key=lambda n: (-len(pairs[n][1]), n))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = pool.map(lambda n: redline(*pairs[n], author, when, engine), names)
-        return dict(zip(names, results, strict=True))
+        return dict(sorted(zip(names, results, strict=True)))

@@ -14,6 +14,7 @@ import errno
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -47,10 +48,16 @@ def _pause(point: str) -> None:
 
 
 def _inside(root: Path, rel: str) -> Path:
-    path = (root / rel).resolve()
-    if root.resolve() not in path.parents:
+    """``root/rel`` for a plain relative name; a name that could leave ``root`` is refused.
+
+    Checked on the name alone: ``root`` is a fresh folder holding only what this module creates (no
+    symbolic link), so a relative name without ``..``, ``.`` or empty parts stays inside it.
+    """
+    parts = rel.split("/")
+    if (not rel or rel.startswith("/") or "\0" in rel or "\\" in rel
+            or any(p in ("", ".", "..") for p in parts)):
         raise BuildError(f"nom de fichier refusé (hors du dossier de sortie) : {rel!r}")
-    return path
+    return root.joinpath(*parts)
 
 
 def _kill_users(folder: Path) -> None:
@@ -98,7 +105,8 @@ def recover(out: Path) -> None:
 def _link(src: Path, dst: Path, size: int) -> bool:
     """Hard-link ``src`` to ``dst`` if it is a plain file of the expected size; False to write instead."""
     try:
-        if src.is_symlink() or not src.is_file() or src.stat().st_size != size:
+        st = os.lstat(src)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
             return False
         os.link(src, dst)
     except OSError:
@@ -174,11 +182,14 @@ def write_bundle(out: Path, files: dict[str, bytes], same: set[str] | frozenset 
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
             tmp.chmod(0o755)
             names = sorted(files)
+            made: set[Path] = {tmp}
             for i, rel in enumerate(names):
                 if i == len(names) // 2:
                     _pause("partial")
                 path = _inside(tmp, rel)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.parent not in made:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(path.parent)
                 if rel in same and _link(out / rel, path, len(files[rel])):
                     continue
                 with open(path, "wb") as fh:

@@ -9,6 +9,7 @@ rendered as the seed's two-column table, per-structure fields filled.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,18 +262,23 @@ def act_paths(acts: list[Act]) -> list[str]:
 
 def _where(loc, root: str) -> str:
     """A location without machine-specific prefixes: relative to the dossier, or to the engine."""
-    import os
-
     if loc is None:
         return ""
+    file = _relative(loc.file, root)
+    return f"{file}:{loc.line}" if loc.line else file
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(file: str, root: str) -> str:
+    import os
+
     engine = str(Path(__file__).resolve().parents[2])
-    file = os.path.abspath(loc.file)
-    for base, prefix in ((os.path.abspath(root), ""), (engine, "")):
+    file = os.path.abspath(file)
+    for base in (os.path.abspath(root), engine):
         rel = os.path.relpath(file, base)
         if not rel.startswith(".."):
-            file = prefix + rel
-            break
-    return f"{file}:{loc.line}" if loc.line else file
+            return rel
+    return file
 
 
 def _cell(text: str) -> str:

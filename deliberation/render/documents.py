@@ -158,6 +158,11 @@ class Job:
 
 def _canonical(value):
     """A JSON-able, type-tagged image of a context value (for fingerprints)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most values: exact types first
+        return value
+    if kind is dict:
+        return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, MarkdownText):
         return {"md": value.text}
     if isinstance(value, SheetTable):
