@@ -136,7 +136,7 @@ class Text(Kind):
             raise Invalid(f"texte trop long : {len(text)} caractères (au plus {self.max_len})", "texte.long")
         if self.pattern and not self.pattern.fullmatch(text):
             raise Invalid(f"format inattendu : « {_clip(text)} » {self.hint}".rstrip(), "texte.format")
-        if (m := BIDI.search(text)) is not None:
+        if ctx is not None and (m := BIDI.search(text)) is not None:  # ctx is None for a value read from Excel
             ctx.warn("texte.bidi", f"caractère de contrôle bidirectionnel U+{ord(m.group()):04X} en position "
                      f"{m.start() + 1} : le texte qui le suit peut s'afficher dans un autre ordre que celui saisi "
                      f"(« {_clip(BIDI.sub('', text))} » sans ce caractère)", node, path)

@@ -316,3 +316,14 @@ def test_amount_texts(phase6, tmp_path, text):
     wb.save(tmp_path / "w.xlsx")
     result = import_workbooks([tmp_path / "w.xlsx"], phase6.root)
     assert not result.failed and result.edits == [], result.findings
+
+
+def test_bidirectional_control_in_a_cell_is_imported_then_pointed_out(phase6, tmp_path):
+    """A text cell with U+202E is data: imported as written, then `check` warns where it landed."""
+    path = _export(phase6.root, tmp_path)
+    _set_cell(path, "t1-o3-pdc-actif", "description", "Financement \u202eesrever")
+    result = _run(str(path), str(phase6.root))
+    assert result.exit_code == 0, result.output
+    assert "\u202eesrever" in (phase6.root / "thematiques" / "t1.yaml").read_text(encoding="utf-8")
+    (f,) = [f for f in phase6.check() if f.code == "texte.bidi"]
+    assert f.loc.file.endswith("t1.yaml") and "U+202E" in f.message

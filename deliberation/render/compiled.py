@@ -50,6 +50,33 @@ class Fragment(str):
         return str(self)
 
 
+def _from_string(env, source: str):
+    """``env.from_string(source)``, with Jinja's compiled code kept in the parse cache across builds.
+
+    Compiling the XML of a Word template costs some 15 ms; the code object is stored (marshal) under
+    the engine's fingerprint, the Python version and the source, so any change compiles again.
+    """
+    import hashlib
+    import marshal
+    import sys
+
+    from deliberation.engine import engine_sha
+    from deliberation.load.yaml import cache_get, cache_put
+
+    key = hashlib.sha256(f"{engine_sha()}\0jinja\0{sys.version}\0{source}".encode("utf-8", "surrogatepass"))
+    key = key.hexdigest()
+    globals_ = env.make_globals(None)
+    hit = cache_get(key)
+    if isinstance(hit, bytes):
+        try:
+            return env.template_class.from_code(env, marshal.loads(hit), globals_, None)
+        except Exception:  # noqa: BLE001, S110 - a stale or damaged entry is compiled again
+            pass
+    code = env.compile(source)
+    cache_put(key, marshal.dumps(code))
+    return env.template_class.from_code(env, code, globals_, None)
+
+
 class CompiledTemplate:
     """A Word template compiled once; ``render(context)`` gives one document's DOCX bytes."""
 
@@ -135,7 +162,7 @@ class CompiledTemplate:
         # docxtpl's escapes for a literal tag (``{_{`` prints ``{{``…) are resolved in the template, not in
         # the rendered text: docxtpl replaces them after rendering, which would also rewrite the data
         xml = _LITERAL.sub(lambda m: "{% raw %}" + m.group(0).replace("_", "") + "{% endraw %}", xml)
-        return self.env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
+        return _from_string(self.env, re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
 
     # -- values ------------------------------------------------------------------------------
 
