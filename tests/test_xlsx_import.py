@@ -327,3 +327,18 @@ def test_bidirectional_control_in_a_cell_is_imported_then_pointed_out(phase6, tm
     assert "\u202eesrever" in (phase6.root / "thematiques" / "t1.yaml").read_text(encoding="utf-8")
     (f,) = [f for f in phase6.check() if f.code == "texte.bidi"]
     assert f.loc.file.endswith("t1.yaml") and "U+202E" in f.message
+
+
+def test_budget_code_twice_is_located(phase6, tmp_path):
+    path = _export(phase6.root, tmp_path)
+    wb = load_workbook(path)
+    ws = wb["Contrôle budgétaire"]
+    ws["A3"].value = ws["A2"].value
+    wb.save(path)
+    before = _bytes(phase6.root)
+    result = _run(str(path), str(phase6.root))
+    assert result.exit_code == 1
+    code = ws["A2"].value
+    assert (f"{path}!Contrôle budgétaire!A3: ERROR: code opération « {code} » en double dans le classeur "
+            f"(déjà en {path}!Contrôle budgétaire!A2) [xlsx.budget_doublon]") in result.output
+    assert _bytes(phase6.root) == before

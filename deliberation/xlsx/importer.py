@@ -733,6 +733,14 @@ class _Apply:
     def error(self, code: str, message: str, where: str) -> None:
         self.result.findings.append(error(code, message, _loc(where)))
 
+    def duplicate(self, seen: dict[str, str], key: str, at: str, code: str, what: str) -> bool:
+        """True (and a finding) when ``key`` was already read in the workbook; else remember where it is."""
+        if key in seen:
+            self.error(code, f"{what} en double dans le classeur (déjà en {seen[key]})", at)
+            return True
+        seen[key] = at
+        return False
+
     def table(self, table: Table, display: str) -> None:
         """Apply one sheet."""
         rows = 0
@@ -774,12 +782,7 @@ class _Apply:
             return 0
         typed = self._typed(values)
         lid, at = _text(values["id"].raw), values["id"].where
-        if lid in self.seen_ids:
-            self.error("xlsx.ligne_doublon", f"ligne « {lid} » en double dans le classeur (déjà en "
-                       f"{self.seen_ids[lid]})", at)
-            return 0
-        self.seen_ids[lid] = at
-        if typed is None:
+        if self.duplicate(self.seen_ids, lid, at, "xlsx.ligne_doublon", f"ligne « {lid} »") or typed is None:
             return 0
         if table.thematique is not None:
             if "thematique" in typed and typed["thematique"] != table.thematique:
@@ -902,12 +905,8 @@ class _Apply:
                 self.result.ignored_codes.append(code)  # the finance system's other lines
             return 0
         typed = self._typed(values)
-        if code in self.seen_codes:
-            self.error("xlsx.budget_doublon", f"code opération « {code} » en double dans le classeur (déjà en "
-                       f"{self.seen_codes[code]})", at)
-            return 0
-        self.seen_codes[code] = at
-        if typed is None:
+        what = f"code opération « {code} »"
+        if self.duplicate(self.seen_codes, code, at, "xlsx.budget_doublon", what) or typed is None:
             return 0
         doc = self.docs.files["budget.yaml"].data
         for key in BUDGET_FIELDS:
