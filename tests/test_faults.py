@@ -88,19 +88,8 @@ def alive(pid: int) -> bool:
 
 
 def processes_naming(paths) -> list[int]:
-    """Live processes whose command line names one of ``paths`` (LibreOffice working in a scratch folder)."""
-    needles = [os.fsencode(p) for p in paths]
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if any(n in cmd for n in needles) and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    """Live processes whose command line names one of ``paths`` (zombies awaiting their parent aside)."""
+    return [pid for pid in write.processes_naming(paths) if alive(pid)]
 
 
 def wait_for(predicate, seconds: float = 60.0) -> None:
@@ -534,3 +523,20 @@ def test_a_stale_lock_file_does_not_block(tmp_path):
     (tmp_path / ".out.lock").write_text("999999\n")
     assert pipeline.build(Settings(source=FIXTURES / "fictif", out_dir=out)).written
     assert complete_version(out) == 1 and leftovers(out) == []
+
+
+def test_process_scan_finds_a_process_naming_a_folder_and_recovery_kills_it(tmp_path):
+    """The /proc scan behind recover(): a process naming a stale scratch folder is found, then killed."""
+    folder = tmp_path / ".out.tmp-pdf-abc"
+    folder.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(60)", str(tmp_path / "elsewhere")])
+    proc = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(60)", str(folder / "x.docx")])
+    try:
+        time.sleep(0.2)
+        assert proc.pid in write.processes_naming([folder]) and other.pid not in write.processes_naming([folder])
+        write._kill_users(folder)
+        assert proc.wait(timeout=5) == -signal.SIGKILL and other.poll() is None
+    finally:
+        for p in (proc, other):
+            p.kill()
+            p.wait()

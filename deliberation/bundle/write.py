@@ -60,12 +60,13 @@ def _inside(root: Path, rel: str) -> Path:
     return root.joinpath(*parts)
 
 
-def _kill_users(folder: Path) -> None:
-    """SIGKILL the processes whose command line names ``folder`` (a LibreOffice left by a killed build)."""
-    needle = os.fsencode(folder)
+def processes_naming(paths) -> list[int]:
+    """Other processes whose command line names one of ``paths`` (a LibreOffice working in a scratch folder)."""
+    needles = [os.fsencode(p) for p in paths]
     proc = Path("/proc")
-    if not proc.is_dir():
-        return
+    if not needles or not proc.is_dir():
+        return []
+    found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -73,9 +74,16 @@ def _kill_users(folder: Path) -> None:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in cmdline:
-            with contextlib.suppress(OSError):
-                os.kill(int(entry.name), signal.SIGKILL)
+        if any(n in cmdline for n in needles):
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_users(folder: Path) -> None:
+    """SIGKILL the processes whose command line names ``folder`` (a LibreOffice left by a killed build)."""
+    for pid in processes_naming([folder]):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def recover(out: Path) -> None:
