@@ -1,7 +1,10 @@
 """Redlines: a Word copy of each changed document, with tracked changes against its previous version.
 
-The comparison is done by Python-Redlines' Docxodus engine (a compiled Open-XML comparer shipped in
-the wheel): the lawyer opens the copy in Word or LibreOffice and accepts or rejects each change.
+When the two versions differ only in the words of some paragraphs (an amended amount: the usual case),
+the tracked changes are computed here (``bundle.tracked``, word by word, in milliseconds). Otherwise the
+comparison is done by Python-Redlines' Docxodus engine (a compiled Open-XML comparer shipped in the
+wheel; about 0.7 s per document, most of it .NET start-up). The lawyer opens the copy in Word or
+LibreOffice and accepts or rejects each change.
 The revision date is the build date (from the dossier), and the file is normalised like every
 other DOCX, so redlines are reproducible too.
 """
@@ -12,6 +15,7 @@ import datetime as dt
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from deliberation.bundle.tracked import tracked_redline
 from deliberation.render.docx import normalise_zip
 
 #: Folder of the bundle that holds the redlines of the latest version.
@@ -42,7 +46,14 @@ def redline(old: bytes, new: bytes, author: str, when: dt.datetime, engine=None)
         RedlineUnavailable: the engine is missing or fails on these documents.
 
     """
-    engine = engine or _engine()
+    quick = tracked_redline(old, new, author, when)
+    if quick is not None:
+        return normalise_zip(quick, when)
+    return _compare(old, new, author, when, engine or _engine())
+
+
+def _compare(old: bytes, new: bytes, author: str, when: dt.datetime, engine) -> bytes:
+    """The general comparer's redline (Docxodus), normalised."""
     try:
         out, _, _ = engine.run_redline(author, old, new, date_time=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
     except Exception as err:  # EngineExecutionError, OSError…
@@ -58,11 +69,16 @@ def redlines(pairs: dict[str, tuple[bytes, bytes]], author: str, when: dt.dateti
         RedlineUnavailable: the engine is missing or fails on a document.
 
     """
-    if not pairs:
-        return {}
-    engine = _engine()
-    # the largest first: the comparison time grows with the document, and the pool then ends sooner
-    names = sorted(pairs, key=lambda n: (-len(pairs[n][1]), n))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = pool.map(lambda n: redline(*pairs[n], author, when, engine), names)
-        return dict(sorted(zip(names, results, strict=True)))
+    done = {}
+    for name, (old, new) in pairs.items():
+        quick = tracked_redline(old, new, author, when)
+        if quick is not None:
+            done[name] = normalise_zip(quick, when)
+    rest = [n for n in pairs if n not in done]
+    if rest:
+        engine = _engine()
+        # the largest first: the comparison time grows with the document, and the pool then ends sooner
+        rest.sort(key=lambda n: (-len(pairs[n][1]), n))
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            done.update(zip(rest, pool.map(lambda n: _compare(*pairs[n], author, when, engine), rest), strict=True))
+    return dict(sorted(done.items()))
