@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from deliberation.acts import Act, plan_acts
 from deliberation.amend import Effect, apply_amendments, check_overruns
@@ -104,17 +104,34 @@ def build(settings: Settings) -> Built:
 
 def _render_and_write(settings: Settings, checked: Checked) -> Built:
     """The body of ``build`` once the dossier is valid and the output folder locked."""
-    from deliberation.bundle.history import CHANGES, changelog, read_previous
-    from deliberation.bundle.pdf import ConvertOptions
+    from deliberation.bundle.history import read_previous
+    from deliberation.bundle.pdf import ConvertOptions, Office
+    from deliberation.render.documents import default_templates_dir
+
+    templates = settings.templates or default_templates_dir()
+    previous = read_previous(settings.out_dir)
+    if not settings.pdf:
+        return _render_and_write_with(settings, checked, templates, previous, None)
+    out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
+    opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
+                          scratch_prefix=f".{out.name}.tmp-pdf-")
+    # LibreOffice starts while the documents are rendered: as many as converters when all will be
+    # converted, one when an earlier bundle with PDFs suggests that a few documents changed
+    again = previous is not None and any(n.endswith(".pdf") for n in previous.files)
+    with Office(1 if again else settings.jobs, opts) as office:
+        return _render_and_write_with(settings, checked, templates, previous, replace(opts, office=office))
+
+
+def _render_and_write_with(settings: Settings, checked: Checked, templates, previous, opts) -> Built:
+    """Render, convert (``opts``: how, or None for Word only), compare and write."""
+    from deliberation.bundle.history import CHANGES, changelog
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
-    from deliberation.render.documents import build_time, default_templates_dir, render_bundle
+    from deliberation.render.documents import build_time, render_bundle
     from deliberation.xlsx.export import XLSX, workbook
 
     d = checked.dossier
-    templates = settings.templates or default_templates_dir()
-    previous = read_previous(settings.out_dir)
     files, keys = render_bundle(checked, templates, previous.documents() if previous else None)
     files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
                        + "\n").encode("utf-8")
@@ -131,10 +148,7 @@ def _render_and_write(settings: Settings, checked: Checked) -> Built:
         author = f"deliberation — version {version}"
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}
-        if settings.pdf:
-            out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
-            opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
-                                  scratch_prefix=f".{out.name}.tmp-pdf-")
+        if opts is not None:
             pdfs, sources = publish_pdfs(checked, word, when, opts, templates,
                                          previous.pdf_cache(options) if previous else None)
             files.update(pdfs)

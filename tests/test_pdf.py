@@ -211,3 +211,112 @@ def test_documents_beyond_one_launcher_batch_are_all_converted(monkeypatch):
     out = pdf.convert(docx, pdf.ConvertOptions(jobs=2))
     assert sorted(out) == sorted(n[:-5] + ".pdf" for n in docx) and len(out) == 9
     assert all(pdf.page_count(data) >= 1 for data in out.values())
+
+
+# -- LibreOffice kept warm (pdf.Office) -------------------------------------------------------------------------
+
+def _converters_in(folder: Path) -> list[int]:
+    from deliberation.bundle.write import processes_naming
+
+    return processes_naming([folder, folder.as_uri()])
+
+
+@pytest.fixture(scope="module")
+def fictif_docx():
+    from deliberation.render.documents import render_documents
+
+    checked = pipeline.check(Settings(source=ROOT / "fixtures" / "fictif"))
+    return {n: b for n, b in render_documents(checked).items() if n.endswith(".docx")}
+
+
+@needs_lo
+def test_a_warm_libreoffice_converts_and_gives_the_bytes_of_a_cold_one(fictif_docx, tmp_path):
+    """Verify that LibreOffice started ahead listens on the pipe we expect, takes the batch, and that
+    the PDFs (normalised) are those of LibreOffice started for the batch; nothing is left running."""
+    import datetime as dt
+
+    from deliberation.bundle import pdf
+
+    when = dt.datetime(2024, 12, 9, tzinfo=dt.UTC)
+    docs = dict(sorted(fictif_docx.items())[:3])
+    cold = pdf.convert(docs, pdf.ConvertOptions(jobs=1, scratch=tmp_path))
+    opts = pdf.ConvertOptions(jobs=2, scratch=tmp_path)
+    with pdf.Office(2, opts) as office:
+        assert len(office.profiles) == 2 and _converters_in(office.root)
+        taken = []
+        real_take = office.take
+
+        def take(profile):
+            taken.append(real_take(profile))
+            return taken[-1]
+
+        office.take = take
+        warm = pdf.convert(docs, pdf.ConvertOptions(jobs=2, scratch=tmp_path, office=office))
+        root = office.root
+    assert taken == [True, True]  # both started ahead take a share of the 3 documents
+    assert sorted(warm) == sorted(cold)
+    for name in cold:
+        assert pdf.normalise_pdf(warm[name], when) == pdf.normalise_pdf(cold[name], when), name
+    assert not root.exists() and not _converters_in(root)
+    assert not any(p.exists() for k in range(2) for p in pdf.ipc_pipes(root / f"warm-{k}"))
+
+
+@needs_lo
+def test_a_warm_libreoffice_that_died_is_replaced_by_one_started_for_the_batch(fictif_docx, tmp_path):
+    import os
+    import signal
+
+    from deliberation.bundle import pdf
+
+    docs = dict(sorted(fictif_docx.items())[:2])
+    opts = pdf.ConvertOptions(jobs=1, scratch=tmp_path)
+    with pdf.Office(1, opts) as office:
+        os.killpg(office._procs[office.profiles[0]].pid, signal.SIGKILL)
+        out = pdf.convert(docs, pdf.ConvertOptions(jobs=1, scratch=tmp_path, office=office))
+        assert office.profiles == []
+    assert sorted(out) == sorted(n[:-5] + ".pdf" for n in docs)
+    assert all(pdf.page_count(data) >= 1 for data in out.values())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nothing_is_started_ahead_without_a_libreoffice_installation(tmp_path, monkeypatch):
+    """A program named soffice that is not LibreOffice (no versionrc beside it) is never run ahead."""
+    from deliberation.bundle import pdf
+
+    fake = tmp_path / "bin" / "soffice"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\ntouch {tmp_path}/ran\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DELIBERATION_SOFFICE", str(fake))
+    with pdf.Office(2, pdf.ConvertOptions(scratch=tmp_path)) as office:
+        assert office.profiles == []
+    assert not (tmp_path / "ran").exists()
+
+
+@needs_lo
+def test_an_interrupted_build_leaves_no_warm_libreoffice(tmp_path):
+    """SIGTERM while LibreOffice started ahead converts: exit 130, no LibreOffice left, no scratch."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "deliberation", "build", str(ROOT / "fixtures" / "fictif"),
+                             "-o", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    scratch: list[Path] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        scratch = list(tmp_path.glob(".out.tmp-pdf-*"))
+        if scratch and _converters_in(scratch[0]):
+            break
+        time.sleep(0.02)
+    assert scratch and proc.poll() is None
+    seen = _converters_in(scratch[0])
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    time.sleep(0.2)
+    left = [p for p in seen if Path(f"/proc/{p}").exists()]
+    assert not [p for p in left if b"soffice" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert not _converters_in(scratch[0]) and list(tmp_path.iterdir()) == []

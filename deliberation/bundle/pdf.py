@@ -7,6 +7,9 @@ page fields (``PAGE``, ``NUMPAGES``) while exporting, so « Ce document comprend
 Its PDFs carry the time of conversion and a random identifier: ``normalise_pdf`` replaces both by
 values derived from the build date and the document, so the same dossier gives the same bytes.
 
+LibreOffice is kept warm for the build (``Office``): its processes are started while the documents are
+rendered, and each batch is handed to a running one.
+
 Faults: each LibreOffice run has a time limit (``DELIBERATION_LO_TIMEOUT`` seconds, else 30 s per
 document and at least 60 s); a run that fails, crashes or exceeds it is killed with its whole process
 group and run once more, then the build stops with a French message naming the documents. No
@@ -49,16 +52,22 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def _versionrc(exe: str) -> bytes | None:
+    """The ``versionrc`` beside the program ``exe`` resolves to: only a LibreOffice installation has one."""
+    try:
+        return (Path(shutil.which(exe) or exe).resolve().parent / "versionrc").read_bytes()
+    except OSError:
+        return None
+
+
 def converter_id() -> str:
     """Which LibreOffice build converts (its ``versionrc``), so that PDFs made by another are not reused."""
     exe = soffice()
     if not exe:
         return ""
-    path = Path(shutil.which(exe) or exe).resolve()
-    try:
-        data = (path.parent / "versionrc").read_bytes()
-    except OSError:
-        return path.name
+    data = _versionrc(exe)
+    if data is None:
+        return Path(shutil.which(exe) or exe).resolve().name
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -91,6 +100,7 @@ class ConvertOptions:
     timeout: float | None = None
     scratch: Path | None = None
     scratch_prefix: str = "deliberation-pdf-"
+    office: Office | None = None  # LibreOffice started ahead of the conversion (its working folder too)
 
     def limit(self, documents: int) -> float:
         """Seconds allowed to one LibreOffice run converting ``documents`` files.
@@ -114,12 +124,104 @@ class ConvertOptions:
         return max(self.minimum_seconds, self.seconds_per_document * documents)
 
 
+FLAGS = ("--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo")
+
+
 def _run_batch(exe: str, files: list[Path], outdir: Path, profile: Path, opts: ConvertOptions):
     target = PDFA_FILTER if opts.pdfa else "pdf"
-    cmd = [exe, "--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo",
-           f"-env:UserInstallation={profile.as_uri()}", "--convert-to", target, "--outdir", str(outdir),
+    cmd = [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}", "--convert-to", target, "--outdir", str(outdir),
            *map(str, files)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def ipc_pipes(profile: Path) -> list[Path]:
+    """Where the single-instance pipe of a LibreOffice running on ``profile`` appears.
+
+    LibreOffice (desktop/source/app/officeipcthread.cxx) names it after the MD5 of its user
+    installation URL (UTF-16, each byte in hexadecimal without leading zero); the pipe lives in
+    ``/tmp``, or ``/var/tmp`` when ``/tmp`` cannot be written (sal/osl/unx/pipe.cxx).
+    """
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()  # noqa: S324
+    name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(format(b, 'x') for b in digest)}"
+    return [Path("/tmp", name), Path("/var/tmp", name)]
+
+
+class Office:
+    """LibreOffice started ahead of the conversion: one process per profile, each ready for one batch.
+
+    Starting LibreOffice costs about a second, which the build spends rendering its documents. When
+    the batch is ready, ``soffice`` is run on the same profile as usual: LibreOffice hands its
+    command line to the process already running there (its single-instance pipe) and waits until
+    that process has converted the files. Only a LibreOffice installation (its ``versionrc`` found)
+    is started ahead. A process that died or did not open its pipe in ``ready_seconds`` is discarded,
+    and the batch starts LibreOffice itself. ``close`` kills whatever still runs and removes the
+    working folder (made in ``opts.scratch``, named ``opts.scratch_prefix…``).
+    """
+
+    ready_seconds = 5.0
+
+    def __init__(self, count: int, opts: ConvertOptions):
+        try:
+            self.root = Path(tempfile.mkdtemp(prefix=opts.scratch_prefix, dir=opts.scratch))
+        except OSError as err:
+            msg = f"conversion PDF impossible : dossier de travail inutilisable ({os_error_text(err)})"
+            raise BuildError(msg) from err
+        self.profiles: list[Path] = []  # started ahead and not used yet
+        self._procs: dict[Path, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        exe = soffice()
+        if not exe or not shutil.which(exe) or _versionrc(exe) is None:
+            return  # no LibreOffice, or not an installation of it (no versionrc): nothing is started ahead
+        for k in range(count):
+            profile = self.root / f"warm-{k}"
+            try:
+                self._procs[profile] = subprocess.Popen(
+                    [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}"], stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            except OSError:
+                break
+            self.profiles.append(profile)
+
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def take(self, profile: Path) -> bool:
+        """True if a LibreOffice started ahead on ``profile`` listens: the next batch there is handed to it."""
+        with self._lock:
+            proc = self._procs.get(profile)
+            if proc is None or profile not in self.profiles:
+                return False
+            self.profiles.remove(profile)
+        pipes = ipc_pipes(profile)
+        deadline = time.monotonic() + self.ready_seconds
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(p.exists() for p in pipes):
+                return True
+            time.sleep(0.02)
+        self.discard(profile)
+        return False
+
+    def discard(self, profile: Path) -> None:
+        """Kill the LibreOffice started on ``profile`` (if any) and forget that profile's state."""
+        with self._lock:
+            proc = self._procs.pop(profile, None)
+            if profile in self.profiles:
+                self.profiles.remove(profile)
+        if proc is not None:
+            _kill(proc)
+            for pipe in ipc_pipes(profile):
+                with contextlib.suppress(OSError):
+                    pipe.unlink()
+        shutil.rmtree(profile, ignore_errors=True)  # a process killed while starting may leave it half made
+
+    def close(self) -> None:
+        """Kill every LibreOffice started here and remove the working folder."""
+        for profile in list(self._procs):
+            self.discard(profile)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _kill(proc) -> None:
@@ -197,10 +299,15 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
 
 
 def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOptions) -> dict[str, bytes]:
+    office = opts.office
+    warm = list(office.profiles) if office else []
     # starting LibreOffice costs about as much as converting 8 documents: a few documents, one process
-    jobs = max(1, min(opts.jobs, -(-len(names) // DOCUMENTS_PER_START)))
+    # (unless more are already started)
+    jobs = max(1, min(opts.jobs, len(names), max(-(-len(names) // DOCUMENTS_PER_START), len(warm))))
     n = max(jobs, -(-len(names) // MAX_FILES_PER_BATCH))
-    with tempfile.TemporaryDirectory(prefix=opts.scratch_prefix, dir=opts.scratch) as tmp:
+    work = (tempfile.TemporaryDirectory(prefix="convert-", dir=office.root) if office
+            else tempfile.TemporaryDirectory(prefix=opts.scratch_prefix, dir=opts.scratch))
+    with work as tmp:
         root = Path(tmp)
         batches = []
         for j in range(n):
@@ -216,7 +323,7 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
             batches.append((part, files, outdir))
         profiles: queue.Queue = queue.Queue()
         for k in range(jobs):
-            profiles.put(root / f"profile-{k}")
+            profiles.put(warm[k] if k < len(warm) else root / f"profile-{k}")
 
         limits = [opts.limit(len(part)) for part, _, _ in batches]
         live: set = set()  # LibreOffice processes running, killed if convert is interrupted
@@ -230,6 +337,7 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
             for attempt in (1, 2):
                 profile = profiles.get()  # never two processes on one profile
                 try:
+                    handed = office is not None and office.take(profile)  # to a LibreOffice started ahead
                     with lock:
                         if stop.is_set():
                             return j, "interrompu"
@@ -248,6 +356,8 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
                         _kill(proc)  # the launcher may leave soffice.bin behind: the whole group goes
                         with lock:
                             live.discard(proc)
+                        if handed:  # that LibreOffice is used up (it ends by itself), or has failed
+                            office.discard(profile)
                 finally:
                     profiles.put(profile)
                 done = all(_whole_pdf(outdir / f.with_suffix(".pdf").name) for f in files)
@@ -269,6 +379,8 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
                     for proc in list(live):
                         with contextlib.suppress(OSError):
                             os.killpg(proc.pid, signal.SIGKILL)
+                if office is not None:
+                    office.close()
                 raise
         if failed:
             j, why = failed[0]

@@ -80,8 +80,11 @@ def processes_naming(paths) -> list[int]:
 
 
 def _kill_users(folder: Path) -> None:
-    """SIGKILL the processes whose command line names ``folder`` (a LibreOffice left by a killed build)."""
-    for pid in processes_naming([folder]):
+    """SIGKILL the processes whose command line names ``folder`` (a LibreOffice left by a killed build).
+
+    LibreOffice started ahead names only its profile, as a URL (``-env:UserInstallation=file:///…``).
+    """
+    for pid in processes_naming([folder, folder.absolute().as_uri()]):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 
