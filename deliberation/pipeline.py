@@ -6,6 +6,7 @@ Figures are computed before validation because declared figures are checked agai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -104,39 +105,46 @@ def build(settings: Settings) -> Built:
 
 def _render_and_write(settings: Settings, checked: Checked) -> Built:
     """The body of ``build`` once the dossier is valid and the output folder locked."""
-    from deliberation.bundle.history import read_previous
-    from deliberation.bundle.pdf import ConvertOptions, Office
-    from deliberation.render.documents import default_templates_dir
-
-    templates = settings.templates or default_templates_dir()
-    previous = read_previous(settings.out_dir)
-    if not settings.pdf:
-        return _render_and_write_with(settings, checked, templates, previous, None)
-    out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
-    opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
-                          scratch_prefix=f".{out.name}.tmp-pdf-")
-    # LibreOffice starts while the documents are rendered: as many as converters when all will be
-    # converted, one when an earlier bundle with PDFs suggests that a few documents changed
-    again = previous is not None and any(n.endswith(".pdf") for n in previous.files)
-    with Office(1 if again else settings.jobs, opts) as office:
-        return _render_and_write_with(settings, checked, templates, previous, replace(opts, office=office))
+    with contextlib.ExitStack() as resources:  # LibreOffice started ahead, if any, ends with the build
+        return _render_and_write_with(settings, checked, resources)
 
 
-def _render_and_write_with(settings: Settings, checked: Checked, templates, previous, opts) -> Built:
-    """Render, convert (``opts``: how, or None for Word only), compare and write."""
-    from deliberation.bundle.history import CHANGES, changelog
+def _render_and_write_with(settings: Settings, checked: Checked, resources: contextlib.ExitStack) -> Built:
+    """Render, convert, compare and write; ``resources`` holds what must end with the build."""
+    from deliberation.bundle.history import CHANGES, changelog, read_previous
+    from deliberation.bundle.pdf import DOCUMENTS_PER_START, ConvertOptions, Office
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
-    from deliberation.render.documents import build_time, render_bundle
+    from deliberation.render.documents import build_time, default_templates_dir, render_bundle
     from deliberation.xlsx.export import XLSX, workbook
 
+    templates = settings.templates or default_templates_dir()
+    previous = read_previous(settings.out_dir)
+    options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
+    pdf_cache = previous.pdf_cache(options) if previous and settings.pdf else {}
+    opts = None
+    if settings.pdf:
+        out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
+        opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
+                              scratch_prefix=f".{out.name}.tmp-pdf-")
+
+    def planned(changed: list[str], kept: dict[str, bytes]) -> None:
+        """Start LibreOffice now, while the documents render, if some will have to be converted."""
+        nonlocal opts
+        if opts is None:
+            return
+        stale = len([n for n in changed if n.endswith(".docx")]) + len(
+            [n for n, b in kept.items() if n.endswith(".docx") and (f"{n[:-5]}.pdf", _sha256(b)) not in pdf_cache])
+        if stale:
+            office = resources.enter_context(Office(min(settings.jobs, -(-stale // DOCUMENTS_PER_START)), opts))
+            opts = replace(opts, office=office)
+
     d = checked.dossier
-    files, keys = render_bundle(checked, templates, previous.documents() if previous else None)
+    files, keys = render_bundle(checked, templates, previous.documents() if previous else None, planned)
     files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
                        + "\n").encode("utf-8")
     when = build_time(d.info.seance.date)
-    options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
     version = previous.version + 1 if previous else 1
     notes: list[str] = []
     # redlines and LibreOffice run in other processes, started first; the workbook is built while the last
@@ -149,8 +157,7 @@ def _render_and_write_with(settings: Settings, checked: Checked, templates, prev
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}
         if opts is not None:
-            pdfs, sources = publish_pdfs(checked, word, when, opts, templates,
-                                         previous.pdf_cache(options) if previous else None)
+            pdfs, sources = publish_pdfs(checked, word, when, opts, templates, pdf_cache)
             files.update(pdfs)
         files[XLSX] = workbook(d, checked.figures)
         try:

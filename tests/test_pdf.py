@@ -320,3 +320,24 @@ def test_an_interrupted_build_leaves_no_warm_libreoffice(tmp_path):
     left = [p for p in seen if Path(f"/proc/{p}").exists()]
     assert not [p for p in left if b"soffice" in Path(f"/proc/{p}/cmdline").read_bytes()]
     assert not _converters_in(scratch[0]) and list(tmp_path.iterdir()) == []
+
+
+@needs_lo
+def test_libreoffice_is_started_ahead_only_when_something_is_to_convert(tmp_path, monkeypatch):
+    from deliberation.bundle import pdf
+
+    started: list[int] = []
+
+    class Recorded(pdf.Office):
+        def __init__(self, count, opts):
+            started.append(count)
+            super().__init__(count, opts)
+
+    monkeypatch.setattr(pdf, "Office", Recorded)
+    out = tmp_path / "out"
+    settings = Settings(source=ROOT / "fixtures" / "fictif", out_dir=out, pdf=True)
+    assert pipeline.build(settings).written
+    assert started == [2]  # 9 documents to convert: two LibreOffice (-j 2)
+    again = pipeline.build(settings)
+    assert again.unchanged and started == [2]  # nothing to convert: none started
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

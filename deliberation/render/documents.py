@@ -285,11 +285,13 @@ def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
 
 
 def render_bundle(checked, templates_dir: Path | None = None,
-                  previous: dict[str, tuple[str, bytes]] | None = None) -> tuple[dict[str, bytes], dict[str, str]]:
+                  previous: dict[str, tuple[str, bytes]] | None = None,
+                  planned=None) -> tuple[dict[str, bytes], dict[str, str]]:
     """Render every document; return ``file name → bytes`` (Word files and review sheets) and fingerprints.
 
     ``previous`` maps a file name to the fingerprint and bytes of an earlier build: a document whose
     fingerprint is unchanged is taken from there instead of being rendered again (same bytes).
+    ``planned(changed names, kept name → bytes)`` is called before anything is rendered.
     """
     from deliberation.render.compiled import render_many
 
@@ -303,6 +305,8 @@ def render_bundle(checked, templates_dir: Path | None = None,
             out[job.name] = old[1]
         else:
             todo.append(job)
+    if planned is not None:
+        planned([job.name for job in todo], dict(out))
     rendered = render_many([(job.template, job.context, job.when) for job in todo])
     out.update(zip((job.name for job in todo), rendered, strict=True))
     out = {job.name: out[job.name] for job in jobs}  # documents in plan order
