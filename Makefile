@@ -32,9 +32,11 @@ test: $(BIN)/deliberation libreoffice
 	$(BIN)/ruff check deliberation tests bench
 	$(BIN)/pytest -q
 
-# Thousands of mutated dossiers and amounts (hypothesis profile "fuzz"); codes reached: build/fuzz-codes.txt.
+# Thousands of mutated dossiers, amounts and redlined documents (hypothesis profile "fuzz"); codes reached:
+# build/fuzz-codes.txt.
 fuzz: $(BIN)/deliberation
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -s --hypothesis-show-statistics tests/test_fuzz.py tests/test_properties.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -s --hypothesis-show-statistics tests/test_fuzz.py tests/test_properties.py \
+	  tests/test_tracked.py
 
 bench: $(BIN)/deliberation
 	$(BIN)/python bench/run.py

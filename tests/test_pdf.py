@@ -341,3 +341,23 @@ def test_libreoffice_is_started_ahead_only_when_something_is_to_convert(tmp_path
     again = pipeline.build(settings)
     assert again.unchanged and started == [2]  # nothing to convert: none started
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@needs_lo
+def test_pdfs_normalised_over_the_cores_are_those_normalised_one_by_one(bundle, monkeypatch):
+    import datetime as dt
+
+    from deliberation.bundle import pdf
+
+    raw = {str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*.pdf"))}
+    when = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)  # another date than the build's: every PDF is rewritten
+    titles = {n: Path(n).stem for n in raw}
+    one = {n: pdf.normalise_pdf(data, when, titles[n]) for n, data in raw.items()}
+    monkeypatch.setattr(pdf, "NORMALISE_PARALLEL_FROM", 1)
+    many = pdf.normalise_many(raw, when, titles, jobs=2)
+    assert many == one and len(many) == len(raw) > 30
+    assert all(b"20250102000000" in data for data in many.values())  # pypdf writes « D\\07220250102… »
+    pdf._PAGES.clear()
+    again = pdf.normalise_many(raw, when, titles, jobs=2)
+    assert [pdf.page_count(again[n]) for n in sorted(raw)] == [len(PdfReader(io.BytesIO(raw[n])).pages)
+                                                               for n in sorted(raw)]

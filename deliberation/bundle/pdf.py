@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import io
+import multiprocessing
 import os
 import queue
 import re
@@ -33,11 +33,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from deliberation.bundle.write import os_error_text
+from deliberation.bundle.write import os_error_text, processes_naming
 from deliberation.findings import BuildError
 
 #: Export filter options for PDF/A-2b (archiving), LibreOffice's JSON syntax (7.4 and later).
@@ -169,18 +169,26 @@ class Office:
         self.profiles: list[Path] = []  # started ahead and not used yet
         self._procs: dict[Path, subprocess.Popen] = {}
         self._lock = threading.Lock()
+        self._started = 0
+        self.start(count)
+
+    def start(self, count: int = 1) -> None:
+        """Start ``count`` more LibreOffice processes (none if LibreOffice is not installed)."""
         exe = soffice()
         if not exe or not shutil.which(exe) or _versionrc(exe) is None:
             return  # no LibreOffice, or not an installation of it (no versionrc): nothing is started ahead
-        for k in range(count):
-            profile = self.root / f"warm-{k}"
+        for _ in range(count):
+            profile = self.root / f"warm-{self._started}"
+            self._started += 1
             try:
-                self._procs[profile] = subprocess.Popen(
+                proc = subprocess.Popen(
                     [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}"], stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             except OSError:
                 break
-            self.profiles.append(profile)
+            with self._lock:
+                self._procs[profile] = proc
+                self.profiles.append(profile)
 
     def __enter__(self) -> Office:
         return self
@@ -218,9 +226,18 @@ class Office:
         shutil.rmtree(profile, ignore_errors=True)  # a process killed while starting may leave it half made
 
     def close(self) -> None:
-        """Kill every LibreOffice started here and remove the working folder."""
+        """Kill every LibreOffice started here and remove the working folder.
+
+        A signal that interrupts ``subprocess.Popen`` can leave a process started but not recorded:
+        whatever still names the working folder is killed too.
+        """
         for profile in list(self._procs):
             self.discard(profile)
+        for pid in processes_naming([self.root, self.root.as_uri()]):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # each LibreOffice leads its own process group
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -304,7 +321,9 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
     # starting LibreOffice costs about as much as converting 8 documents: a few documents, one process
     # (unless more are already started)
     jobs = max(1, min(opts.jobs, len(names), max(-(-len(names) // DOCUMENTS_PER_START), len(warm))))
-    n = max(jobs, -(-len(names) // MAX_FILES_PER_BATCH))
+    # as many batches per process, so that the processes end together (3 batches for 2 processes
+    # would leave one idle for a third of the time)
+    n = jobs * -(-len(names) // (jobs * MAX_FILES_PER_BATCH))
     work = (tempfile.TemporaryDirectory(prefix="convert-", dir=office.root) if office
             else tempfile.TemporaryDirectory(prefix=opts.scratch_prefix, dir=opts.scratch))
     with work as tmp:
@@ -403,6 +422,46 @@ def _pdf_date(when: dt.datetime) -> str:
 
 def normalise_pdf(data: bytes, when: dt.datetime, title: str | None = None) -> bytes:
     """Rewrite a PDF with fixed dates, producer and ``/ID`` (derived from its content): reproducible bytes."""
+    out, pages = _normalise(data, when, title)
+    _PAGES[out] = pages
+    return out
+
+
+#: Below this many PDFs, normalising them in this process is faster than forking workers.
+NORMALISE_PARALLEL_FROM = 64
+
+
+def normalise_many(raw: dict[str, bytes], when: dt.datetime, titles: dict[str, str],
+                   jobs: int | None = None) -> dict[str, bytes]:
+    """``normalise_pdf`` of every ``name → PDF`` (title from ``titles``), over the cores for many PDFs.
+
+    The result is the same, byte for byte, whatever the number of processes; each PDF's page count
+    is kept (``page_count`` does not read it again).
+    """
+    names = sorted(raw)
+    jobs = jobs or os.cpu_count() or 1
+    items = [(raw[n], when, titles.get(n)) for n in names]
+    if jobs <= 1 or len(items) < NORMALISE_PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        done = [_normalise(*item) for item in items]
+    else:
+        import pypdf.generic  # noqa: F401 - loaded before forking, as the workers use it
+
+        size = max(8, len(items) // (jobs * 4))
+        batches = [items[k:k + size] for k in range(0, len(items), size)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = [one for batch in pool.map(_normalise_batch, batches) for one in batch]
+    out = {}
+    for name, (data, pages) in zip(names, done, strict=True):
+        _PAGES[data] = pages
+        out[name] = data
+    return out
+
+
+def _normalise_batch(items: list) -> list[tuple[bytes, int]]:
+    return [_normalise(*item) for item in items]
+
+
+def _normalise(data: bytes, when: dt.datetime, title: str | None) -> tuple[bytes, int]:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, ByteStringObject, StreamObject
 
@@ -434,7 +493,7 @@ def normalise_pdf(data: bytes, when: dt.datetime, title: str | None = None) -> b
     writer._ID = ArrayObject([ByteStringObject(ident), ByteStringObject(ident)])
     buf = io.BytesIO()
     writer.write(buf)
-    return buf.getvalue()
+    return buf.getvalue(), len(reader.pages)
 
 
 def fixed_icc(profile: bytes, when: dt.datetime) -> bytes:
@@ -451,9 +510,16 @@ def fixed_icc(profile: bytes, when: dt.datetime) -> bytes:
     return bytes(head)
 
 
-@functools.lru_cache(maxsize=4096)
+#: Page counts of the PDFs read or written in this process, by content.
+_PAGES: dict[bytes, int] = {}
+
+
 def page_count(data: bytes) -> int:
     """Number of pages of a PDF (read once per distinct PDF: the sommaire and the manifest both ask)."""
     from pypdf import PdfReader
 
-    return len(PdfReader(io.BytesIO(data)).pages)
+    if data not in _PAGES:
+        if len(_PAGES) >= 4096:
+            _PAGES.clear()
+        _PAGES[data] = len(PdfReader(io.BytesIO(data)).pages)
+    return _PAGES[data]

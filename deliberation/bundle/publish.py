@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deliberation import __version__
 from deliberation.bundle.numbering import Document, documents
-from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_pdf, page_count
+from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
 
 BUNDLE = "bundle.pdf"
 MANIFEST = "manifest.json"
@@ -53,7 +53,9 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
     raw = convert(todo, opts) if todo else {}
-    pdfs.update({k: normalise_pdf(v, when, pdf_title(k)) for k, v in raw.items()})
+    if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
+        opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
+    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}))
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
     counts = [page_count(data) for _, data in ordered]
     front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
