@@ -11,7 +11,6 @@ import re
 import weakref
 from dataclasses import dataclass
 
-from docx.enum.style import WD_STYLE_TYPE
 from markdown_it import MarkdownIt
 
 #: Figures a narrative may cite by name; each comes from ``compute`` for the narrative's scope.
@@ -95,6 +94,8 @@ def _styled_paragraph(doc, style: str | None):
     if style is not None:
         ids = _STYLE_IDS.setdefault(doc.part, {})
         if style not in ids:
+            from docx.enum.style import WD_STYLE_TYPE  # python-docx only when rendering, not for `check`
+
             ids[style] = doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
         p._p.style = ids[style]
     return p
