@@ -361,3 +361,28 @@ def test_pdfs_normalised_over_the_cores_are_those_normalised_one_by_one(bundle, 
     again = pdf.normalise_many(raw, when, titles, jobs=2)
     assert [pdf.page_count(again[n]) for n in sorted(raw)] == [len(PdfReader(io.BytesIO(raw[n])).pages)
                                                                for n in sorted(raw)]
+
+
+@needs_lo
+def test_a_signal_while_libreoffice_starts_leaves_nothing_running(tmp_path, monkeypatch):
+    """Ctrl-C right after the second LibreOffice is spawned, before it is recorded: both are killed."""
+    import subprocess
+
+    from deliberation.bundle import pdf
+
+    real = subprocess.Popen
+    spawned: list = []
+
+    def popen(*args, **kwargs):
+        spawned.append(real(*args, **kwargs))
+        if len(spawned) == 2:
+            raise KeyboardInterrupt
+        return spawned[-1]
+
+    monkeypatch.setattr(pdf.subprocess, "Popen", popen)
+    with pytest.raises(KeyboardInterrupt):
+        pdf.Office(2, pdf.ConvertOptions(scratch=tmp_path))
+    assert len(spawned) == 2
+    for proc in spawned:
+        assert proc.wait(timeout=10) is not None
+    assert list(tmp_path.iterdir()) == []

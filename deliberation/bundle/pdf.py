@@ -170,7 +170,11 @@ class Office:
         self._procs: dict[Path, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self._started = 0
-        self.start(count)
+        try:
+            self.start(count)
+        except BaseException:  # a signal while starting: nothing is left running
+            self.close()
+            raise
 
     def start(self, count: int = 1) -> None:
         """Start ``count`` more LibreOffice processes (none if LibreOffice is not installed)."""
