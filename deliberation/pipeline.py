@@ -17,7 +17,7 @@ from deliberation.amend import Effect, apply_amendments, check_overruns
 from deliberation.bundle.lock import build_lock
 from deliberation.bundle.write import recover, write_bundle
 from deliberation.compute import Figures, compute
-from deliberation.findings import Finding, has_errors, sort_findings
+from deliberation.findings import BuildError, Finding, has_errors, sort_findings
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.model import Dispositif, Dossier
 from deliberation.rules import RuleInput, run_rules
@@ -95,24 +95,42 @@ def build(settings: Settings) -> Built:
             build holds the output folder (``bundle.lock``: it does not wait).
 
     """
-    checked = check(settings)
-    if checked.dossier is None or has_errors(checked.findings, settings.strict):
-        return Built(checked)
-    with build_lock(settings.out_dir):  # one build at a time per output folder, rendering included
-        recover(settings.out_dir)  # a bundle left aside by a killed build is back before it is read
-        return _render_and_write(settings, checked)
-
-
-def _render_and_write(settings: Settings, checked: Checked) -> Built:
-    """The body of ``build`` once the dossier is valid and the output folder locked."""
     with contextlib.ExitStack() as resources:  # LibreOffice started ahead, if any, ends with the build
-        return _render_and_write_with(settings, checked, resources)
+        office = _office(settings, resources)
+        checked = check(settings)
+        if checked.dossier is None or has_errors(checked.findings, settings.strict):
+            return Built(checked)
+        with build_lock(settings.out_dir):  # one build at a time per output folder, rendering included
+            # a bundle left aside by a killed build is back before it is read
+            recover(settings.out_dir, keep=office.root if office else None)
+            return _render_and_write(settings, checked, office)
 
 
-def _render_and_write_with(settings: Settings, checked: Checked, resources: contextlib.ExitStack) -> Built:
-    """Render, convert, compare and write; ``resources`` holds what must end with the build."""
+def _office(settings: Settings, resources: contextlib.ExitStack):
+    """LibreOffice started while the dossier is checked and the documents rendered (PDF builds only).
+
+    One process when the output folder holds a bundle with PDFs (a rebuild converts a few documents),
+    ``settings.jobs`` otherwise; the plan then stops it if nothing is to convert, or starts more.
+    """
+    if not settings.pdf:
+        return None
+    from deliberation.bundle.pdf import ConvertOptions, Office
+
+    out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
+    opts = ConvertOptions(scratch=out.parent, scratch_prefix=f".{out.name}.tmp-pdf-")
+    if not out.parent.is_dir():
+        return None  # the build says why it cannot write there
+    again = (out / "bundle.pdf").is_file()
+    try:
+        return resources.enter_context(Office(1 if again else max(1, settings.jobs), opts))
+    except BuildError:
+        return None  # the folder cannot be written: the findings come first, the build says it later
+
+
+def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
+    """The body of ``build`` once the dossier is valid and the output folder locked."""
     from deliberation.bundle.history import CHANGES, changelog, read_previous
-    from deliberation.bundle.pdf import DOCUMENTS_PER_START, ConvertOptions, Office
+    from deliberation.bundle.pdf import DOCUMENTS_PER_START, ConvertOptions
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
@@ -130,15 +148,17 @@ def _render_and_write_with(settings: Settings, checked: Checked, resources: cont
                               scratch_prefix=f".{out.name}.tmp-pdf-")
 
     def planned(changed: list[str], kept: dict[str, bytes]) -> None:
-        """Start LibreOffice now, while the documents render, if some will have to be converted."""
+        """Before rendering: stop LibreOffice if nothing is to convert, start more if many documents are."""
         nonlocal opts
-        if opts is None:
+        if opts is None or office is None:
             return
         stale = len([n for n in changed if n.endswith(".docx")]) + len(
             [n for n, b in kept.items() if n.endswith(".docx") and (f"{n[:-5]}.pdf", _sha256(b)) not in pdf_cache])
-        if stale:
-            office = resources.enter_context(Office(min(settings.jobs, -(-stale // DOCUMENTS_PER_START)), opts))
-            opts = replace(opts, office=office)
+        if not stale:
+            office.close()
+            return
+        office.start(min(settings.jobs, -(-stale // DOCUMENTS_PER_START)) - len(office.profiles))
+        opts = replace(opts, office=office)
 
     d = checked.dossier
     files, keys = render_bundle(checked, templates, previous.documents() if previous else None, planned)

@@ -323,23 +323,35 @@ def test_an_interrupted_build_leaves_no_warm_libreoffice(tmp_path):
 
 
 @needs_lo
-def test_libreoffice_is_started_ahead_only_when_something_is_to_convert(tmp_path, monkeypatch):
-    from deliberation.bundle import pdf
+def test_libreoffice_started_ahead_is_stopped_when_nothing_is_to_convert(tmp_path, monkeypatch):
+    from deliberation.bundle import pdf, publish
 
     started: list[int] = []
+    offices: list = []
+    converted: list[list[str]] = []
 
     class Recorded(pdf.Office):
         def __init__(self, count, opts):
             started.append(count)
+            offices.append(self)
             super().__init__(count, opts)
 
+    real_convert = publish.convert
+
+    def convert(docs, opts=None):
+        converted.append(sorted(docs))
+        return real_convert(docs, opts)
+
     monkeypatch.setattr(pdf, "Office", Recorded)
+    monkeypatch.setattr(publish, "convert", convert)
     out = tmp_path / "out"
     settings = Settings(source=ROOT / "fixtures" / "fictif", out_dir=out, pdf=True)
     assert pipeline.build(settings).written
-    assert started == [2]  # 9 documents to convert: two LibreOffice (-j 2)
+    assert started == [2] and len(converted) == 2  # -j 2 while checking; the documents, then the sommaire
     again = pipeline.build(settings)
-    assert again.unchanged and started == [2]  # nothing to convert: none started
+    assert again.unchanged and started == [2, 1]  # a bundle with PDFs there: one while checking…
+    assert len(converted) == 2  # … stopped once the plan showed nothing to convert
+    assert not offices[-1]._procs and not offices[-1].root.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -89,11 +89,11 @@ def _kill_users(folder: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def recover(out: Path) -> None:
+def recover(out: Path, keep: Path | None = None) -> None:
     """Undo what an interrupted build left: restore a swapped-out bundle, drop temporary folders.
 
     Takes the build lock of ``out`` (re-entrant within a build), so that it never touches the
-    temporary folder of another build in progress.
+    temporary folder of another build in progress; ``keep`` is the calling build's own.
 
     Raises:
         BuildLocked: another process is building into ``out``.
@@ -109,6 +109,8 @@ def recover(out: Path) -> None:
             olds[-1].rename(out)
             olds = olds[:-1]
         for stale in [*parent.glob(f".{out.name}.tmp-*"), *olds]:
+            if keep is not None and stale == keep:
+                continue  # this build's own working folder (LibreOffice started while checking)
             _kill_users(stale)  # LibreOffice converting in the scratch folder of a killed build
             shutil.rmtree(stale, ignore_errors=True)
 
