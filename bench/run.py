@@ -90,16 +90,40 @@ def run_row(label: str, cmd, runs: int, before=None, after=None) -> Row:
         k += 1
         if before is not None:
             before()
-        t, rss, rc, out = measure(cmd() if callable(cmd) else cmd)
-        if after is not None and not rc:
+        _record(row, cmd)
+        if after is not None and not row.rc:
             row.flag = row.flag or after()
-        row.times.append(t)
-        row.rss_mb = max(row.rss_mb, rss)
-        if rc and not row.rc:
-            row.rc = rc
-            row.error = "\n".join(out.strip().splitlines()[-3:])
     print(f"  {row.t:8.2f} s  {label}", file=sys.stderr, flush=True)
     return row
+
+
+def side_by_side(specs: list[tuple[str, object]], runs: int) -> list[Row]:
+    """``runs`` rounds, each measuring every ``(label, cmd)`` once in turn.
+
+    A slower phase of the machine (here its speed drifts by 20–30 % over minutes) then weighs on every
+    command of a round alike: compare them with ``ratio``, round by round.
+    """
+    rows = [Row(label) for label, _ in specs]
+    for _ in range(runs):
+        for row, (_, cmd) in zip(rows, specs, strict=True):
+            _record(row, cmd)
+    for row in rows:
+        print(f"  {row.t:8.2f} s  {row.label}", file=sys.stderr, flush=True)
+    return rows
+
+
+def ratio(a: Row, b: Row) -> float:
+    """Median over the rounds of ``a``'s time divided by ``b``'s (rows measured by ``side_by_side``)."""
+    return statistics.median(x / y for x, y in zip(a.times, b.times, strict=True))
+
+
+def _record(row: Row, cmd) -> None:
+    t, rss, rc, out = measure(cmd() if callable(cmd) else cmd)
+    row.times.append(t)
+    row.rss_mb = max(row.rss_mb, rss)
+    if rc and not row.rc:
+        row.rc = rc
+        row.error = "\n".join(out.strip().splitlines()[-3:])
 
 
 def faster(slow: Row, fast: Row) -> str:
@@ -285,17 +309,19 @@ def main() -> None:
             jobs = 2  # the engine's default; batches of at most 200 files (the soffice launcher drops more)
             v1 = fresh()  # the last full build is the version 1 of the incremental rebuild
             outs = iter([*(fresh() for _ in range(runs - 1)), v1])
-            pdf = run_row(f"build Word + PDF + bundle.pdf, phase de {n} avenants (-j {jobs})",
-                          lambda: build(phase, "-j", str(jobs), out=next(outs)), runs)
+            # the build and its floor side by side, round by round (the machine's speed drifts)
+            pdf, floor = side_by_side([
+                (f"build Word + PDF + bundle.pdf, phase de {n} avenants (-j {jobs})",
+                 lambda: build(phase, "-j", str(jobs), out=next(outs))),
+                (f"  référence : {jobs} LibreOffice chauds convertissant les {docs} DOCX",
+                 [*SELF, "--baseline", "lo", str(word_out), str(jobs)])], runs)
             rows.append(pdf)
             if not pdf.rc:  # right after the full builds, while their engine is likely still the current one
                 incr = incremental("  reconstruction après un montant amendé, PDF compris", v1, phase, amended,
                                    "-j", str(jobs))
                 incr.ratio = faster(pdf, incr)
-            floor = run_row(f"  référence : {jobs} LibreOffice chauds convertissant les {docs} DOCX",
-                            [*SELF, "--baseline", "lo", str(word_out), str(jobs)], runs)
             if not pdf.rc and not floor.rc:
-                floor.ratio = f"moteur ×{pdf.t / floor.t:.2f} du plancher"
+                floor.ratio = f"moteur ×{ratio(pdf, floor):.2f} du plancher (médiane des rapports par tour)"
             rows.append(floor)
             if not pdf.rc:
                 rows.append(incr)

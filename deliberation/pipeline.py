@@ -114,23 +114,31 @@ def _office(settings: Settings, resources: contextlib.ExitStack):
     """
     if not settings.pdf:
         return None
-    from deliberation.bundle.pdf import ConvertOptions, Office
+    from deliberation.bundle.pdf import Office
 
-    out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
-    opts = ConvertOptions(scratch=out.parent, scratch_prefix=f".{out.name}.tmp-pdf-")
-    if not out.parent.is_dir():
+    opts = _convert_options(settings)
+    if not opts.scratch.is_dir():
         return None  # the build says why it cannot write there
-    again = (out / "bundle.pdf").is_file()
+    again = (settings.out_dir / "bundle.pdf").is_file()
     try:
         return resources.enter_context(Office(1 if again else max(1, settings.jobs), opts))
     except BuildError:
         return None  # the folder cannot be written: the findings come first, the build says it later
 
 
+def _convert_options(settings: Settings):
+    """How this build converts: its PDF options, and a scratch folder the next build clears if killed."""
+    from deliberation.bundle.pdf import ConvertOptions
+
+    out = settings.out_dir.absolute()
+    return ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
+                          scratch_prefix=f".{out.name}.tmp-pdf-")
+
+
 def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     """The body of ``build`` once the dossier is valid and the output folder locked."""
     from deliberation.bundle.history import CHANGES, changelog, read_previous
-    from deliberation.bundle.pdf import DOCUMENTS_PER_START, ConvertOptions
+    from deliberation.bundle.pdf import DOCUMENTS_PER_START
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
@@ -141,11 +149,7 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     previous = read_previous(settings.out_dir)
     options = {"pdf": settings.pdf, "pdfa": settings.pdfa, "strict": settings.strict, "final": settings.final}
     pdf_cache = previous.pdf_cache(options) if previous and settings.pdf else {}
-    opts = None
-    if settings.pdf:
-        out = settings.out_dir.absolute()  # scratch beside the output: the next build clears a killed one's
-        opts = ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
-                              scratch_prefix=f".{out.name}.tmp-pdf-")
+    opts = _convert_options(settings) if settings.pdf else None
 
     def planned(changed: list[str], kept: dict[str, bytes]) -> None:
         """Before rendering: stop LibreOffice if nothing is to convert, start more if many documents are."""
