@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from deliberation.acts import Act, plan_acts
 from deliberation.amend import Effect, apply_amendments, check_overruns
 from deliberation.bundle.lock import build_lock
-from deliberation.bundle.write import recover, write_bundle
+from deliberation.bundle.write import check_output, recover, write_bundle
 from deliberation.compute import Figures, compute
 from deliberation.findings import BuildError, Finding, has_errors, sort_findings
 from deliberation.load import load_dispositifs, load_dossier
@@ -95,6 +95,7 @@ def build(settings: Settings) -> Built:
             build holds the output folder (``bundle.lock``: it does not wait).
 
     """
+    check_output(settings.out_dir, settings.source)  # never a folder the engine did not make, nor the dossier
     with contextlib.ExitStack() as resources:  # LibreOffice started ahead, if any, ends with the build
         office = _office(settings, resources)
         checked = check(settings)

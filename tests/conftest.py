@@ -84,3 +84,28 @@ def phase6(tmp_path) -> Dossier:
     dest = tmp_path / "phase-6-2024"
     shutil.copytree(FIXTURES / "phase-6-2024", dest)
     return Dossier(dest)
+
+
+def tree_state(root: Path) -> dict[str, object]:
+    """Every entry under ``root`` → its content's SHA-256 (files), link target (links) or kind (others).
+
+    Compared before and after an attack: the engine must leave every pre-existing file byte-identical.
+    """
+    import hashlib
+    import stat
+
+    state: dict[str, object] = {}
+    for top, dirs, names in os.walk(root):
+        for name in sorted(names + [d for d in dirs if os.path.islink(os.path.join(top, d))]):
+            path = os.path.join(top, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                state[rel] = ("lien", os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as fh:
+                    state[rel] = hashlib.sha256(fh.read()).hexdigest()
+            else:
+                state[rel] = ("spécial", stat.S_IFMT(st.st_mode))
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)))
+    return state

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,31 +83,67 @@ class Previous:
         return data.decode("utf-8", "replace") if data else ""
 
 
+#: The largest output a previous bundle may list (a crafted manifest must not make a build read /dev/zero).
+MAX_OUTPUT_BYTES = 2 * 1024 ** 3
+
+
+def _read_member(root: Path, rel: object, size: object = None) -> bytes | None:
+    """The bytes of output ``rel`` of bundle ``root``, or None when it cannot be one of its own files.
+
+    The name must stay inside ``root`` (no absolute path, ``..``, or symbolic link on the way), and
+    the file must be a regular file of the size the manifest gives (or under ``MAX_OUTPUT_BYTES``).
+    """
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel or "\0" in rel:
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    path = root
+    try:
+        for part in parts[:-1]:
+            path = path / part
+            if not stat.S_ISDIR(os.lstat(path).st_mode):  # a link to a folder elsewhere is not followed
+                return None
+        fd = os.open(path / parts[-1], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        limit = size if isinstance(size, int) and not isinstance(size, bool) else MAX_OUTPUT_BYTES
+        if not stat.S_ISREG(st.st_mode) or st.st_size > min(limit, MAX_OUTPUT_BYTES):
+            return None
+        try:
+            return fh.read(st.st_size + 1)
+        except OSError:
+            return None
+
+
 def read_previous(out: Path | None) -> Previous | None:
-    """The bundle in ``out``, if there is one with a readable manifest; files that do not match it are left out."""
+    """The bundle in ``out``, if there is one with a readable manifest; files that do not match it are left out.
+
+    Only files inside ``out`` are read, whatever names the manifest holds (see ``_read_member``).
+    """
     if out is None:
         return None
-    path = out / "manifest.json"
+    raw = _read_member(Path(out), "manifest.json", 64 * 1024 ** 2)
     try:
-        manifest = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        manifest = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:
         return None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("sorties"), dict):
         return None
     files = {}
     for name, entry in manifest["sorties"].items():
-        file = out / name
-        try:
-            data = file.read_bytes()
-        except OSError:
+        if not isinstance(entry, dict):
             continue
-        if isinstance(entry, dict) and entry.get("sha256") == _sha256(data):
+        data = _read_member(Path(out), name, entry.get("octets"))
+        if data is not None and entry.get("sha256") == _sha256(data):
             files[name] = data
-    try:
-        files[CHANGES] = (out / CHANGES).read_bytes()
-    except OSError:
-        pass
-    return Previous(out, manifest, files)
+    changes = _read_member(Path(out), CHANGES, 64 * 1024 ** 2)
+    if changes is not None:
+        files[CHANGES] = changes
+    return Previous(Path(out), manifest, files)
 
 
 def changelog(earlier: str, version: int, title: str, changes: list[Change] | None, docs: Documents,

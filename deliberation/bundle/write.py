@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -21,14 +23,114 @@ from pathlib import Path
 
 from deliberation.bundle.lock import build_lock
 from deliberation.findings import BuildError
-from deliberation.messages import OS_ERRORS
+from deliberation.fsio import os_error_text
+
+MANIFEST_NAME = "manifest.json"
 
 
-def os_error_text(err: OSError) -> str:
-    """A French description of ``err`` (« disque plein (No space left on device) »)."""
-    text = err.strerror or str(err)
-    fr = OS_ERRORS.get(err.errno or 0)
-    return f"{fr} ({text})" if fr else text
+class OutputRefused(BuildError):
+    """The output folder is not one this engine may write into (not empty, not one of its bundles…)."""
+
+
+_TEMP_SUFFIX = re.compile(r"(?:pdf-)?[a-z0-9_]{8}")  # what ``tempfile.mkdtemp`` adds to this module's prefixes
+
+
+def _entries(folder: Path, prefix: str) -> list[Path]:
+    """Temporary folders of this module in ``folder``, real folders only (never a link).
+
+    ``prefix`` is matched literally (never as a glob), then the random part ``tempfile.mkdtemp`` adds.
+    """
+    try:
+        with os.scandir(folder) as it:
+            return sorted(Path(e.path) for e in it if e.name.startswith(prefix)
+                          and _TEMP_SUFFIX.fullmatch(e.name[len(prefix):]) and e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def _bundle_names(out: Path) -> set[str] | None:
+    """The names an earlier bundle in ``out`` lists (its manifest's outputs, and the manifest); None if none."""
+    try:
+        with open(out / MANIFEST_NAME, "rb") as fh:
+            manifest = json.loads(fh.read(64 * 1024 * 1024))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("sorties"), dict)
+            and isinstance(manifest.get("moteur"), dict) and manifest["moteur"].get("nom") == "deliberation"):
+        return None
+    return {n for n in manifest["sorties"] if isinstance(n, str)} | {MANIFEST_NAME}
+
+
+def _foreign(out: Path, ours: set[str]) -> list[str]:
+    """Files and links under ``out`` that the bundle does not list (folders are walked, not followed)."""
+    found = []
+    for top, dirs, names in os.walk(out):
+        rel_top = os.path.relpath(top, out)
+        for name in sorted(names) + sorted(d for d in dirs if os.path.islink(os.path.join(top, d))):
+            rel = name if rel_top == "." else f"{rel_top}/{name}".replace(os.sep, "/")
+            if rel not in ours or os.path.islink(os.path.join(top, name)):
+                found.append(rel)
+        dirs.sort()
+    return found
+
+
+def output_refusal(out: Path, source: Path | None = None) -> str | None:
+    """Why ``build`` must not write into ``out`` (None: it may). It writes only where it cannot destroy.
+
+    ``out`` may be absent, an empty folder, or a bundle this engine wrote whose files are all listed by
+    its manifest. It may not be a file, a symbolic link, the dossier ``source``, a folder holding the
+    dossier, or a folder inside it (compared on resolved paths).
+    """
+    out = Path(os.path.abspath(out))
+    if os.path.islink(out):
+        return f"{out} est un lien symbolique : indiquez un dossier réel (absent, vide ou déjà produit)"
+    if os.path.lexists(out) and not out.is_dir():
+        return f"{out} est un fichier, pas un dossier : il n'est pas remplacé"
+    if source is not None:
+        real_out, real_src = out.resolve(), Path(source).resolve()
+        if _is_within(real_src, real_out):
+            what = "est le dossier de la phase" if real_out == real_src else f"contient le dossier de la phase {source}"
+            return f"{out} {what} : la production l'effacerait ; choisissez un autre dossier de sortie"
+        if _is_within(real_out, real_src):
+            return (f"{out} est à l'intérieur du dossier de la phase {source} : choisissez un dossier de sortie "
+                    "hors du dossier")
+    if not out.is_dir():
+        return None
+    try:
+        with os.scandir(out) as it:
+            empty = next(it, None) is None
+    except OSError as err:
+        return f"{out} illisible : {os_error_text(err)}"
+    if empty:
+        return None
+    ours = _bundle_names(out)
+    if ours is None:
+        try:
+            with os.scandir(out) as it:
+                names = sorted(e.name for e in it)
+        except OSError:
+            names = []
+        shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+        return (f"{out} n'est pas vide et n'est pas un jeu produit par deliberation (pas de {MANIFEST_NAME}) ; "
+                f"il contient {len(names)} élément(s) : {shown}. Rien n'y est écrit : indiquez un dossier "
+                "absent, vide ou déjà produit")
+    foreign = _foreign(out, ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        return (f"{out} contient {len(foreign)} fichier(s) que deliberation n'a pas écrit(s) : {shown}. "
+                "Ils seraient perdus : déplacez-les, puis relancez")
+    return None
+
+
+def check_output(out: Path, source: Path | None = None) -> None:
+    """Raise ``OutputRefused`` when ``build`` must not write into ``out`` (see ``output_refusal``)."""
+    why = output_refusal(out, source)
+    if why is not None:
+        raise OutputRefused(f"dossier de sortie refusé : {why}")
 
 
 def _pause(point: str) -> None:
@@ -104,11 +206,11 @@ def recover(out: Path, keep: Path | None = None) -> None:
     if not parent.is_dir():
         return
     with build_lock(out):
-        olds = sorted(parent.glob(f".{out.name}.old-*"))
-        if not out.exists() and olds:
+        olds = _entries(parent, f".{out.name}.old-")
+        if not os.path.lexists(out) and olds:
             olds[-1].rename(out)
             olds = olds[:-1]
-        for stale in [*parent.glob(f".{out.name}.tmp-*"), *olds]:
+        for stale in [*_entries(parent, f".{out.name}.tmp-"), *olds]:
             if keep is not None and stale == keep:
                 continue  # this build's own working folder (LibreOffice started while checking)
             _kill_users(stale)  # LibreOffice converting in the scratch folder of a killed build
@@ -192,6 +294,7 @@ def write_bundle(out: Path, files: dict[str, bytes], same: set[str] | frozenset 
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             recover(out)
+            check_output(out)  # again under the lock: nothing foreign arrived since the build began
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
             tmp.chmod(0o755)
             names = sorted(files)
