@@ -224,29 +224,37 @@ def export() -> None:
 
 @export.command("scdl")
 @DOSSIER
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Fichier CSV (sortie standard par défaut).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Fichier CSV (sortie standard par défaut, ou « - ») ; un dossier, un périphérique, un tube "
+                   "ou un lien symbolique est refusé.")
 @click.option("--brouillon", is_flag=True, help="Écrit le CSV malgré les constats SCDL (champs laissés vides).")
 def export_scdl(dossier: Path, output: Path | None, brouillon: bool) -> None:
     """Écrit les financements de la phase adoptée au format SCDL « Subventions » 2.1.1 (CSV, data.gouv.fr).
 
     Une ligne par ligne de financement (les valorisations en sont exclues). Un SIRET manquant ou une
-    valeur contraire au schéma est un constat : rien n'est écrit, sauf avec --brouillon.
+    valeur contraire au schéma est un constat : rien n'est écrit, sauf avec --brouillon. Un texte qu'un
+    tableur lirait comme une formule (=, +, -, @…) est préfixé d'une apostrophe, avec un avertissement.
+    Le fichier -o est remplacé d'un coup ; un lien symbolique est refusé (le fichier lié n'est pas modifié).
     """
+    from deliberation.fsio import write_file
     from deliberation.opendata import export_scdl as run
-    from deliberation.opendata import write_file
 
-    result = run(Settings(source=dossier), draft=brouillon)
-    for f in result.reported:
-        click.echo(format_finding(f, os.getcwd()), err=True)
-    if result.data is None:
-        click.echo("export refusé : corrigez les constats ci-dessus ou utilisez --brouillon (rien n'a été écrit)",
-                   err=True)
-        sys.exit(1)
-    if output is None:
-        click.echo(result.data, nl=False)  # bytes: written as they are
-    else:
+    try:
+        result = run(Settings(source=dossier), draft=brouillon)
+        for f in result.reported:
+            click.echo(format_finding(f, os.getcwd()), err=True)
+        if result.data is None:
+            click.echo("export refusé : corrigez les constats ci-dessus ou utilisez --brouillon (rien n'a été écrit)",
+                       err=True)
+            sys.exit(1)
+        if output is None or str(output) == "-":
+            click.echo(result.data, nl=False)  # bytes: written as they are
+            return
         write_file(output, result.data)
-        click.echo(f"{len(result.rows)} subvention(s) écrite(s) dans {output}", err=True)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err} (rien n'a été écrit)", err=True)
+        sys.exit(3)
+    click.echo(f"{len(result.rows)} subvention(s) écrite(s) dans {output}", err=True)
 
 
 @main.command("import-xlsx")

@@ -41,6 +41,15 @@ dispositifAide          empty: the dispositif codes (« 1.2 ») are not identifi
 
 Every value is checked against the schema's declared constraints (:data:`SCHEMA`); a missing or
 broken value is a finding ``scdl.*`` located at the dossier value it comes from, and is left empty.
+
+A free-text value (:data:`FREE_TEXT`) starting with a character that makes a spreadsheet read it as a
+formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) is prefixed with an apostrophe, as the OWASP
+« CSV Injection » guidance recommends, and reported as a warning ``scdl.formule``. The other fields
+never start with those characters: fixed texts, or values checked against a pattern, a date or a
+number (a signed number such as ``-5`` is read as a number, not as a formula).
+
+The CSV is written by :func:`deliberation.fsio.write_file`: a folder, a device, a FIFO or a symbolic
+link given as the output is refused, never replaced.
 """
 
 from __future__ import annotations
@@ -48,12 +57,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from deliberation.findings import Finding, Loc, Severity, error, has_errors, sort_findings, warning
 from deliberation.rules.siret import siret_ok
@@ -116,6 +122,15 @@ TRUE_VALUES, FALSE_VALUES = ("oui",), ("non",)
 #: The schema's custom check: each row names its beneficiary by SIRET or by RNA number.
 ONE_OF_REQUIRED = ("idBeneficiaire", "rnaBeneficiaire")
 
+#: Free-text fields: dossier text copied as written (names, délibération number, titles, descriptions). The other
+#: string fields are fixed, or checked against a pattern or a list of values none of which starts
+#: with a formula character.
+FREE_TEXT: tuple[str, ...] = tuple(f.name for f in SCHEMA if f.type == "string" and f.pattern is None and not f.enum)
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP « CSV Injection »).
+FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+_START_NAMES = {"\t": "une tabulation", "\r": "un retour chariot"}
+
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -157,6 +172,11 @@ def check_value(f: Field, value: str) -> tuple[str, str] | None:
     return None
 
 
+def neutralise(value: str) -> str:
+    """``value`` prefixed with an apostrophe when it starts with a formula character, else unchanged."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def check_row(row: dict[str, str]) -> list[tuple[str, str, str]]:
     """Check a row against the whole schema: every field, then the one-of-required custom check.
 
@@ -186,9 +206,13 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
-def _objet(operation, ligne) -> tuple[str, bool]:
-    """« <operation title> — <description> », cut at a word to the schema's 256 characters; True if cut."""
-    text = " — ".join(x for x in (operation.titre, ligne.description) if x)
+def _objet(operation, ligne) -> str:
+    """« <operation title> — <description> », whole."""
+    return " — ".join(x for x in (operation.titre, ligne.description) if x)
+
+
+def _cut(text: str) -> tuple[str, bool]:
+    """``text`` cut at a word to the objet's 256 characters, with « … »; True if cut."""
     limit = BY_NAME["objet"].max_length
     if len(text) <= limit:
         return text, False
@@ -234,7 +258,7 @@ def _row(checked, operation, ligne) -> tuple[dict[str, str], dict[str, _Origin]]
         "nomBeneficiaire": ((s.raison_sociale or s.nom or "") if s is not None else ""),
         "idBeneficiaire": _compact(s.siret) if s is not None else "",
         "rnaBeneficiaire": "",
-        "objet": _objet(operation, ligne)[0],
+        "objet": _objet(operation, ligne),
         "montant": _money(ligne.montant) if ligne.montant is not None else "",
         "nature": "aide en numéraire",
         "conditionsVersement": _conditions(ligne, operation, s, checked.dispositifs),
@@ -281,8 +305,8 @@ def scdl_rows(checked) -> tuple[list[dict[str, str]], list[Finding]]:
     Returns:
         One row (field → text) per financement or mixte line, in the dossier's order. Each value that
         is missing or breaks a rule of the schema is emptied and reported as an ERROR ``scdl.*`` at the
-        dossier value it comes from; an objet cut to 256 characters is a WARNING. Sorted, one finding
-        per dossier value.
+        dossier value it comes from; an objet cut to 256 characters is a WARNING, and so is a free-text
+        value neutralised as a possible formula (:func:`neutralise`). Sorted, one finding per dossier value.
     """
     d = checked.dossier
     rows: list[dict[str, str]] = []
@@ -292,11 +316,13 @@ def scdl_rows(checked) -> tuple[list[dict[str, str]], list[Finding]]:
         findings.append(error("scdl.attribuant", "attribuant absent de phase.yaml : les données ouvertes "
                               f"({SCHEMA_LABEL}) exigent son nom officiel et son SIRET "
                               "(attribuant: {nom: …, siret: …})", d.info.loc))
-    for _t, o, ligne in d.lignes():
+    for t, o, ligne in d.lignes():
         if ligne.nature == "valorisation":
             continue
         row, origin = _row(checked, o, ligne)
-        if _objet(o, ligne)[1]:
+        findings += _neutralise_formulas(row, origin, t, o, ligne)
+        row["objet"], cut = _cut(row["objet"])
+        if cut:
             findings.append(warning("scdl.objet_tronque", f"ligne {ligne.id} : objet coupé à "
                                     f"{BY_NAME['objet'].max_length} caractères ({SCHEMA_LABEL}) : "
                                     f"« {row['objet']} »", ligne.at("description")))
@@ -325,6 +351,27 @@ def scdl_rows(checked) -> tuple[list[dict[str, str]], list[Finding]]:
     return rows, sort_findings(findings)
 
 
+def _neutralise_formulas(row: dict[str, str], origin: dict[str, _Origin], t, o, ligne) -> list[Finding]:
+    """Neutralise the row's free-text values that a spreadsheet would read as formulas; a warning for each."""
+    out = []
+    for name in FREE_TEXT:
+        value = row[name]
+        if value == neutralise(value):
+            continue
+        row[name] = neutralise(value)
+        where = origin.get(name, _Origin(ligne.loc, f"ligne {ligne.id}"))
+        if name == "objet" and o.titre:  # the objet starts with the operation's title
+            where, value = _Origin(o.at("titre"), f"opération {t.numero}.{o.numero}, titre"), o.titre
+        elif name == "objet":
+            value = ligne.description or value
+        first = _START_NAMES.get(value[0], f"« {value[0]} »")
+        shown = value.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+        out.append(warning("scdl.formule", f"{where.what} : {name} ({SCHEMA_LABEL}) : formule possible dans un "
+                           f"tableur, valeur commençant par {first} neutralisée (préfixée d'une apostrophe) : "
+                           f"« {shown} »", where.loc))
+    return out
+
+
 def to_csv(rows: list[dict[str, str]]) -> bytes:
     """The rows as CSV bytes: header, schema order, comma, CRLF, UTF-8 (same rows, same bytes)."""
     buf = io.StringIO(newline="")
@@ -333,19 +380,6 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     for row in rows:
         writer.writerow([row.get(name, "") for name in FIELDS])
     return buf.getvalue().encode("utf-8")
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
