@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import re
+import stat
 
 #: The parser's problems (ruamel.yaml and libyaml wording) → what to tell a user, in French.
 _YAML_PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.I), m) for p, m in (
@@ -44,6 +45,28 @@ OS_ERRORS = {
     errno.EMFILE: "trop de fichiers ouverts",
     errno.EBUSY: "fichier occupé",
 }
+
+
+#: File type (``stat.S_IFMT``) → French name, for a path that is not a regular file.
+FILE_KINDS = {
+    stat.S_IFIFO: "tube nommé (FIFO)",
+    stat.S_IFCHR: "périphérique (mode caractère)",
+    stat.S_IFBLK: "périphérique (mode bloc)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFDIR: "dossier",
+}
+
+#: Messages about what the loader refuses to read.
+SPECIAL_FILE = "pas un fichier ordinaire (tube, périphérique…) : {kind} ; seuls les fichiers ordinaires sont lus"
+EXTERNAL_LINK = ("lien symbolique menant hors du dossier : non suivi, contenu non lu "
+                 "(un lien doit mener à l'intérieur du dossier ; sinon, y copier le fichier)")
+TOO_BIG = "fichier trop gros : {size} octets (au plus {limit} octets)"
+TOO_BIG_GROWING = "fichier trop gros : plus de {limit} octets lus (au plus {limit} octets)"
+
+
+def file_kind(mode: int) -> str:
+    """The French name of the file type in ``mode`` (an ``st_mode``)."""
+    return FILE_KINDS.get(stat.S_IFMT(mode), "type de fichier inconnu")
 
 
 def yaml_problem(problem: str) -> str:

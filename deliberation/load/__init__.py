@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
-from deliberation.load.yaml import convert_text, load_record, read_text
+from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
 from deliberation.schema import control_message
 
@@ -21,28 +22,34 @@ _FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
 
 
 def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
-    """Load every file of a dossier; return the dossier (or None) and all findings."""
+    """Load every file of a dossier; return the dossier (or None) and all findings.
+
+    Only regular files are read; a symbolic link (file or folder) is followed only when it leads to a
+    place inside the dossier: anything else is a finding, and its content is never read.
+    """
     root = Path(root)
     if not root.is_dir():
         return None, [error("dossier.introuvable", f"dossier introuvable : {root}", Loc(str(root)))]
+    within = os.path.realpath(root)
     findings: list[Finding] = []
-    info, f1 = load_record(root / "phase.yaml", PhaseInfo)
-    budget, f2 = load_record(root / "budget.yaml", Budget)
-    registre, f3 = load_record(root / "structures.yaml", Registre)
+    info, f1 = load_record(root / "phase.yaml", PhaseInfo, within=within)
+    budget, f2 = load_record(root / "budget.yaml", Budget, within=within)
+    registre, f3 = load_record(root / "structures.yaml", Registre, within=within)
     findings += f1 + f2 + f3
     tdir = root / THEMATIQUES_DIR
-    files = sorted(tdir.glob("*.yaml")) if tdir.is_dir() else []
-    if not files:
+    files, ff = list_files(tdir, "*.yaml", within)
+    findings += ff
+    if not files and not ff:
         findings.append(error("dossier.thematiques", f"aucune thématique : {tdir}/*.yaml attendu", Loc(str(tdir))))
     thematiques = []
     for path in files:
-        t, ft = load_record(path, Thematique)
+        t, ft = load_record(path, Thematique, within=within)
         findings += ft
         if t is not None:
             thematiques.append(t)
     amendements = ()
-    if (root / AMENDEMENTS_FILE).exists():
-        a, fa = load_record(root / AMENDEMENTS_FILE, Amendements)
+    if os.path.lexists(root / AMENDEMENTS_FILE):  # a link, even broken or leading out, is reported
+        a, fa = load_record(root / AMENDEMENTS_FILE, Amendements, within=within)
         findings += fa
         amendements = a.amendements if a is not None else ()
     inputs = [root / n for n in (*DOSSIER_FILES, AMENDEMENTS_FILE)] + files
@@ -52,11 +59,25 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         budget=budget.lignes if budget else (),
         thematiques=tuple(sorted(thematiques, key=lambda t: (t.numero or 0, t.loc.file))),
         structures=registre.structures if registre else {},
-        files=tuple(str(p) for p in inputs if p.exists()),
+        files=tuple(str(p) for p in inputs if is_inside(os.path.realpath(p), within) and p.exists()),
         amendements=amendements,
         loc=Loc(str(root)),
     )
     return dossier, findings
+
+
+def list_files(folder: Path, pattern: str, within: str) -> tuple[list[Path], list[Finding]]:
+    """The entries of ``folder`` matching ``pattern``, sorted; none and a finding if it leads out of ``within``.
+
+    A missing folder lists nothing. Each entry is still checked when it is read (``read_text``).
+    """
+    if not os.path.lexists(folder):
+        return [], []
+    if not is_inside(os.path.realpath(folder), within):
+        return [], [external_link(str(folder))]
+    if not folder.is_dir():
+        return [], []
+    return sorted(folder.glob(pattern)), []
 
 
 def default_catalogue_dir() -> Path:
@@ -65,25 +86,33 @@ def default_catalogue_dir() -> Path:
 
 
 def load_dispositifs(*dirs: str | Path) -> tuple[dict[str, Dispositif], list[Finding]]:
-    """Load dispositif sheets (Markdown with YAML front matter); later folders override earlier ones."""
+    """Load dispositif sheets (Markdown with YAML front matter); later folders override earlier ones.
+
+    A folder and its sheets may not lead, by symbolic links, out of the folder holding it (the dossier,
+    for the dossier's own ``dispositifs/``); like the dossier's files, only regular files are read.
+    """
     catalogue: dict[str, Dispositif] = {}
     findings: list[Finding] = []
     for d in dirs:
         d = Path(d)
-        if not d.is_dir():
-            continue
-        for path in sorted(d.glob("*.md")):
-            sheet, f = load_sheet(path)
+        within = os.path.realpath(d.parent)
+        paths, f = list_files(d, "*.md", within)
+        findings += f
+        for path in paths:
+            sheet, f = load_sheet(path, within)
             findings += f
             if sheet is not None and sheet.code:
                 catalogue[sheet.code] = sheet
     return catalogue, findings
 
 
-def load_sheet(path: Path) -> tuple[Dispositif | None, list[Finding]]:
-    """Load one dispositif sheet; its front matter gives the parameters, the body the text."""
+def load_sheet(path: Path, within: str | None = None) -> tuple[Dispositif | None, list[Finding]]:
+    """Load one dispositif sheet; its front matter gives the parameters, the body the text.
+
+    ``within``: a resolved folder the sheet's links may not leave (see ``read_text``).
+    """
     file = str(path)
-    text, findings = read_text(path, file)
+    text, findings = read_text(path, file, within)
     if text is None:
         return None, findings
     m = _FRONT.match(text.replace("\r\n", "\n"))

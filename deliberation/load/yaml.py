@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import hmac
 import os
 import pickle
 import re
+import secrets
+import stat
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -16,7 +20,15 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from deliberation.findings import Finding, Loc, error
-from deliberation.messages import os_reason, yaml_problem
+from deliberation.messages import (
+    EXTERNAL_LINK,
+    SPECIAL_FILE,
+    TOO_BIG,
+    TOO_BIG_GROWING,
+    file_kind,
+    os_reason,
+    yaml_problem,
+)
 from deliberation.schema import Ctx, Invalid, Record
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -92,16 +104,102 @@ def _too_deep(text: str, file: str) -> Finding | None:
     return None
 
 
-def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:
-    """Read a UTF-8 text file; a missing, huge or undecodable file is a finding."""
+#: Flags for opening a file to read: never wait on a tube, never follow a last link (absent on Windows).
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+class NotRegularError(OSError):
+    """The path is a tube, a device or a socket: it is never read."""
+
+    def __init__(self, mode: int):
+        super().__init__(f"not a regular file (mode {mode:o})")
+        self.mode = mode
+
+
+class TooBigError(OSError):
+    """The file holds more than the limit; ``size`` is its size, or None when it grew while read."""
+
+    def __init__(self, size: int | None):
+        super().__init__(f"file too big ({size} bytes)")
+        self.size = size
+
+
+def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of regular file ``path``, at most ``limit`` of them.
+
+    Anything else is refused before it is opened (a tube would block, ``/dev/zero`` never ends), then
+    again on the opened descriptor (the path may have changed meanwhile); a last link is not followed
+    (``path`` is expected resolved), and no more than ``limit`` + 1 bytes are ever read.
+
+    Raises:
+        IsADirectoryError: a folder.
+        NotRegularError: a tube, device or socket.
+        TooBigError: more than ``limit`` bytes.
+        OSError: any other failure (missing, refused, link loop…).
+
+    """
+    st = os.stat(path)
+    _regular(st.st_mode)
+    fd = os.open(path, _READ_FLAGS)
     try:
-        data = path.read_bytes()
+        st = os.fstat(fd)
+        _regular(st.st_mode)
+        if st.st_size > limit:
+            raise TooBigError(st.st_size)
+        chunks, total, want = [], 0, st.st_size + 1  # one read in the usual case, then until the end
+        while total <= limit:
+            chunk = os.read(fd, min(want, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 1 << 20
+        if total > limit:
+            raise TooBigError(None)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _regular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise NotRegularError(mode)
+
+
+def is_inside(real: str, folder: str) -> bool:
+    """True when resolved path ``real`` is ``folder`` (resolved too) or lies under it."""
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def external_link(file: str) -> Finding:
+    """The finding for a path whose links lead out of the dossier (it names the link, never the content)."""
+    return error("fichier.lien_externe", EXTERNAL_LINK, Loc(file))
+
+
+def read_text(path: Path, file: str, within: str | None = None) -> tuple[str | None, list[Finding]]:
+    """Read a UTF-8 text file; a missing, special, huge or undecodable file is a finding.
+
+    Only a regular file is read, at most ``MAX_BYTES`` + 1 bytes of it. With ``within`` (a resolved
+    folder: the dossier), a path whose symbolic links lead out of that folder is refused, unread.
+    """
+    real = os.path.realpath(path)
+    if within is not None and not is_inside(real, within):
+        return None, [external_link(file)]
+    try:
+        data = read_regular(real, MAX_BYTES)
     except FileNotFoundError:
         return None, [error("fichier.manquant", f"fichier manquant : {path.name}", Loc(file))]
+    except NotRegularError as err:
+        return None, [error("fichier.special", SPECIAL_FILE.format(kind=file_kind(err.mode)), Loc(file))]
+    except TooBigError as err:
+        msg = (TOO_BIG.format(size=err.size, limit=MAX_BYTES) if err.size is not None
+               else TOO_BIG_GROWING.format(limit=MAX_BYTES))
+        return None, [error("fichier.taille", msg, Loc(file))]
     except OSError as err:
         return None, [error("fichier.illisible", f"fichier illisible : {os_reason(err)}", Loc(file))]
-    if len(data) > MAX_BYTES:
-        return None, [error("fichier.taille", f"fichier trop gros : {len(data)} octets", Loc(file))]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -110,10 +208,14 @@ def read_text(path: Path, file: str) -> tuple[str | None, list[Finding]]:
     return text, []
 
 
-def load_record(path: Path, cls: type, file: str | None = None) -> tuple[object | None, list[Finding]]:
-    """Load one YAML file into an instance of model class ``cls`` (from the parse cache when unchanged)."""
+def load_record(path: Path, cls: type, file: str | None = None,
+                within: str | None = None) -> tuple[object | None, list[Finding]]:
+    """Load one YAML file into an instance of model class ``cls`` (from the parse cache when unchanged).
+
+    ``within``: the resolved dossier folder, which the file's links may not leave (see ``read_text``).
+    """
     file = file or str(path)
-    text, findings = read_text(path, file)
+    text, findings = read_text(path, file, within)
     if text is None:
         return None, findings
     key = cache_key(file, cls, text)
@@ -147,30 +249,137 @@ def cache_key(file: str, cls: type, text: str) -> str:
     return h.hexdigest()
 
 
-def cache_get(key: str):
-    """The cached ``(value, findings)`` for ``key``, or None (a missing or unreadable entry is a miss)."""
+#: The per-user secret that signs every entry, in the cache root (mode 0600, never group/world-readable).
+KEY_FILE = "cle-hmac"
+_KEY_BYTES = 32
+_MAC_BYTES = hashlib.sha256().digest_size
+#: A cache entry larger than this is a miss (an entry holds one parsed file or one compiled template).
+_ENTRY_MAX = 4 * MAX_BYTES
+_KEYS: dict[str, bytes] = {}  # cache root → its key, read once per process
+
+
+def _owned_private(st: os.stat_result, forbidden: int) -> bool:
+    """Owned by the current user and without the ``forbidden`` mode bits (no owner check without getuid)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (st.st_uid == getuid() and not st.st_mode & forbidden)
+
+
+def _cache_root(create: bool) -> tuple[Path, bytes] | None:
+    """The cache root and its key; None (no cache) unless the folder is the user's own and not group/world-writable.
+
+    Anyone who could write there could plant an entry that unpickles into code, hence the rights check;
+    entries are also signed with a key only this user can read (see ``cache_get``).
+    """
     root = cache_dir()
     if root is None:
         return None
     try:
-        return pickle.loads((root / key[:2] / key).read_bytes())  # noqa: S301 - the user's own cache
-    except Exception:  # noqa: BLE001 - a stale or truncated entry is only a miss
+        if create:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(root)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or not _owned_private(st, 0o022):
+        return None
+    name = str(root)
+    key = _KEYS.get(name)
+    if key is None:
+        key = _read_key(root, create)
+        if key is None:
+            return None
+        _KEYS[name] = key
+    return root, key
+
+
+def _read_key(root: Path, create: bool) -> bytes | None:
+    """The root's key, created (O_EXCL, mode 0600) when missing; None if it is not this user's private file."""
+    path = root / KEY_FILE
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600)
+        except FileExistsError:
+            pass  # made earlier, or by a process running alongside: read it
+        except OSError:
+            return None
+        else:
+            try:
+                os.write(fd, secrets.token_bytes(_KEY_BYTES))
+            except OSError:
+                return None
+            finally:
+                os.close(fd)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _owned_private(st, 0o077) or st.st_size != _KEY_BYTES:
+            return None  # a short key is still being written by another process: not memoised, tried again
+        key = os.read(fd, _KEY_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return key if len(key) == _KEY_BYTES else None
+
+
+def _mac(secret: bytes, key: str, payload) -> bytes:
+    """HMAC-SHA256 of an entry, bound to its key (an entry moved under another key does not verify)."""
+    h = hmac.new(secret, key.encode("ascii", "replace") + b"\0", hashlib.sha256)
+    h.update(payload)
+    return h.digest()
+
+
+def cache_get(key: str):
+    """The cached ``(value, findings)`` for ``key``, or None (missing, unreadable or unsigned: a miss).
+
+    An entry is unpickled only once its HMAC verifies with this user's key: nothing planted in the cache
+    folder is ever loaded (pickle and marshal data run code).
+    """
+    found = _cache_root(create=False)
+    if found is None:
+        return None
+    root, secret = found
+    try:
+        data = read_regular(root / key[:2] / key, _ENTRY_MAX)
+    except OSError:
+        return None
+    payload = memoryview(data)[_MAC_BYTES:]
+    if len(data) <= _MAC_BYTES or not hmac.compare_digest(data[:_MAC_BYTES], _mac(secret, key, payload)):
+        return None
+    try:
+        return pickle.loads(payload)  # noqa: S301 - signed by this user's own key, checked above
+    except Exception:  # noqa: BLE001 - a stale entry is only a miss
         return None
 
 
 def cache_put(key: str, value) -> None:
-    """Store ``value`` (written to a temporary file, then renamed; never fails the caller)."""
-    root = cache_dir()
-    if root is None:
+    """Store ``value``, signed (written to a private temporary file, then renamed; never fails the caller)."""
+    found = _cache_root(create=True)
+    if found is None:
         return
+    root, secret = found
     try:
-        folder = root / key[:2]
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}"
-        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        return
+    folder = root / key[:2]
+    tmp = folder / f".{key}.{os.getpid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(_mac(secret, key, payload))
+            out.write(payload)
         os.replace(tmp, folder / key)
-    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
-        pass
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def convert_text(text: str, cls: type, file: str) -> tuple[object | None, list[Finding]]:
