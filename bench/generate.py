@@ -1,4 +1,4 @@
-"""Generate synthetic, valid phase dossiers of any size (fictitious names, SIRETs with a valid Luhn key).
+"""Generate synthetic, valid phase dossiers of any size (fictitious names, SIRETs with valid SIREN and SIRET keys).
 
 Two shapes:
 
@@ -71,17 +71,13 @@ La participation financière est imputée sur le chapitre « [[chapitre]] » du 
 
 
 def siret(rng: random.Random) -> str:
-    """A random 14-digit number with a valid Luhn key (never a real body's on purpose)."""
-    body = "9" + "".join(str(rng.randrange(10)) for _ in range(12))
-    for k in range(10):
-        s = body + str(k)
-        total = 0
-        for i, ch in enumerate(reversed(s)):
-            n = int(ch) * (2 if i % 2 else 1)
-            total += n - 9 if n > 9 else n
-        if total % 10 == 0:
-            return s
-    raise AssertionError
+    """A random SIRET whose SIREN key and SIRET key are valid (never a real body's on purpose)."""
+    from stdnum import luhn
+    from stdnum.fr import siret as _siret
+
+    head = "9" + "".join(str(rng.randrange(10)) for _ in range(7))
+    body = head + luhn.calc_check_digit(head) + "".join(str(rng.randrange(10)) for _ in range(4))
+    return next(body + str(k) for k in range(10) if _siret.is_valid(body + str(k)))
 
 
 def _structure(rng: random.Random, key: str, i: int, conventions: list[str]) -> list[str]:

@@ -14,12 +14,12 @@ What each field takes, and from where:
 field                   value
 ======================  =====================================================================================
 nomAttribuant           ``phase.yaml`` → ``attribuant.nom``
-idAttribuant            ``phase.yaml`` → ``attribuant.siret`` (spaces removed; 14 digits and Luhn key)
+idAttribuant            ``phase.yaml`` → ``attribuant.siret`` (spaces removed; 14 digits, SIREN and SIRET keys)
 dateConvention          the séance date: the Commission Permanente approves the convention or avenant
                         that day; its signature date is unknown when the data are published
 referenceDecision       the délibération number (« 2024-587 »)
 nomBeneficiaire         the structure's ``raison_sociale`` (legal name), else its ``nom``
-idBeneficiaire          the structure's ``siret`` (spaces removed; 14 digits and Luhn key)
+idBeneficiaire          the structure's ``siret`` (spaces removed; 14 digits, SIREN and SIRET keys)
 rnaBeneficiaire         empty: the registry holds no RNA number, so ``idBeneficiaire`` is required
                         (the schema's one-of-required check on these two fields)
 objet                   « <operation title> — <line description> »; beyond the schema's 256 characters, cut
@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from deliberation.findings import Finding, Loc, Severity, error, has_errors, sort_findings, warning
-from deliberation.rules.siret import siret_ok
+from deliberation.rules.siret import KEY, compact, siret_problem
 
 SCHEMA_NAME = "SCDL Subventions"
 SCHEMA_VERSION = "2.1.1"
@@ -199,7 +199,7 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str, str]]:
 
 
 def _compact(siret: str | None) -> str:
-    return re.sub(r"[\s\u00a0\u202f]", "", siret) if siret else ""
+    return compact(siret) if siret else ""
 
 
 def _money(value: Decimal) -> str:
@@ -327,11 +327,12 @@ def scdl_rows(checked) -> tuple[list[dict[str, str]], list[Finding]]:
                                     f"{BY_NAME['objet'].max_length} caractères ({SCHEMA_LABEL}) : "
                                     f"« {row['objet']} »", ligne.at("description")))
         reported = {"nomAttribuant", "idAttribuant"} if no_attribuant else set()  # reported once above
-        for name in ("idAttribuant", "idBeneficiaire"):
-            if re.fullmatch(r"\d{14}", row[name]) and not siret_ok(row[name]):
+        for name in ("idAttribuant", "idBeneficiaire"):  # the registry's SIRET check, stricter than the pattern
+            problem = siret_problem(row[name]) if row[name] else None
+            if problem is not None:
                 where = origin[name]
-                findings.append(error("scdl.siret", f"{where.what} {row[name]} : clé de contrôle (Luhn) invalide "
-                                      f"({name}, {SCHEMA_LABEL})", where.loc))
+                code, shown = ("scdl.siret", row[name]) if problem[0] == KEY else ("scdl.format", f"« {row[name]} »")
+                findings.append(error(code, f"{where.what} {shown} : {problem[1]} ({name}, {SCHEMA_LABEL})", where.loc))
                 reported.add(name)
         for name, code, reason in check_row({k: "" if k in reported else v for k, v in row.items()}):
             row[name] = ""

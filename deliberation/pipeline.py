@@ -188,8 +188,8 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
         try:
             revised = {f"{REVISIONS}/{n}": data for n, data in pending.result().items()}
         except RedlineUnavailable as err:
-            revised = {}
-            notes.append(f"copies avec modifications suivies non produites : {err}")
+            revised = {f"{REVISIONS}/{n}": data for n, data in err.done.items()}
+            notes.append(f"copies avec modifications suivies non produites pour {', '.join(err.missing)} : {err}")
     kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
     docs = compare_documents(previous.hashes(kinds) if previous else {},
                              {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)})

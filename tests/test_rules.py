@@ -145,11 +145,11 @@ def test_declared_alias_is_accepted(fictif):
 
 
 def test_siret_key(fictif):
-    fictif.edit("structures.yaml", '"88123456700017"', '"88123456700018"')
-    fictif.edit("structures.yaml", '"88234567800016"', '"8823456780"')
+    fictif.edit("structures.yaml", '"88123456100010"', '"88123456100011"')
+    fictif.edit("structures.yaml", '"88234567100011"', '"8823456710"')
     findings = fictif.check()
     assert [f.code for f in findings] == ["siret.cle", "siret.format"]
-    assert findings[0].message == "structure alpha : SIRET 88123456700018 : clé de contrôle (Luhn) invalide"
+    assert findings[0].message == "structure alpha : SIRET 88123456100011 : clé de contrôle (Luhn) invalide"
 
 
 def test_siret_luhn():

@@ -154,10 +154,10 @@ def test_fictif_exports_without_findings(tmp_path):
     assert data.count(b"\r\n") == 3 and data.endswith(b"\r\n")
     rows = _parse(data)
     assert [(r["nomBeneficiaire"], r["idBeneficiaire"], r["montant"]) for r in rows] == [
-        ("Association Alpha Insertion", "88123456700017", "50000.00"),
-        ("Centre communal d'action sociale de Gamma", "88345678900014", "12000.00"),
+        ("Association Alpha Insertion", "88123456100010", "50000.00"),
+        ("Centre communal d'action sociale de Gamma", "88345678200019", "12000.00"),
     ]
-    assert {r["idAttribuant"] for r in rows} == {"88900000000006"}
+    assert {r["idAttribuant"] for r in rows} == {"88900000600003"}
     assert [r["conditionsVersement"] for r in rows] == ["échelonné", "échelonné"]  # 60/40 and 80/20 sheets
     assert [r["datesPeriodeVersement"] for r in rows] == ["2025-01-01/2025-06-30", "2025-01-01/2025-12-31"]
     assert rows[0]["objet"] == ("Accompagnement équilibré social-professionnel — Financement de 2 ETP, "
@@ -174,7 +174,7 @@ def test_fictif_to_stdout():
 
 def test_missing_siret_blocks_with_location(fictif: Dossier, tmp_path):
     """Verify that a structure without SIRET is a finding at the structure, exit 1, nothing written."""
-    fictif.edit("structures.yaml", '    siret: "88345678900014"\n', "")
+    fictif.edit("structures.yaml", '    siret: "88345678200019"\n', "")
     out = tmp_path / "out.csv"
     result = _run(str(fictif.root), "-o", str(out))
     assert result.exit_code == 1
@@ -186,13 +186,13 @@ def test_missing_siret_blocks_with_location(fictif: Dossier, tmp_path):
 
 def test_draft_writes_with_empty_field_and_warnings(fictif: Dossier, tmp_path):
     """Verify --brouillon: the CSV is written with the value empty, the finding printed as a warning, exit 0."""
-    fictif.edit("structures.yaml", '    siret: "88345678900014"\n', "")
+    fictif.edit("structures.yaml", '    siret: "88345678200019"\n', "")
     out = tmp_path / "out.csv"
     result = _run(str(fictif.root), "-o", str(out), "--brouillon")
     assert result.exit_code == 0, result.output
     assert "WARNING: structure gamma (CCAS de Gamma) : SIRET absent du registre" in result.stderr
     rows = _parse(out.read_bytes())
-    assert [r["idBeneficiaire"] for r in rows] == ["88123456700017", ""]
+    assert [r["idBeneficiaire"] for r in rows] == ["88123456100010", ""]
 
 
 def test_example_without_draft_is_refused(tmp_path):
@@ -208,11 +208,11 @@ def test_example_without_draft_is_refused(tmp_path):
 
 def test_bad_attribuant_siret(fictif: Dossier):
     """Verify that the attribuant's SIRET is checked (Luhn key), located in phase.yaml."""
-    fictif.edit("phase.yaml", '"88900000000006"', '"88900000000007"')
+    fictif.edit("phase.yaml", '"88900000600003"', '"88900000600004"')
     result = _run(str(fictif.root))
     assert result.exit_code == 1
     line = fictif.line_of("phase.yaml", "attribuant:")
-    assert f"phase.yaml:{line}: ERROR: phase.yaml, SIRET de l'attribuant 88900000000007 : clé de contrôle" in (
+    assert f"phase.yaml:{line}: ERROR: phase.yaml, SIRET de l'attribuant 88900000600004 : clé de contrôle" in (
         result.stderr)
     assert "[scdl.siret]" in result.stderr
     assert result.stderr.count("ERROR") == 1  # the emptied value is not reported a second time as missing
@@ -220,7 +220,7 @@ def test_bad_attribuant_siret(fictif: Dossier):
 
 def test_attribuant_without_siret(fictif: Dossier):
     """Verify that an attribuant without SIRET is a finding at its entry in phase.yaml."""
-    fictif.edit("phase.yaml", ', siret: "88900000000006"}', "}")
+    fictif.edit("phase.yaml", ', siret: "88900000600003"}', "}")
     result = export_scdl(Settings(source=fictif.root))
     line = fictif.line_of("phase.yaml", "attribuant:")
     assert [(f.code, f.loc.line) for f in result.findings] == [("scdl.manquant", line)]
@@ -229,7 +229,7 @@ def test_attribuant_without_siret(fictif: Dossier):
 
 def test_missing_attribuant(fictif: Dossier):
     """Verify that without an attribuant the export names what phase.yaml lacks, once."""
-    fictif.edit("phase.yaml", 'attribuant: {nom: Département fictif, siret: "88900000000006"}', "")
+    fictif.edit("phase.yaml", 'attribuant: {nom: Département fictif, siret: "88900000600003"}', "")
     result = _run(str(fictif.root))
     assert result.exit_code == 1
     assert result.stderr.count("[scdl.attribuant]") == 1

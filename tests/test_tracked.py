@@ -277,3 +277,28 @@ def test_the_general_comparer_still_records_what_the_fast_path_leaves(amended):
         pytest.skip(f"comparateur général indisponible : {err}")
     added = zipfile.ZipFile(io.BytesIO(out)).read(DOCUMENT).decode()
     assert re.search(r"<w:ins [^>]*>(?:(?!</w:ins>).)*Tableau ajouté", added, re.DOTALL)
+
+
+def test_without_the_optional_comparer_the_fast_redlines_are_kept_and_the_others_named(amended, monkeypatch):
+    """python-redlines is an optional extra: missing, it costs only the redlines the fast path cannot make."""
+    v1, v2 = amended
+    old = (v1 / "02-deliberation.docx").read_bytes()
+    new = (v2 / "02-deliberation.docx").read_bytes()
+    zin = zipfile.ZipFile(io.BytesIO(old))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # a changed style part: only the general comparer handles it
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            z.writestr(info, data.replace(b"</w:styles>", b"<w:style w:type=\"paragraph\" w:styleId=\"X\"/></w:styles>")
+                       if info.filename == "word/styles.xml" else data)
+    styled = buf.getvalue()
+
+    def missing():
+        raise redline_module.RedlineUnavailable("le paquet python-redlines[docxodus] n'est pas installé")
+
+    monkeypatch.setattr(redline_module, "_engine", missing)
+    with pytest.raises(redline_module.RedlineUnavailable) as caught:
+        redline_module.redlines({"a.docx": (old, new), "b.docx": (old, styled)}, AUTHOR, WHEN)
+    assert list(caught.value.done) == ["a.docx"] and caught.value.missing == ["b.docx"]
+    accepted = zipfile.ZipFile(io.BytesIO(caught.value.done["a.docx"])).read(DOCUMENT).decode()
+    assert "<w:ins " in accepted or "<w:del " in accepted

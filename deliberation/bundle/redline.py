@@ -23,7 +23,12 @@ REVISIONS = "revisions"
 
 
 class RedlineUnavailable(Exception):  # noqa: N818 - reported as a note, never a crash
-    """The comparison engine is missing or failed."""
+    """The comparison engine is missing or failed; ``done`` holds the redlines made without it."""
+
+    def __init__(self, message: str, done: dict[str, bytes] | None = None, missing: list[str] | None = None):
+        super().__init__(message)
+        self.done = done or {}
+        self.missing = missing or []
 
 
 def _engine():
@@ -66,7 +71,8 @@ def redlines(pairs: dict[str, tuple[bytes, bytes]], author: str, when: dt.dateti
     """Redline every ``name → (old, new)`` pair, ``jobs`` comparisons at a time; return ``name → bytes``.
 
     Raises:
-        RedlineUnavailable: the engine is missing or fails on a document.
+        RedlineUnavailable: the engine is missing (optional extra ``redlines``) or fails on a document;
+            it carries the redlines made without it and the names of the others.
 
     """
     done = {}
@@ -76,9 +82,13 @@ def redlines(pairs: dict[str, tuple[bytes, bytes]], author: str, when: dt.dateti
             done[name] = normalise_zip(quick, when)
     rest = [n for n in pairs if n not in done]
     if rest:
-        engine = _engine()
         # the largest first: the comparison time grows with the document, and the pool then ends sooner
         rest.sort(key=lambda n: (-len(pairs[n][1]), n))
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            done.update(zip(rest, pool.map(lambda n: _compare(*pairs[n], author, when, engine), rest), strict=True))
+        try:
+            engine = _engine()
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                done.update(zip(rest, pool.map(lambda n: _compare(*pairs[n], author, when, engine), rest),
+                                strict=True))
+        except RedlineUnavailable as err:
+            raise RedlineUnavailable(str(err), dict(sorted(done.items())), sorted(rest)) from err
     return dict(sorted(done.items()))

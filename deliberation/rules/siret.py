@@ -1,35 +1,57 @@
-"""SIRET numbers have 14 digits and a valid Luhn key."""
+"""SIRET numbers have 14 digits and valid check keys (python-stdnum's rules, La Poste's exception included).
+
+The one SIRET check of the code base: the registry rule below and the SCDL export
+(:mod:`deliberation.opendata`) both call :func:`siret_problem`.
+"""
 
 from __future__ import annotations
 
 import re
 
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+
 from deliberation.findings import Finding, error
 
-#: SIREN of La Poste, whose SIRETs use a digit-sum rule instead of Luhn.
+#: SIREN of La Poste: its establishments' SIRETs (head office excepted) use a digit-sum rule instead of Luhn.
 LA_POSTE = "356000000"
 
+#: Kinds of problem returned by :func:`siret_problem`.
+FORMAT, KEY = "format", "cle"
 
-def luhn_ok(digits: str) -> bool:
-    """True when ``digits`` passes the Luhn check."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2 == 1:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
+_DIGITS14 = re.compile(r"[0-9]{14}")  # ASCII digits only, as INSEE and stdnum write them
+
+
+def compact(value: str) -> str:
+    """``value`` without spaces, non-breaking spaces or narrow no-break spaces."""
+    return re.sub(r"[\s\u00a0\u202f]", "", value)
+
+
+def siret_problem(value: str) -> tuple[str, str] | None:
+    """Why ``value`` is not a valid SIRET, or None when it is one.
+
+    ``value`` is taken as given (pass it through :func:`compact` first to allow spaces). The keys are
+    python-stdnum's (``stdnum.fr.siret``): Luhn key of the SIREN (first 9 digits) and of the SIRET,
+    except La Poste's establishments, whose digits sum to a multiple of 5.
+
+    Returns:
+        ``(kind, reason)``: kind :data:`FORMAT` when it is not 14 digits, :data:`KEY` for a wrong check
+        key; reason in French, without the number. None for a valid SIRET.
+    """
+    if not _DIGITS14.fullmatch(value):
+        return FORMAT, f"14 chiffres attendus, {len(value)} caractères trouvés"
+    if stdnum_siret.is_valid(value):
+        return None
+    if not stdnum_siren.is_valid(value[:9]):
+        return KEY, f"clé de contrôle (Luhn) du SIREN {value[:9]} invalide"
+    if value.startswith(LA_POSTE) and value != "35600000000048":  # stdnum's exception; the head office uses Luhn
+        return KEY, "clé de contrôle invalide (La Poste : somme des chiffres multiple de 5 attendue)"
+    return KEY, "clé de contrôle (Luhn) invalide"
 
 
 def siret_ok(siret: str) -> bool:
-    """True for a well-formed SIRET (14 digits, Luhn key; La Poste's own rule)."""
-    if not re.fullmatch(r"\d{14}", siret):
-        return False
-    if siret.startswith(LA_POSTE):
-        return sum(int(c) for c in siret) % 5 == 0
-    return luhn_ok(siret)
+    """True for a valid SIRET (see :func:`siret_problem`)."""
+    return siret_problem(siret) is None
 
 
 def check_siret(inp) -> list[Finding]:
@@ -38,11 +60,13 @@ def check_siret(inp) -> list[Finding]:
     for s in inp.dossier.structures.values():
         if s.siret is None:
             continue
-        compact = re.sub(r"[\s\u00a0\u202f]", "", s.siret)
-        if not re.fullmatch(r"\d{14}", compact):
-            msg = f"structure {s.id} : SIRET « {s.siret} » : 14 chiffres attendus, {len(compact)} caractères trouvés"
-            out.append(error("siret.format", msg, s.at("siret")))
-        elif not siret_ok(compact):
-            msg = f"structure {s.id} : SIRET {compact} : clé de contrôle (Luhn) invalide"
-            out.append(error("siret.cle", msg, s.at("siret")))
+        value = compact(s.siret)
+        problem = siret_problem(value)
+        if problem is None:
+            continue
+        kind, reason = problem
+        if kind == FORMAT:
+            out.append(error("siret.format", f"structure {s.id} : SIRET « {s.siret} » : {reason}", s.at("siret")))
+        else:
+            out.append(error("siret.cle", f"structure {s.id} : SIRET {value} : {reason}", s.at("siret")))
     return out
