@@ -32,12 +32,27 @@ class Document:
     annexe: Annexe | None = None
 
 
-def slugify(text: str, max_len: int = 60) -> str:
-    """A safe file-name fragment: ASCII letters, digits and dashes only."""
+#: Names Windows reserves for devices, whatever the case and the extension (``con``, ``CON.txt``).
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                              *(f"lpt{i}" for i in range(1, 10))})
+
+
+def windows_reserved(name: str) -> bool:
+    """True when ``name`` cannot be a file or folder name on Windows: a device name, or a trailing dot or space."""
+    stem = name.split(".", 1)[0].rstrip(" ").lower()
+    return stem in WINDOWS_RESERVED or name.endswith((".", " "))
+
+
+def slugify(text: str, max_len: int = 60, reserved_suffix: str = "document") -> str:
+    """A safe file-name fragment: ASCII letters, digits and dashes only, never a name Windows reserves.
+
+    A name Windows reserves (« CON », « lpt1 ») gets ``-`` and ``reserved_suffix`` appended (``con-structure``).
+    """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    return text[:max_len].rstrip("-") or "document"
+    text = text[:max_len].rstrip("-") or "document"
+    return f"{text}-{reserved_suffix}" if windows_reserved(text) else text
 
 
 def annexes(d: Dossier) -> list[Annexe]:

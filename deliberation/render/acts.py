@@ -28,7 +28,7 @@ from deliberation.bundle.numbering import slugify
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.load.yaml import convert_text, read_text
 from deliberation.model import CLAUSES, ClauseText, Dossier
-from deliberation.render.markdown import MarkdownText, SheetTable
+from deliberation.render.markdown import MarkdownText, SheetTable, sheet_sections, unrenderable
 
 #: The fixed articles framing every avenant.
 FIXED = ("objet", "autres")
@@ -36,6 +36,7 @@ _FRONT = re.compile(r"\A---\n(.*?)\n---\n?(.*)\Z", re.S)
 _FIELD = re.compile(r"\[\[\s*([a-z_0-9]+)\s*\]\]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!&])")  # & too: « &amp; » is an entity in Markdown
 _MD_LINE_START = re.compile(r"\A(\s*)([-+=]|\d+[.)])")  # a list item or heading underline if first on its line
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
 def md_escape(value) -> str:
@@ -95,8 +96,19 @@ def load_clauses(templates_dir: Path) -> Clauses:
             raise BuildTemplateError(f"{path}:{line}: balise mal formée : {err}") from err
         if unknown:
             raise BuildTemplateError(f"{path}: nom(s) inconnu(s) : {', '.join(sorted(unknown))} (seul « acte » existe)")
+        if problems := unrenderable(clause_markdown(body)):
+            line = front.count("\n") + 4 + problems[0].line
+            raise BuildTemplateError(f"{path}:{line}: {problems[0].message}")
         texts[name] = clause
     return Clauses(texts, compiled)
+
+
+def clause_markdown(body: str) -> str:
+    """A clause text's Markdown as rendered, every branch kept: a tag gives nothing, a printed value a word.
+
+    Printed values are escaped and on one line (``md_escape``): they cannot open a list or a quote.
+    """
+    return _JINJA.sub(lambda m: ("x" if m.group().startswith("{{") else "") + "\n" * m.group().count("\n"), body)
 
 
 @dataclass(frozen=True)
@@ -145,13 +157,7 @@ def articles_markdown(arts: list[Article]) -> str:
 
 
 def _sections(body: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, list[str]]] = []
-    for line in body.splitlines():
-        if line.startswith("## "):
-            out.append((line[3:].strip(), []))
-        elif out:
-            out[-1][1].append(line)
-    return [(h, "\n".join(lines).strip()) for h, lines in out]
+    return [(heading, text) for heading, text, _ in sheet_sections(body)]
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -224,7 +230,7 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
 
 def act_path(act: Act, folder: str | None = None) -> str:
     """Where the filled act goes in the bundle: ``actes/<structure>/<avenant|convention>-<clé>``."""
-    folder = folder or slugify(act.nom) or "structure"
+    folder = folder or slugify(act.nom, reserved_suffix="structure")
     if act.kind == "convention":
         return f"actes/{folder}/convention-nouvelle"
     return f"actes/{folder}/avenant-{slugify(act.convention_key)}"
@@ -239,11 +245,11 @@ def act_paths(acts: list[Act]) -> list[str]:
     """
     keys: dict[str, set[str]] = {}
     for act in acts:
-        keys.setdefault(slugify(act.nom), set()).add(act.structure_key)
+        keys.setdefault(slugify(act.nom, reserved_suffix="structure"), set()).add(act.structure_key)
     taken: set[str] = set()
     out = []
     for act in acts:
-        folder = slugify(act.nom)
+        folder = slugify(act.nom, reserved_suffix="structure")
         if len(keys[folder]) > 1:
             folder = f"{folder}-{slugify(act.structure_key)}"
         path = base = act_path(act, folder)

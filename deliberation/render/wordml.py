@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from deliberation.render.markdown import _MD
+from deliberation.render.markdown import _BLOCK_TEXT, _INLINE_TEXT, _LIST_CLOSE, _MD, list_style
 
 _PRESERVE = ' xml:space="preserve"'
 
@@ -60,7 +60,7 @@ def _inline(token, heading: bool) -> str:
             italic = True
         elif t == "em_close":
             italic = False
-        elif t in ("text", "code_inline", "html_inline", "image"):  # an image: its alt text
+        elif t in _INLINE_TEXT:  # an image: its alt text
             if child.content:
                 runs.append(_text_runs(child.content, _rpr(bold or heading, italic)))
             else:
@@ -97,20 +97,16 @@ def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_s
             lists.append("List Bullet")
         elif t == "ordered_list_open":
             lists.append("List Number")
-        elif t in ("bullet_list_close", "ordered_list_close"):
+        elif t in _LIST_CLOSE:
             lists.pop()
         elif t == "heading_open":
             heading = True
         elif t == "heading_close":
             heading = False
         elif t == "inline":
-            if lists:
-                level = len(lists)
-                style = lists[-1] + (f" {level}" if level > 1 else "")
-            else:
-                style = body_style
+            style = list_style(lists[-1], len(lists)) if lists else body_style
             out.append(_p(style_id(style) if style is not None else _NO_STYLE, _inline(token, heading)))
-        elif t in ("code_block", "fence", "html_block"):
+        elif t in _BLOCK_TEXT:
             content = token.content.rstrip("\n")
             runs = _text_runs(content, "") if content else ""
             out.append(_p(style_id(body_style) if body_style is not None else _NO_STYLE, runs))
