@@ -12,9 +12,11 @@ from pathlib import Path
 
 import click
 
-from deliberation import __version__, pipeline
+from deliberation import __version__, clifr, pipeline
 from deliberation.findings import DeliberationError, Severity, findings_to_json, format_finding, has_errors
 from deliberation.settings import Settings
+
+clifr.install()  # click's help headings and usage errors in French
 
 DOSSIER = click.argument("dossier", type=click.Path(path_type=Path))
 
@@ -48,8 +50,8 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group()
-@click.version_option(__version__, prog_name="deliberation")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, subcommand_metavar=clifr.SUBCOMMAND)
+@click.version_option(__version__, "-V", "--version", prog_name="deliberation")
 def main() -> None:
     """Prépare, contrôle et produit les documents d'une phase de Commission Permanente."""
 
@@ -217,7 +219,7 @@ def diff(old: Path, new: Path | None, as_json: bool) -> None:
     click.echo(documents_text(docs))
 
 
-@main.group()
+@main.group(subcommand_metavar=clifr.SUBCOMMAND)
 def export() -> None:
     """Exporte les données de la phase adoptée dans d'autres formats (données ouvertes…)."""
 
@@ -267,11 +269,28 @@ def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | Non
     """Met à jour le dossier depuis un classeur Excel : annexe 4 et/ou situation budgétaire.
 
     Les valeurs qui diffèrent sont écrites dans thematiques/*.yaml et budget.yaml (commentaires et ordre
-    gardés) ; au moindre constat d'erreur, rien n'est écrit.
+    gardés), toutes ensemble ou aucune ; au moindre constat d'erreur, rien n'est écrit. Un import
+    interrompu est terminé (ou annulé) par la commande suivante ; pendant une production du dossier,
+    l'import est refusé (code 3).
     """
+    from deliberation.bundle.lock import dossier_lock
+    from deliberation.fsio import recover_files
     from deliberation.xlsx.importer import import_workbooks
 
-    result = import_workbooks(list(workbooks), dossier, colonnes, dry_run=dry_run)
+    try:
+        with _sigterm_as_interrupt():
+            result = import_workbooks(list(workbooks), dossier, colonnes, dry_run=dry_run)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: finish or undo what was being written
+        with contextlib.suppress(DeliberationError, OSError), dossier_lock(dossier, shared=False):
+            recover_files(dossier)
+        click.echo(f"import interrompu : {dossier} contient l'ancien jeu de fichiers ou le nouveau, complet",
+                   err=True)
+        sys.exit(130)
+    for note in result.notes:
+        click.echo(f"attention : {note}", err=True)
     if result.findings:
         _report(result.findings, as_json=False)
     if result.failed:

@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 
 from deliberation.findings import BuildError
-from deliberation.messages import OS_ERRORS
+from deliberation.messages import os_reason
 
 JOURNAL = ".deliberation-journal.json"
 STAGED_SUFFIX = ".deliberation-new"
@@ -33,10 +33,8 @@ class WriteError(BuildError):
 
 
 def os_error_text(err: OSError) -> str:
-    """A French description of ``err`` (« disque plein (No space left on device) »)."""
-    text = err.strerror or str(err)
-    fr = OS_ERRORS.get(err.errno or 0)
-    return f"{fr} ({text})" if fr else text
+    """A French description of ``err`` (« disque plein »), never the system's English wording."""
+    return os_reason(err)
 
 
 def sha256(data: bytes) -> str:
@@ -191,12 +189,13 @@ def _roll_back(root: Path, names: list[str]) -> None:
 def _roll_forward(root: Path, names: list[str]) -> None:
     try:
         for rel in names:
-            staged = root / _staged_name(rel)
-            if os.path.lexists(staged):
-                os.replace(staged, root / rel)
+            # a staged file already gone was renamed (by an earlier try, or by a concurrent recovery)
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(root / _staged_name(rel), root / rel)
         for folder in sorted({(root / rel).parent for rel in names}):
             _fsync_dir(folder)
-        os.unlink(root / JOURNAL)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(root / JOURNAL)
         _fsync_dir(root)
     except OSError as err:
         msg = (f"écriture interrompue dans {root} : {os_error_text(err)} ; la prochaine commande "

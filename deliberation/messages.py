@@ -42,6 +42,17 @@ OS_ERRORS = {
     errno.ENOSPC: "disque plein",
     errno.EROFS: "système de fichiers en lecture seule",
     errno.ENOENT: "fichier introuvable",
+    errno.EEXIST: "le fichier existe déjà",
+    errno.ENOTEMPTY: "dossier non vide",
+    errno.EXDEV: "déplacement impossible d'un disque à un autre",
+    errno.EFBIG: "fichier trop gros pour le système de fichiers",
+    errno.ETXTBSY: "fichier en cours d'utilisation",
+    errno.ENXIO: "périphérique absent",
+    errno.ENODEV: "périphérique inconnu",
+    errno.EAGAIN: "ressource momentanément indisponible",
+    errno.EINVAL: "argument invalide",
+    errno.ENOMEM: "mémoire épuisée",
+    errno.EPIPE: "tube fermé par l'autre bout",
     errno.EMFILE: "trop de fichiers ouverts",
     errno.EBUSY: "fichier occupé",
 }
@@ -78,5 +89,82 @@ def yaml_problem(problem: str) -> str:
 
 
 def os_reason(err: OSError) -> str:
-    """Why the system refused, in French (the errno's English text as a last resort)."""
-    return OS_ERRORS.get(err.errno, f"erreur système {err.errno} ({err.strerror or err})")
+    """Why the system refused, in French (the errno's symbolic name when it has no French wording here)."""
+    if err.errno in OS_ERRORS:
+        return OS_ERRORS[err.errno]
+    code = errno.errorcode.get(err.errno or 0)
+    return f"erreur système {err.errno} ({code})" if code else "erreur système"
+
+
+#: What the template engine (Jinja) says in English → French (regular expressions, first match wins).
+_JINJA_PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.I), m) for p, m in (
+    (r"unexpected end of template", "fin du modèle inattendue : une balise {{%…%}} ou {{{{…}}}} n'est pas fermée"),
+    (r"Encountered unknown tag '([^']*)'", "balise inconnue « {0} »"),
+    (r"expected token '([^']*)', got '([^']*)'", "« {0} » attendu, « {1} » trouvé"),
+    (r"unexpected char '(.*)' at (\d+)", "caractère inattendu « {0} » (position {1})"),
+    (r"unexpected '([^']*)'", "« {0} » inattendu"),
+    (r"no filter named '([^']*)'", "filtre inconnu « {0} »"),
+    (r"no test named '([^']*)'", "test inconnu « {0} »"),
+    (r"'([^']*)' is undefined", "« {0} » n'est pas défini"),
+    (r"'([^']*)' has no attribute '([^']*)'", "« {0} » n'a pas d'attribut « {1} »"),
+    (r"access to attribute '([^']*)' of '([^']*)' object is unsafe", "accès interdit à l'attribut « {0} » "
+                                                                    "(objet {1}) : le modèle tourne en bac à sable"),
+    (r"unsafe", "opération interdite dans le bac à sable des modèles"),
+    (r"Range too big", "plage trop grande : le bac à sable des modèles la refuse"),
+    (r"division by zero|divided by zero", "division par zéro"),
+    (r"unsupported operand type", "opération entre des valeurs de types incompatibles"),
+    (r"object is not iterable", "valeur qui n'est pas une liste"),
+    (r"object is not callable", "valeur qui n'est pas une fonction"),
+    (r"maximum recursion depth", "récursion trop profonde"),
+))
+
+#: Exception class names → French (when nothing more precise is known).
+_CLASSES = {
+    "BadZipFile": "archive zip illisible (pas un fichier Office valide, ou fichier tronqué)",
+    "PackageNotFoundError": "fichier introuvable ou qui n'est pas un document Word (.docx)",
+    "XMLSyntaxError": "XML invalide",
+    "ParseError": "XML invalide",
+    "ExpatError": "XML invalide",
+    "UnicodeDecodeError": "texte dont l'encodage n'est pas UTF-8",
+    "UnicodeEncodeError": "caractère impossible à écrire dans cet encodage",
+    "MemoryError": "mémoire épuisée",
+    "RecursionError": "récursion trop profonde",
+    "ZeroDivisionError": "division par zéro",
+    "OverflowError": "nombre trop grand",
+    "KeyError": "élément manquant",
+    "IndexError": "indice hors limites",
+    "TypeError": "opération sur une valeur du mauvais type",
+    "ValueError": "valeur invalide",
+    "AttributeError": "attribut inconnu",
+    "EOFError": "fichier tronqué",
+    "TimeoutError": "délai dépassé",
+}
+
+
+def library_error(err: BaseException) -> str:
+    """What an exception from the system or a library means, in French (never its English wording).
+
+    The system's errors give their errno's French reason; XML errors their line; Jinja's the
+    translated sentence; anything else the French name of its kind, with the class name for support.
+    """
+    if type(err).__module__.startswith("deliberation"):
+        return str(err)  # the engine's own exceptions already speak French
+    if isinstance(err, OSError) and err.errno is not None:
+        return os_reason(err)
+    name = type(err).__name__
+    text = str(err.args[0]) if getattr(err, "args", None) else ""
+    if name in ("XMLSyntaxError", "ParseError", "ExpatError"):
+        line = getattr(err, "lineno", None) or (getattr(err, "position", None) or (None,))[0]
+        return f"XML invalide (ligne {line})" if isinstance(line, int) else "XML invalide"
+    for pattern, message in _JINJA_PROBLEMS:
+        m = pattern.search(text)
+        if m:
+            return message.format(*m.groups())
+    if name == "KeyError" and "There is no item named" in text:
+        part = re.search(r"named '([^']+)'", text)
+        return f"partie {part.group(1) if part else ''} absente de l'archive (fichier Office incomplet)".replace(
+            "partie  ", "partie ")
+    fr = _CLASSES.get(name)
+    if fr is None:
+        fr = next((v for k, v in _CLASSES.items() if any(c.__name__ == k for c in type(err).__mro__)), None)
+    return f"{fr} ({name})" if fr else f"erreur de la bibliothèque ({name})"

@@ -9,15 +9,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from deliberation.acts import Act, plan_acts
 from deliberation.amend import Effect, apply_amendments, check_overruns
-from deliberation.bundle.lock import build_lock
+from deliberation.bundle.lock import build_lock, dossier_lock
 from deliberation.bundle.write import check_output, recover, write_bundle
 from deliberation.compute import Figures, compute
-from deliberation.findings import BuildError, Finding, has_errors, sort_findings
+from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
+from deliberation.fsio import JOURNAL, recover_files
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.model import Dispositif, Dossier
 from deliberation.rules import RuleInput, run_rules
@@ -42,7 +44,9 @@ class Checked:
 
 def check(settings: Settings) -> Checked:
     """Load, compute and validate a dossier; collect all findings (never raises on bad input)."""
-    dossier, findings = load_dossier(settings.source)
+    findings = _resume_import(settings.source)
+    dossier, loaded = load_dossier(settings.source)
+    findings += loaded
     dispositifs, sheet_findings = load_dispositifs(*settings.catalogue_dirs())
     findings += sheet_findings
     if dossier is None:
@@ -59,6 +63,22 @@ def check(settings: Settings) -> Checked:
         findings += check_transmission(dossier)
     return Checked(dossier, figures, dispositifs, sort_findings(findings), acts, presented, presented_figures,
                    effects)
+
+
+def _resume_import(source) -> list[Finding]:
+    """Finish (or undo) an ``import-xlsx`` killed while writing the dossier, before reading it; say so.
+
+    Only when its journal is there: otherwise no lock file is made for every folder ever checked.
+    """
+    if not os.path.lexists(os.path.join(source, JOURNAL)):
+        return []
+    where = Loc(os.path.join(str(source), JOURNAL))
+    try:
+        with dossier_lock(source, shared=True):  # never while the import is still writing
+            done = recover_files(source)
+    except DeliberationError as err:
+        return [error("import.interrompu", f"import interrompu impossible à terminer : {err}", where)]
+    return [warning("import.interrompu", done, where)] if done else []
 
 
 @dataclass
@@ -97,6 +117,7 @@ def build(settings: Settings) -> Built:
     """
     check_output(settings.out_dir, settings.source)  # never a folder the engine did not make, nor the dossier
     with contextlib.ExitStack() as resources:  # LibreOffice started ahead, if any, ends with the build
+        resources.enter_context(dossier_lock(settings.source, shared=True))  # no import until the bundle is written
         office = _office(settings, resources)
         checked = check(settings)
         if checked.dossier is None or has_errors(checked.findings, settings.strict):

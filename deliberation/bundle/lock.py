@@ -5,14 +5,22 @@ redo the same work): it stops at once with « une autre production est en cours 
 The lock is released by the kernel when its holder dies, even by SIGKILL; the file is removed when
 the holder finishes normally. Within one process the lock is re-entrant, so that ``write_bundle``
 and ``recover`` can take it whether or not ``pipeline.build`` already holds it.
+
+``dossier_lock`` keeps a dossier's builds and imports apart: a build holds it shared from reading the
+dossier to writing the manifest, an import holds it exclusively from reading the dossier to its last
+write. The lock file lives in a per-user folder, never in the dossier (``lock_dir``).
+
+``fcntl`` is imported where it is used: without it (Windows) the locks are not taken.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import hashlib
 import os
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +34,15 @@ class BuildLocked(BuildError):
 
 _held: dict[Path, list[int]] = {}  # lock file → [file descriptor, depth], for this process
 _guard = threading.Lock()
+
+
+def _fcntl():
+    """The ``fcntl`` module, or None where there is none (Windows: no lock is taken)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    return fcntl
 
 
 def lock_path(out: Path) -> Path:
@@ -44,8 +61,11 @@ def _holder(path: Path) -> str:
 
 def _acquire(path: Path, out: Path) -> int:
     """Open and lock ``path``; the file locked is the one still at ``path`` (not one just removed)."""
+    fcntl = _fcntl()
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        if fcntl is None:
+            return fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -102,3 +122,150 @@ def build_lock(out: Path) -> Iterator[None]:
                 with contextlib.suppress(OSError):
                     path.unlink()  # still locked: a build that opened it meanwhile retries on the new file
                 os.close(entry[0])
+
+
+# ---------------------------------------------------------------------------
+# one dossier: builds (shared) against imports (exclusive)
+
+
+class DossierLocked(BuildLocked):
+    """An import holds the dossier a build wants to read, or a build holds the dossier an import wants to write."""
+
+
+#: How long a build (shared lock) waits for an import of its dossier to finish, in seconds.
+IMPORT_WAIT = 60.0
+
+_dossiers: dict[Path, list] = {}  # lock file → [file descriptor, depth, shared], for this process
+_PID_WIDTH = 11  # the pid is written in a fixed width: concurrent shared holders overwrite it whole
+
+
+def lock_dir() -> Path:
+    """The per-user folder of dossier lock files: ``$XDG_CACHE_HOME/deliberation/locks`` (``~/.cache/…``).
+
+    If it cannot be created, ``<tmp>/deliberation-<uid>/locks`` (a folder of this user only). Lock
+    files are never removed: a shared lock makes removal racy, and each one is a few bytes.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    first = Path(base) / "deliberation" / "locks"
+    try:
+        if first.is_absolute():  # no home folder: « ~ » stays as it is, never a folder of the current one
+            first.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return first
+    except OSError:
+        pass
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    spare = Path(tempfile.gettempdir()) / f"deliberation-{uid}"
+    try:
+        spare.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(spare)
+    except OSError:
+        return first  # the caller says why it cannot be created
+    if not os.path.isdir(spare) or os.path.islink(spare) or st.st_uid != uid:
+        return first  # someone else's folder: never used
+    (spare / "locks").mkdir(mode=0o700, exist_ok=True)
+    return spare / "locks"
+
+
+def dossier_lock_path(dossier: Path) -> Path:
+    """The lock file of ``dossier``: named by the SHA-256 of its resolved path, in ``lock_dir()``."""
+    real = os.path.realpath(dossier).encode("utf-8", "surrogateescape")
+    return lock_dir() / f"{hashlib.sha256(real).hexdigest()}.lock"
+
+
+def _live_pid(fd: int) -> int | None:
+    """The pid written in the lock file, if that process still runs."""
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii").strip()
+        pid = int(text)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, another user's
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return pid
+
+
+def _refusal(dossier: Path, shared: bool, fd: int, fcntl, wait: float) -> str:
+    pid = _live_pid(fd)
+    named = f" (pid {pid})" if pid is not None else ""
+    if shared:
+        seconds = f"{wait:g}".replace(".", ",")
+        return (f"un import du dossier {dossier} est en cours{named} depuis plus de {seconds} s : "
+                "relancez la production après lui")
+    try:  # shared holders only (builds) or an exclusive one (another import)?
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return f"un autre import du dossier {dossier} est en cours{named} : attendez sa fin puis relancez"
+    return f"une production du dossier {dossier} est en cours{named} : relancez l'import après elle"
+
+
+def _lock_dossier(path: Path, dossier: Path, shared: bool, wait: float) -> int | None:
+    """Open ``path`` and lock it; a shared lock waits up to ``wait`` s, an exclusive one not at all."""
+    fcntl = _fcntl()
+    if fcntl is None:
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not shared or time.monotonic() >= deadline:
+                    raise DossierLocked(_refusal(dossier, shared, fd, fcntl, wait)) from None
+                time.sleep(0.05)
+        os.pwrite(fd, f"{os.getpid()}\n".rjust(_PID_WIDTH).encode("ascii"), 0)
+        os.ftruncate(fd, _PID_WIDTH)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def dossier_lock(dossier: Path, shared: bool, wait: float = IMPORT_WAIT) -> Iterator[None]:
+    """Hold ``dossier``'s lock: ``shared`` for a build (or a check), exclusive for an import.
+
+    An exclusive lock does not wait: an import during a build (or another import) stops at once. A
+    shared lock waits up to ``wait`` seconds for an import to end. The lock file records the pid of
+    its last holder. Re-entrant within a process: a lock already held by this process covers any
+    nested request, except an exclusive one inside a shared one (refused).
+
+    Raises:
+        DossierLocked: another process holds the lock (the message names its pid when known).
+        BuildError: the lock file cannot be created (permissions, disk).
+
+    """
+    dossier = Path(dossier)
+    try:
+        path = dossier_lock_path(dossier)
+    except OSError as err:
+        raise BuildError(f"verrou du dossier {dossier} impossible à créer : {os_reason(err)}") from err
+    with _guard:
+        entry = _dossiers.get(path)
+        if entry is not None:
+            if entry[2] and not shared:
+                raise DossierLocked(f"une production du dossier {dossier} est en cours (pid {os.getpid()}) : "
+                                    "relancez l'import après elle")
+            entry[1] += 1
+        else:
+            try:
+                fd = _lock_dossier(path, dossier, shared, wait)
+            except OSError as err:
+                raise BuildError(f"verrou du dossier {dossier} impossible à créer ({path}) : "
+                                 f"{os_reason(err)}") from err
+            _dossiers[path] = [fd, 1, shared]
+    try:
+        yield
+    finally:
+        with _guard:
+            entry = _dossiers[path]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _dossiers[path]
+                if entry[0] is not None:
+                    os.close(entry[0])

@@ -9,6 +9,11 @@ empty rows are skipped. The values that differ from the dossier are written into
 and ``budget.yaml`` in ruamel's round-trip mode (comments, order and quoting kept, each value in
 the style its file already uses). Every problem is a finding located ``Workbook.xlsx!Sheet!C14``;
 one error and nothing is written.
+
+A workbook is first inspected as a zip, within limits (``MAX_*``: file and uncompressed sizes,
+compression ratio, rows and cells per sheet), so that a zip bomb is refused before openpyxl builds
+anything. The changed files are replaced all together (``fsio.write_files``) under the dossier's lock
+(``bundle.lock.dossier_lock``), which a build holds shared.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ import datetime as dt
 import difflib
 import io
 import os
+import posixpath
 import re
 import shutil
+import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from xml.parsers import expat
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -34,9 +43,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from deliberation.findings import Finding, Loc, Severity, error, warning
 from deliberation.fmt import date_short, money, number, plain
+from deliberation.fsio import recover_files, refuse_reason, write_files
 from deliberation.load import AMENDEMENTS_FILE, THEMATIQUES_DIR
-from deliberation.load.yaml import _PlainResolver
-from deliberation.messages import os_reason
+from deliberation.load.yaml import _PlainResolver, is_inside
+from deliberation.messages import library_error, os_reason, yaml_problem
 from deliberation.model import Ligne, Periode, Volume
 from deliberation.schema import Date, Invalid, Kind, Money, Text, parse_decimal, schema_fields
 from deliberation.xlsx.layout import (
@@ -105,9 +115,10 @@ def read_mapping(path: Path) -> tuple[dict[str, dict[str, str]], list[Finding]]:
     try:
         data = _rt_yaml().load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as err:
-        return {}, [error("xlsx.colonnes", f"fichier de correspondance illisible : {err}", Loc(file))]
+        return {}, [error("xlsx.colonnes", f"fichier de correspondance illisible : {library_error(err)}", Loc(file))]
     except YAMLError as err:
-        return {}, [error("xlsx.colonnes", f"fichier de correspondance : YAML mal formé ({err})", Loc(file))]
+        msg = f"fichier de correspondance : YAML mal formé ({yaml_problem(str(err))})"
+        return {}, [error("xlsx.colonnes", msg, Loc(file))]
     out: dict[str, dict[str, str]] = {}
     findings: list[Finding] = []
     if not isinstance(data, dict):
@@ -171,6 +182,340 @@ class Table:
     usable: bool = True  # False without the column rows are matched by (ligne id, code opération)
 
 
+# ---------------------------------------------------------------------------
+# limits: a workbook is inspected as a zip before openpyxl parses it
+
+#: Bytes of a workbook file.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: Files in the workbook's zip.
+MAX_MEMBERS = 1_000
+#: Uncompressed bytes of one file of the zip, and of all of them.
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+MAX_TOTAL_BYTES = 100 * 1024 * 1024
+#: Compression ratio of a file of the zip larger than ``RATIO_FLOOR`` bytes uncompressed.
+MAX_RATIO = 100
+RATIO_FLOOR = 1024 * 1024
+#: Rows (highest row number) and cells (rows × columns) of one sheet.
+MAX_ROWS = 50_000
+MAX_CELLS = 200_000
+#: Cells, and shared strings, of a whole workbook.
+MAX_WORKBOOK_CELLS = 500_000
+#: XML elements of a whole workbook (styles, comments… anything openpyxl would build objects for).
+MAX_ELEMENTS = 4_000_000
+
+_WORKBOOK, _WORKBOOK_RELS = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
+_COLUMNS: dict[str, int] = {}  # column letters → number, as met
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an old .xls, or an .xlsx encrypted with a password
+_REF = re.compile(r"\$?([A-Za-z]{1,3})?\$?(\d{1,7})?(?::\$?([A-Za-z]{1,3})?\$?(\d{1,7})?)?")
+_XML_ERRORS = {
+    expat.errors.XML_ERROR_NO_ELEMENTS: "vide ou tronqué",
+    expat.errors.XML_ERROR_UNKNOWN_ENCODING: "encodage non pris en charge",
+    expat.errors.XML_ERROR_INCORRECT_ENCODING: "encodage incorrect",
+    expat.errors.XML_ERROR_INVALID_TOKEN: "caractère ou balise invalide",
+    expat.errors.XML_ERROR_TAG_MISMATCH: "balise fermante qui ne correspond pas",
+    expat.errors.XML_ERROR_UNCLOSED_TOKEN: "balise non terminée",
+    expat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT: "contenu après la fin du document",
+    expat.errors.XML_ERROR_UNDEFINED_ENTITY: "entité non définie",
+}
+
+
+def _n(value: int) -> str:
+    return plain(number(Decimal(value), 0))
+
+
+def _mo(size: int) -> str:
+    return f"{plain(number(Decimal(size) / (1024 * 1024), 1))} Mo"
+
+
+def _unreadable(display: str, reason: str) -> Finding:
+    return error("xlsx.illisible", f"classeur illisible : {reason}", _loc(display))
+
+
+class _Refused(Exception):
+    """Stops the inspection: the workbook is refused for ``finding``."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _bounds(ref: str) -> tuple[int, int, int, int] | None:
+    """``A1:XFD1048576`` → (first row, first column, last row, last column); None if not a cell range."""
+    m = _REF.fullmatch(ref.strip())
+    if not m or not (m.group(1) and m.group(2)):
+        return None
+    c1, r1 = _col_number(m.group(1)), int(m.group(2))
+    c2 = _col_number(m.group(3)) if m.group(3) else c1
+    r2 = int(m.group(4)) if m.group(4) else r1
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def _not_a_zip(data: bytes) -> str:
+    if data.startswith(_OLE):
+        return ("ce n'est pas un fichier Excel .xlsx (un ancien .xls, ou un classeur protégé par mot de passe : "
+                "enregistrez-le en .xlsx, sans mot de passe)")
+    if data.startswith(b"PK"):
+        return "archive zip endommagée (répertoire de l'archive introuvable : fichier tronqué ?)"
+    return ("ce n'est pas un fichier Excel .xlsx (pas une archive zip ; un ancien .xls ou un .csv s'enregistre "
+            "d'abord en .xlsx)")
+
+
+def _zip_reason(err: Exception, member: str | None) -> str:
+    text = str(err)
+    if isinstance(err, zipfile.BadZipFile) and "CRC" in text:
+        what = "somme de contrôle (CRC) fausse"
+    elif isinstance(err, zipfile.BadZipFile) and "magic" in text:
+        what = "en-tête de fichier incorrect"
+    elif isinstance(err, zlib.error):
+        what = "données compressées corrompues"
+    elif isinstance(err, EOFError):
+        what = "archive tronquée"
+    else:
+        what = "structure incorrecte"
+    return f"archive zip endommagée ({what}{f' : {member}' if member else ''})"
+
+
+class _Scan:
+    """Streams a workbook's XML files through expat: well-formed, no DOCTYPE, and within the limits."""
+
+    def __init__(self, display: str):
+        self.display = display
+        self.elements = 0
+        self.cells = 0  # in the whole workbook
+        self.sheet_names: dict[str, str] = {}  # r:id → sheet name (xl/workbook.xml)
+        self.targets: dict[str, str] = {}  # r:id → member (xl/_rels/workbook.xml.rels)
+        self.member = ""
+
+    def refuse(self, code: str, message: str, sheet: str | None = None) -> None:
+        raise _Refused(error(code, message, _loc(f"{self.display}!{sheet}" if sheet else self.display)))
+
+    def sheet_name(self, member: str) -> str | None:
+        for rid, target in self.targets.items():
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            if path == member and rid in self.sheet_names:
+                return self.sheet_names[rid]
+        return None
+
+    def scan(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """Parse one XML file of the zip (in 1 MiB chunks, constant memory); raises ``_Refused``."""
+        self.member = info.filename
+        sheet = _SheetCount(self, info.filename)
+        parser = expat.ParserCreate(namespace_separator=" ")
+
+        def doctype(*_):
+            raise _Refused(_unreadable(self.display, f"XML refusé dans {info.filename} : déclaration DOCTYPE "
+                                       "(un classeur Excel n'en a jamais)"))
+
+        def in_sheet(name: str, attrs: dict) -> None:
+            self.elements += 1
+            if self.elements > MAX_ELEMENTS:
+                too_many()
+            sheet.element(name[name.rfind(" ") + 1:], attrs)
+
+        def too_many() -> None:
+            self.refuse("xlsx.taille", f"classeur trop complexe : plus de {_n(MAX_ELEMENTS)} éléments XML "
+                        f"(au plus {_n(MAX_ELEMENTS)})")
+
+        def start(name: str, attrs: dict) -> None:
+            self.elements += 1
+            if self.elements > MAX_ELEMENTS:
+                too_many()
+            local = name[name.rfind(" ") + 1:]
+            if sheet.root is None:
+                sheet.root = local
+                if local == "worksheet":
+                    parser.StartElementHandler = in_sheet
+            elif sheet.root == "sst" and local == "si":
+                sheet.strings += 1
+                if sheet.strings > MAX_WORKBOOK_CELLS:
+                    self.refuse("xlsx.cellules", f"classeur trop grand : plus de {_n(MAX_WORKBOOK_CELLS)} textes "
+                                f"partagés ({info.filename}) ; au plus {_n(MAX_WORKBOOK_CELLS)}")
+            elif local == "sheet" and info.filename == _WORKBOOK:
+                rid = next((v for k, v in attrs.items() if k.endswith(" id")), None)
+                if rid is not None and isinstance(attrs.get("name"), str):
+                    self.sheet_names[rid] = attrs["name"]
+            elif local == "Relationship" and "Id" in attrs and info.filename == _WORKBOOK_RELS:
+                self.targets[attrs["Id"]] = attrs.get("Target", "")
+
+        parser.StartDoctypeDeclHandler = doctype
+        parser.StartElementHandler = start
+        with zf.open(info) as fh:
+            try:
+                while chunk := fh.read(1 << 20):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+            except expat.ExpatError as err:
+                while fh.read(1 << 20):
+                    pass  # damaged data is the zip's fault: its CRC, checked at the end, says so first
+                detail = _XML_ERRORS.get(expat.errors.messages[err.code], "")
+                raise _Refused(_unreadable(self.display, f"XML invalide dans {info.filename} (ligne {err.lineno}"
+                                           f"{f' : {detail}' if detail else ''})")) from None
+
+
+@dataclass
+class _SheetCount:
+    """What one worksheet's XML holds so far: rows, cells, the extent of cells, merges and links."""
+
+    scan: _Scan
+    member: str
+    root: str | None = None
+    row: int = 0
+    col: int = 0
+    cells: int = 0
+    last_row: int = 0
+    last_col: int = 0
+    strings: int = 0  # shared strings (sharedStrings.xml)
+
+    def where(self) -> tuple[str, str | None]:
+        name = self.scan.sheet_name(self.member)
+        return (f"la feuille « {name} »" if name else f"la feuille {self.member}"), name
+
+    def extend(self, row: int, col: int, what: str = "") -> None:
+        self.last_row, self.last_col = max(self.last_row, row), max(self.last_col, col)
+        area = self.last_row * self.last_col
+        if self.last_row > MAX_ROWS or area > MAX_CELLS:
+            label, name = self.where()
+            self.scan.refuse("xlsx.cellules", f"classeur trop grand : {label} va jusqu'à la ligne "
+                             f"{_n(self.last_row)} et la colonne {_n(self.last_col)}{what}, soit "
+                             f"{_n(area)} cellules : au plus {_n(MAX_ROWS)} lignes et {_n(MAX_CELLS)} cellules "
+                             "par feuille", name)
+
+    def element(self, local: str, attrs: dict) -> None:
+        if local == "v":
+            return  # most elements: the value of a cell
+        if local == "c":
+            self.cells += 1
+            self.scan.cells += 1
+            ref = attrs.get("r")
+            row = self.row
+            if ref:
+                letters = ref.rstrip("0123456789")
+                col = _COLUMNS.get(letters)
+                if col is None:
+                    valid = len(letters) <= 3 and letters.isascii() and letters.isalpha()
+                    col = _COLUMNS[letters] = _col_number(letters) if valid else 0
+                    if not valid:
+                        del _COLUMNS[letters]
+                self.col = col or self.col + 1
+                digits = ref[len(letters):]
+                row = int(digits) if digits and len(digits) <= 7 else row
+            else:
+                self.col += 1
+            if self.cells > MAX_CELLS:
+                label, name = self.where()
+                self.scan.refuse("xlsx.cellules", f"classeur trop grand : {label} a plus de {_n(MAX_CELLS)} cellules "
+                                 f"(lecture arrêtée ligne {_n(self.row)}) : au plus {_n(MAX_CELLS)} par feuille", name)
+            if self.scan.cells > MAX_WORKBOOK_CELLS:
+                self.scan.refuse("xlsx.cellules", f"classeur trop grand : plus de {_n(MAX_WORKBOOK_CELLS)} cellules "
+                                 f"en tout : au plus {_n(MAX_WORKBOOK_CELLS)} par classeur")
+            if row > self.last_row or self.col > self.last_col:
+                self.extend(row, self.col)
+        elif local == "row":
+            r = attrs.get("r")
+            self.row = int(r) if r and r.isdigit() else self.row + 1
+            self.col = 0
+            if self.row > self.last_row:
+                self.extend(self.row, 1)
+        elif local == "dimension" and attrs.get("ref"):
+            b = _bounds(attrs["ref"])
+            if b:
+                self.extend(b[2], b[3], f" (dimension déclarée {attrs['ref']})")
+        elif local in ("mergeCell", "hyperlink") and attrs.get("ref"):
+            b = _bounds(attrs["ref"])
+            if b:
+                what = "cellules fusionnées" if local == "mergeCell" else "lien"
+                self.extend(b[2], b[3], f" ({what} {attrs['ref']})")
+
+
+def inspect_workbook(data: bytes, display: str) -> list[Finding]:
+    """Check a workbook against the limits before it is parsed; a refusal is one located finding.
+
+    The zip's directory gives each file's size and compression ratio (``zipfile`` never inflates a
+    file past its declared size), then every XML file is streamed once through expat: well-formed,
+    no DOCTYPE, and rows and cells counted (each sheet's ``dimension``, cells, merges and links),
+    stopping at the first limit passed. A zip bomb is thus refused at once, in constant memory.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
+        return [_unreadable(display, _not_a_zip(data))]
+    scan = _Scan(display)
+    with zf:
+        try:
+            _check_members(zf, scan)
+            infos = zf.infolist()
+            first = (_WORKBOOK_RELS, _WORKBOOK)  # sheet names first: findings name the sheet
+            infos.sort(key=lambda i: first.index(i.filename) if i.filename in first else len(first))
+            for info in infos:
+                if info.filename.lower().endswith((".xml", ".rels")):
+                    scan.scan(zf, info)
+        except _Refused as stop:
+            return [stop.finding]
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+                NotImplementedError) as err:
+            return [_unreadable(display, _zip_reason(err, scan.member))]
+    return []
+
+
+def _check_members(zf: zipfile.ZipFile, scan: _Scan) -> None:
+    """Sizes, ratios, encryption and compression methods of the zip's files; the package is an xlsx one."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        scan.refuse("xlsx.taille", f"classeur refusé : {_n(len(infos))} fichiers dans l'archive "
+                    f"(au plus {_n(MAX_MEMBERS)})")
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names:
+        if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:100]:
+            raise _Refused(_unreadable(scan.display, "classeur OpenDocument (.ods), pas Excel : enregistrez-le "
+                                       "au format Excel .xlsx"))
+        raise _Refused(_unreadable(scan.display, "archive zip qui n'est pas un classeur Excel .xlsx "
+                                   "([Content_Types].xml absent)"))
+    if not any(n.startswith("xl/") for n in names):
+        kind = "un document Word" if any(n.startswith("word/") for n in names) else "un autre document Office"
+        raise _Refused(_unreadable(scan.display, f"{kind}, pas un classeur Excel .xlsx (dossier xl/ absent)"))
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _Refused(_unreadable(scan.display, f"{info.filename} est chiffré (classeur protégé par mot de "
+                                       "passe ?) : enregistrez-le sans mot de passe"))
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(_unreadable(scan.display, f"{info.filename} : méthode de compression non prise en "
+                                       f"charge ({info.compress_type}) ; réenregistrez le classeur dans Excel"))
+        if info.file_size > MAX_MEMBER_BYTES:
+            scan.refuse("xlsx.taille", f"classeur trop volumineux : {info.filename} fait {_mo(info.file_size)} une "
+                        f"fois décompressé (au plus {_mo(MAX_MEMBER_BYTES)} par fichier de l'archive)")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+            scan.refuse("xlsx.taille", f"classeur refusé : {info.filename} se décompresse {_n(int(ratio))} fois "
+                        f"({_mo(info.compress_size)} → {_mo(info.file_size)}) ; au plus {_n(MAX_RATIO)} fois "
+                        "(bombe de décompression ?)")
+        total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        scan.refuse("xlsx.taille", f"classeur trop volumineux : {_mo(total)} une fois décompressé "
+                    f"(au plus {_mo(MAX_TOTAL_BYTES)})")
+
+
+def _openpyxl_reason(err: Exception) -> str:
+    """Why openpyxl could not read a workbook the inspection let through, in French."""
+    m = re.search(r"named '([^']+)'", str(err))
+    if isinstance(err, KeyError) and m:
+        return f"la partie {m.group(1)} manque dans l'archive"
+    name = type(err).__name__
+    if "XMLSyntax" in name or name in ("ParseError", "ExpatError"):
+        line = getattr(err, "lineno", None) or (getattr(err, "position", None) or (None,))[0]
+        return f"XML invalide (ligne {line})" if isinstance(line, int) else "XML invalide"
+    if isinstance(err, zipfile.BadZipFile | zlib.error | EOFError):
+        return _zip_reason(err, None)
+    return f"le contenu ne suit pas le format Excel .xlsx (erreur {type(err).__name__})"
+
+
 def read_workbook(path: Path, display: str, mappings: dict[str, dict[str, str]] | None = None,
                   ) -> tuple[list[Table], list[Finding]]:
     """Read every recognised sheet of a workbook into tables; problems are located findings.
@@ -183,21 +528,21 @@ def read_workbook(path: Path, display: str, mappings: dict[str, dict[str, str]] 
     """
     from openpyxl import load_workbook
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], [error("xlsx.introuvable", "classeur introuvable", _loc(display))]
-    except OSError as err:
-        return [], [error("xlsx.illisible", f"classeur illisible : {os_reason(err)}", _loc(display))]
+    data, refused = _read_file(path, display)
+    if refused is not None:
+        return [], [refused]
+    findings = inspect_workbook(data, display)
+    if findings:
+        return [], findings
     try:
         wb = load_workbook(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return [], [error("xlsx.illisible", "classeur illisible : ce n'est pas un fichier Excel .xlsx "
-                          "(pas une archive zip ; un ancien .xls ou un .csv s'enregistre d'abord en .xlsx)",
-                          _loc(display))]
     except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds on a damaged or foreign file
-        return [], [error("xlsx.illisible", f"classeur illisible : pas un classeur .xlsx valide ({err})",
-                          _loc(display))]
+        return [], [_unreadable(display, _openpyxl_reason(err))]
+    for ws in wb.worksheets:  # the inspection bounds this already: a last guard before cells are walked
+        if ws.max_row > MAX_ROWS or ws.max_row * ws.max_column > MAX_CELLS:
+            return [], [error("xlsx.cellules", f"classeur trop grand : la feuille « {ws.title} » a "
+                              f"{_n(ws.max_row)} lignes × {_n(ws.max_column)} colonnes : au plus {_n(MAX_ROWS)} "
+                              f"lignes et {_n(MAX_CELLS)} cellules par feuille", _loc(f"{display}!{ws.title}"))]
     cached = _Cached(data)
     tables: list[Table] = []
     findings: list[Finding] = []
@@ -213,6 +558,31 @@ def read_workbook(path: Path, display: str, mappings: dict[str, dict[str, str]] 
                               f"par exemple « Ligne » et « Montant », ou « Code opération » et « Disponible »",
                               _loc(display)))
     return tables, findings
+
+
+def _read_file(path: Path, display: str) -> tuple[bytes, Finding | None]:
+    """The workbook's bytes, or why they are not read (missing, not a regular file, too large)."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            what = "c'est un dossier" if stat.S_ISDIR(st.st_mode) else "ce n'est pas un fichier ordinaire"
+            return b"", _unreadable(display, f"{what}, pas un classeur .xlsx")
+        if st.st_size > MAX_FILE_BYTES:
+            return b"", _too_large(display, st.st_size)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return b"", error("xlsx.introuvable", "classeur introuvable", _loc(display))
+    except OSError as err:
+        return b"", _unreadable(display, os_reason(err))
+    if len(data) > MAX_FILE_BYTES:
+        return b"", _too_large(display, len(data))
+    return data, None
+
+
+def _too_large(display: str, size: int) -> Finding:
+    return error("xlsx.taille", f"classeur trop volumineux : {_mo(size)} (au plus {_mo(MAX_FILE_BYTES)})",
+                 _loc(display))
 
 
 class _Cached:
@@ -686,6 +1056,7 @@ class Imported:
     changes: list = field(default_factory=list)  # diff.Change: figures before → after
     after: list[Finding] | None = None  # the dossier's findings after the import (``check``)
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)  # what was done before the import (an earlier one completed)
 
     @property
     def failed(self) -> bool:
@@ -942,22 +1313,31 @@ class _Apply:
 
 def import_workbooks(workbooks: list[Path], dossier: Path, mapping: Path | None = None,
                      dry_run: bool = False) -> Imported:
-    """Read workbooks and update the dossier's YAML files; nothing is written if anything is wrong.
+    """Read workbooks and update the dossier's YAML files, all or nothing; nothing is written if anything is wrong.
+
+    The workbooks are read first; then, holding the dossier's lock (``dossier_lock``: exclusive, so that
+    a build of the dossier in progress refuses the import at once; shared for a dry run, which may run
+    beside a build but waits for another import), an interrupted earlier import is completed
+    (``fsio.recover_files``, said in ``notes``), the dossier is read, updated and its changed files are
+    replaced together (``fsio.write_files``: a kill at any moment leaves the old set or the new one).
 
     Args:
         workbooks: ``.xlsx`` files (annexe 4 and/or budget situation), as the user named them.
         dossier: the dossier folder.
         mapping: a declared column mapping (``--colonnes``), or None.
-        dry_run: report what would change, write nothing.
+        dry_run: report what would change, write nothing (the check after runs on a temporary copy,
+            removed even on error).
 
     Returns:
         The findings (errors mean nothing was written), the values changed, the files written, the
         figures changed and the dossier's own findings after the import.
 
+    Raises:
+        DeliberationError: the dossier is locked by a build or another import (``DossierLocked``), or
+            the system refused a write (``WriteError``: disk full, read-only; the dossier is unchanged).
+
     """
-    from deliberation import pipeline
-    from deliberation.diff import compare, snapshot
-    from deliberation.settings import Settings
+    from deliberation.bundle.lock import dossier_lock
 
     result = Imported(dry_run=dry_run)
     if not dossier.is_dir():
@@ -967,6 +1347,25 @@ def import_workbooks(workbooks: list[Path], dossier: Path, mapping: Path | None 
     if mapping is not None:
         mappings, f = read_mapping(mapping)
         result.findings += f
+    read: list[tuple[Path, list[Table]]] = []
+    for path in workbooks:  # before the lock: reading a workbook does not touch the dossier
+        tables, f = read_workbook(path, str(path), mappings)
+        result.findings += f
+        read.append((path, tables))
+    with dossier_lock(dossier, shared=dry_run):  # a dry run writes nothing: it may run beside a build
+        note = recover_files(dossier)
+        if note is not None:
+            result.notes.append(note)
+        _import(read, dossier, result)
+    return result
+
+
+def _import(read: list[tuple[Path, list[Table]]], dossier: Path, result: Imported) -> None:
+    """Apply the tables read to the dossier and write (or, dry run, check on a copy); under the lock."""
+    from deliberation import pipeline
+    from deliberation.diff import compare, snapshot
+    from deliberation.settings import Settings
+
     docs, f = load_docs(dossier)
     result.findings += f
     if (dossier / AMENDEMENTS_FILE).exists():
@@ -975,48 +1374,106 @@ def import_workbooks(workbooks: list[Path], dossier: Path, mapping: Path | None 
             "amendements), alors que l'annexe 4 produite par build porte les chiffres adoptés",
             Loc(str(dossier / AMENDEMENTS_FILE))))
     apply = _Apply(docs, result)
-    for path in workbooks:
-        tables, f = read_workbook(path, str(path), mappings)
-        result.findings += f
+    for path, tables in read:
         for table in tables:
             if table.usable and not (table.kind == BUDGET and "budget.yaml" not in docs.files):
                 apply.table(table, str(path))
     apply.finish()
+    texts = {rel: docs.files[rel].dump() for rel in sorted(apply.changed)} if not result.failed else {}
+    files = {rel: t.encode("utf-8") for rel, t in texts.items() if t != docs.files[rel].text}
+    result.findings += [f for f in (_refused(dossier, rel) for rel in files) if f is not None]
     if result.failed:
         result.edits, result.added = [], []
-        return result
+        return
     before = pipeline.check(Settings(source=dossier))
-    texts = {rel: docs.files[rel].dump() for rel in sorted(apply.changed)}
-    texts = {rel: t for rel, t in texts.items() if t != docs.files[rel].text}
-    with tempfile.TemporaryDirectory(prefix="deliberation-import-") as tmp:
-        target = dossier
-        if dry_run:
-            target = Path(tmp) / dossier.resolve().name
-            shutil.copytree(dossier, target)
-        for rel, text in texts.items():
-            _write_atomic(target / rel, text)
-        result.written = [] if dry_run else list(texts)
-        after = pipeline.check(Settings(source=target))
-        result.after = after.findings
-        if before.presented is not None and after.presented is not None:
-            result.changes = compare(snapshot(before.presented, before.presented_figures),
-                                     snapshot(after.presented, after.presented_figures))
-    return result
+    if not files:
+        after = before
+    elif result.dry_run:
+        _sweep_copies()
+        with tempfile.TemporaryDirectory(prefix=f"{_COPY_PREFIX}{os.getpid()}-") as tmp:
+            target = Path(tmp) / (dossier.resolve().name or "dossier")
+            _copy_dossier(dossier, target)
+            for rel, data in files.items():
+                path = target / rel
+                if is_inside(os.path.realpath(path.parent), os.path.realpath(target)):
+                    path.unlink(missing_ok=True)
+                    path.write_bytes(data)
+            after = pipeline.check(Settings(source=target))
+    else:
+        write_files(dossier, files)
+        result.written = list(files)
+        after = pipeline.check(Settings(source=dossier))
+    result.after = after.findings
+    if before.presented is not None and after.presented is not None:
+        result.changes = compare(snapshot(before.presented, before.presented_figures),
+                                 snapshot(after.presented, after.presented_figures))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file renamed over the target (a symbolic link's target is replaced)."""
-    real = Path(os.path.realpath(path))
-    tmp = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+def _refused(dossier: Path, rel: str) -> Finding | None:
+    """Why the import will not replace ``rel`` (a link, read-only, outside the dossier), as a finding."""
+    path = dossier / rel
+    why = refuse_reason(path)
+    if why is None and not is_inside(os.path.realpath(path.parent), os.path.realpath(dossier)):
+        why = f"le dossier {path.parent.name} mène hors du dossier (lien symbolique)"
+    if why is None and not os.access(path, os.W_OK):
+        why = "fichier en lecture seule"
+    if why is None and not os.access(path.parent, os.W_OK):
+        why = f"dossier {path.parent} en lecture seule"
+    if why is None:
+        return None
+    return error("xlsx.ecriture", f"import impossible dans ce fichier : {why} ; rien n'a été écrit", Loc(str(path)))
+
+
+_COPY_PREFIX = "deliberation-import-"
+
+
+def _copy_dossier(dossier: Path, target: Path) -> None:
+    """Copy ``dossier`` for a dry run; each link leads where the original's does (inside: into the copy)."""
+    shutil.copytree(dossier, target, symlinks=True, ignore=_special_files)
+    real = os.path.realpath(dossier)
+    for top, dirs, names in os.walk(target):
+        for name in dirs + names:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):
+                continue
+            leads = os.path.realpath(os.path.join(dossier, os.path.relpath(path, target)))
+            inside = is_inside(leads, real)
+            os.unlink(path)
+            os.symlink(os.path.join(target, os.path.relpath(leads, real)) if inside else leads, path)
+
+
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """For ``copytree``: devices, FIFOs and sockets are not copied (a FIFO would block the copy)."""
+    skip = []
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skip.append(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skip.append(name)
+    return skip
+
+
+def _sweep_copies() -> None:
+    """Remove the dry-run copies of killed imports: ``deliberation-import-<pid>-*`` of this user, pid dead."""
+    root = tempfile.gettempdir()
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mode = real.stat().st_mode & 0o777 if real.exists() else None
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        m = re.fullmatch(rf"{_COPY_PREFIX}(\d+)-.*", entry.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode) or (uid is not None and st.st_uid != uid):
+                continue
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (OSError, OverflowError):
+            continue
