@@ -77,15 +77,15 @@ WORD_CASES = {
     "expression mal formée": ("annexe-repartition.docx", "{{ thematiques[ }}", r"annexe-repartition\.docx: .*"),
     "filtre inconnu": ("annexe-narrative.docx", "{{ t.titre | inconnu }}", r"annexe-narrative\.docx: .*inconnu"),
     # the sandbox: attributes of Python internals and unsafe calls are template errors
-    "classe et mro": ("rapport.docx", "{{ ''.__class__.__mro__ }}", r"rapport\.docx: .*__class__.*unsafe"),
+    "classe et mro": ("rapport.docx", "{{ ''.__class__.__mro__ }}", r"rapport\.docx: .*interdit.*__class__"),
     "attribut interne d'une valeur": ("avenant.docx", "{{ acte.__class__.__init__.__globals__ }}",
-                                      r"avenant\.docx: .*unsafe"),
-    "format de chaîne": ("deliberation.docx", "{{ '{0.__class__}'.format(1) }}", r"deliberation\.docx: .*unsafe"),
-    "globale de jinja": ("convention.docx", "{{ cycler.__init__.__globals__ }}", r"convention\.docx: .*unsafe"),
+                                      r"avenant\.docx: .*interdit"),
+    "format de chaîne": ("deliberation.docx", "{{ '{0.__class__}'.format(1) }}", r"deliberation\.docx: .*interdit"),
+    "globale de jinja": ("convention.docx", "{{ cycler.__init__.__globals__ }}", r"convention\.docx: .*interdit"),
     "plage démesurée": ("rapport.docx", "{{ range(10**9) | list | length }}",
-                        r"rapport\.docx: erreur de modèle : OverflowError"),
+                        r"rapport\.docx: erreur de modèle : plage trop grande"),
     "division par zéro": ("annexe-repartition.docx", "{{ 1 // 0 }}",
-                          r"annexe-repartition\.docx: erreur de modèle : ZeroDivisionError"),
+                          r"annexe-repartition\.docx: erreur de modèle : division par zéro"),
 }
 
 
@@ -152,9 +152,10 @@ CLAUSE_CASES = {
                     r"cout\.md: nom\(s\) inconnu\(s\) : montant_inconnu"),
     "en-tête cassé": ("cout.md", "modifie: 4", "modifie: [4", r"cout\.md:\d+: en-tête de clause invalide"),
     # objet.md is in every avenant: its tags are evaluated for the fictitious dossier
-    "attribut interne": ("objet.md", "{{ acte.motifs }}", "{{ acte.__class__.__mro__ }}", r"objet\.md: .*unsafe"),
-    "appel interdit": ("objet.md", "{{ acte.motifs }}", "{{ acte.items.__self__.__class__ }}", r"objet\.md: .*unsafe"),
-    "division par zéro": ("objet.md", "{{ acte.motifs }}", "{{ 1 // 0 }}", r"objet\.md: ZeroDivisionError"),
+    "attribut interne": ("objet.md", "{{ acte.motifs }}", "{{ acte.__class__.__mro__ }}", r"objet\.md: .*interdit"),
+    "appel interdit": ("objet.md", "{{ acte.motifs }}", "{{ acte.items.__self__.__class__ }}",
+                       r"objet\.md: .*interdit"),
+    "division par zéro": ("objet.md", "{{ acte.motifs }}", "{{ 1 // 0 }}", r"objet\.md: division par zéro"),
 }
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from deliberation.acts import (
     CLAUSE_LABELS,
@@ -27,7 +26,9 @@ from deliberation.acts import (
 from deliberation.bundle.numbering import slugify
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.load.yaml import convert_text, read_text
+from deliberation.messages import library_error
 from deliberation.model import CLAUSES, ClauseText, Dossier
+from deliberation.render.docx import GuardedEnvironment, render_timeout
 from deliberation.render.markdown import MarkdownText, SheetTable, sheet_sections, unrenderable
 
 #: The fixed articles framing every avenant.
@@ -48,10 +49,10 @@ def md_escape(value) -> str:
     return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
 
 
-def clause_environment() -> SandboxedEnvironment:
-    """Jinja for clause texts: sandboxed, strict, every printed value escaped for Markdown."""
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
-                                keep_trailing_newline=True)
+def clause_environment() -> GuardedEnvironment:
+    """Jinja for clause texts: sandboxed with the Word templates' limits, strict, values escaped for Markdown."""
+    return GuardedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
+                              keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def load_clauses(templates_dir: Path) -> Clauses:
             compiled[name] = env.from_string(body)
         except TemplateError as err:
             line = front.count("\n") + 4 + (getattr(err, "lineno", 1) or 1) - 1  # body starts on line n + 4
-            raise BuildTemplateError(f"{path}:{line}: balise mal formée : {err}") from err
+            raise BuildTemplateError(f"{path}:{line}: balise mal formée : {library_error(err)}") from err
         if unknown:
             raise BuildTemplateError(f"{path}: nom(s) inconnu(s) : {', '.join(sorted(unknown))} (seul « acte » existe)")
         if problems := unrenderable(clause_markdown(body)):
@@ -135,13 +136,18 @@ def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
         "motifs": motifs([texts[c].motif for c in included if texts[c].motif]),
     }
     out = []
+    timeout = render_timeout()
     for name in ("objet", *included, "autres"):
+        template = clauses.compiled[name]
         try:
-            body = clauses.compiled[name].render(acte=acte)
-        except TemplateError as err:  # the sandbox's SecurityError too
-            raise BuildTemplateError(f"{texts[name].loc.file}: {err}") from err
+            template.environment.start(timeout)  # each clause its own deadline and loop budget
+            body = template.render(acte=acte)
+        except TemplateError as err:  # the sandbox's SecurityError and the render limits too
+            raise BuildTemplateError(f"{texts[name].loc.file}: {library_error(err)}") from err
+        except MemoryError as err:
+            raise BuildTemplateError(f"{texts[name].loc.file}: mémoire épuisée pendant le rendu de la clause") from err
         except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:  # 1/0, range(10**9)…
-            raise BuildTemplateError(f"{texts[name].loc.file}: {err.__class__.__name__} : {err}") from err
+            raise BuildTemplateError(f"{texts[name].loc.file}: {library_error(err)}") from err
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
         out.append(Article(len(out) + 1, name, texts[name].titre or name, texts[name].modifie, body))
     return out

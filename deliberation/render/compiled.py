@@ -8,6 +8,10 @@ breaks, table fixes, drawing ids) and a zip written from cached members. Markdow
 WordprocessingML through python-docx, as docxtpl sub-documents do, and each distinct text is
 converted once. The output is a valid package with the same content as docxtpl's; the same
 context always gives the same bytes, whether documents are rendered one by one or in parallel.
+
+Each document renders under the limits of ``render.docx`` (``DELIBERATION_RENDER_TIMEOUT`` seconds,
+default 60; loop turns; size of values and output), in this process or in a forked worker: going past
+one, like running out of memory, is a ``TemplateError`` naming the template (exit 3).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import struct
 import zipfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from docx import Document
@@ -30,7 +35,15 @@ from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from lxml import etree
 
 from deliberation.findings import TemplateError as BuildTemplateError
-from deliberation.render.docx import environment
+from deliberation.messages import library_error
+from deliberation.render.docx import (
+    MAX_OUTPUT,
+    MEMORY_MESSAGE,
+    RenderLimitError,
+    environment,
+    render_timeout,
+    template_members,
+)
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
 from deliberation.render.tables import split_long_tables
 from deliberation.render.wordml import SheetSkeleton, markdown_xml, sheet_table_xml
@@ -39,6 +52,7 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BODY = f"{{{W}}}body"
 _LITERAL = re.compile(r"\{_\{|\}_\}|\{_%|%_\}")
 _HF_URIS = (DocxTemplate.HEADER_URI, DocxTemplate.FOOTER_URI)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)  # rendered parts: no entity, no network
 
 
 class Fragment(str):
@@ -83,8 +97,14 @@ class CompiledTemplate:
     def __init__(self, path: Path, when: dt.datetime):
         self.path = path
         self.when = when
+        self.timeout = render_timeout()
         try:
             data = path.read_bytes()
+        except OSError as err:
+            raise BuildTemplateError(f"{path}: modèle Word illisible ({library_error(err)})") from err
+        members = template_members(path, data)  # no DOCTYPE: nothing below resolves an entity
+        names = list(members)
+        try:
             tpl = DocxTemplate(io.BytesIO(data))
             tpl.init_docx()
             self.env = environment()
@@ -111,11 +131,8 @@ class CompiledTemplate:
             for child in list(body):
                 body.remove(child)
             self.shell = etree.tostring(shell)
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                names = z.namelist()
-                members = {n: z.read(n) for n in names}
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-            raise BuildTemplateError(f"{path}: modèle Word illisible ({err.__class__.__name__}: {err})") from err
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, etree.LxmlError) as err:
+            raise BuildTemplateError(f"{path}: modèle Word illisible ({library_error(err)})") from err
         except TemplateSyntaxError as err:
             raise BuildTemplateError(f"{path}: balise mal formée : {err.message}") from err
         core_name = str(tpl.docx.part.package._core_properties_part.partname).lstrip("/")
@@ -194,10 +211,15 @@ class CompiledTemplate:
             xml = template.render(context)
         except UndefinedError as err:
             raise BuildTemplateError(f"{self.path}: valeur inconnue dans le modèle : {err.message}") from err
+        except RenderLimitError as err:  # time, loop turns, size of a value
+            raise BuildTemplateError(f"{self.path}: {library_error(err)}") from err
         except TemplateError as err:  # the sandbox's SecurityError too (``''.__class__``, unsafe calls)
-            raise BuildTemplateError(f"{self.path}: erreur de modèle : {err}") from err
+            raise BuildTemplateError(f"{self.path}: erreur de modèle : {library_error(err)}") from err
         except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:  # 1/0, range(10**9)…
-            raise BuildTemplateError(f"{self.path}: erreur de modèle : {err.__class__.__name__} : {err}") from err
+            raise BuildTemplateError(f"{self.path}: erreur de modèle : {library_error(err)}") from err
+        if len(xml) > MAX_OUTPUT:
+            raise BuildTemplateError(f"{self.path}: rendu arrêté : plus de {MAX_OUTPUT // 1_000_000} millions de "
+                                     f"caractères pour une partie d'un document")
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         if "\t" in xml or "\a" in xml or "\n" in xml or "\f" in xml:  # docxtpl's line breaks and tabs in text
             xml = self.tpl.resolve_listing(xml)
@@ -207,9 +229,17 @@ class CompiledTemplate:
         """One document, as normalised DOCX bytes.
 
         Raises:
-            BuildTemplateError: the template refers to an unknown value or fails to render.
+            BuildTemplateError: the template refers to an unknown value, fails to render, goes past a
+                rendering limit or exhausts memory.
 
         """
+        self.env.start(self.timeout)
+        try:
+            return self._render(context)
+        except MemoryError as err:  # a huge value: the build stops on this template, like any other error
+            raise BuildTemplateError(f"{self.path}: {MEMORY_MESSAGE}") from err
+
+    def _render(self, context: dict) -> bytes:
         ctx = self._values(context)
         tree = self.tpl.fix_tables(self._render_xml(self.body, ctx))
         split_long_tables(tree)  # LibreOffice lays out one long table in quadratic time
@@ -223,9 +253,11 @@ class CompiledTemplate:
         for name, template in self.parts.items():
             xml = self._render_xml(template, ctx)
             try:
-                out[name] = etree.tostring(etree.fromstring(xml.encode("utf-8")), encoding="UTF-8", standalone=True)
+                part = etree.fromstring(xml.encode("utf-8"), _PARSER)
+                out[name] = etree.tostring(part, encoding="UTF-8", standalone=True)
             except etree.XMLSyntaxError as err:
-                raise BuildTemplateError(f"{self.path}: {name} : XML invalide après rendu ({err})") from err
+                msg = f"{self.path}: {name} : XML invalide après rendu ({library_error(err)})"
+                raise BuildTemplateError(msg) from err
         members = [(n, self.fixed[n] if n in self.fixed else _deflate(out[n])) for n in self.order]
         return _zip(members, self.when)
 
@@ -312,10 +344,15 @@ def render_many(items: list[tuple[Path, dict, dt.datetime]], jobs: int | None = 
     size = max(8, len(rest) // (jobs * 4))
     batches = [[items[i] for i in rest[k:k + size]] for k in range(0, len(rest), size)]
     _WORKER = renderer
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = [doc for batch in pool.map(_work, batches) for doc in batch]
+        done = [doc for batch in pool.map(_work, batches) for doc in batch]
+    except BrokenProcessPool as err:  # a worker killed (out of memory…): name what it was rendering
+        names = ", ".join(sorted({str(items[i][0]) for i in rest}))
+        raise BuildTemplateError(f"un processus de rendu s'est arrêté brutalement (mémoire épuisée ?) ; "
+                                 f"modèle(s) : {names}") from err
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on an error, the batches not started are dropped
         _WORKER = None
     out = dict(head)
     out.update(zip(rest, done, strict=True))

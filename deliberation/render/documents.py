@@ -15,9 +15,10 @@ from deliberation.acts import plan_model
 from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
+from deliberation.messages import library_error
 from deliberation.render.acts import act_context, act_paths, load_clauses, review_sheet
 from deliberation.render.context import build_context
-from deliberation.render.docx import template_variables
+from deliberation.render.docx import template_members, template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
 
 #: Which template renders which kind of document.
@@ -70,9 +71,11 @@ def check_templates(templates_dir: Path, context: dict) -> None:
         if not path.is_file():
             raise TemplateError(f"{path}: modèle introuvable")
         try:
-            unknown = set(_template_names(path)) - known_here  # paragraph tags checked on the way
+            unknown = set(_template_names(path)) - known_here  # XML and paragraph tags checked on the way
+        except TemplateError:
+            raise
         except Exception as err:  # docxtpl/jinja raise many kinds on a broken template
-            raise TemplateError(f"{path}: modèle illisible ou balise mal formée : {err}") from err
+            raise TemplateError(f"{path}: modèle illisible ou balise mal formée : {library_error(err)}") from err
         if unknown:
             raise TemplateError(f"{path}: variable(s) inconnue(s) du contexte : {', '.join(sorted(unknown))}")
 
@@ -95,7 +98,7 @@ def check_paragraph_tags(path: Path) -> None:
     try:
         doc = Docx(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise TemplateError(f"{path}: modèle Word illisible ({err.__class__.__name__})") from err
+        raise TemplateError(f"{path}: modèle illisible ({library_error(err)})") from err
     paragraphs = list(doc.paragraphs)
     for table in doc.tables:
         for row in table.rows:
@@ -262,7 +265,7 @@ def _template_names(path: Path) -> frozenset[str]:
 
 @functools.cache
 def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
-    """Names the template uses, once its paragraph tags are checked; kept in the parse cache by content.
+    """Names the template uses, once its XML and paragraph tags are checked; kept in the parse cache by content.
 
     Parsing a template with docxtpl costs some 30 ms: a rebuild with unchanged templates reads the
     answer from the cache (keyed by the engine's code and the template's bytes) instead.
@@ -278,6 +281,7 @@ def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
     hit = cache_get(key)
     if isinstance(hit, frozenset):
         return hit
+    template_members(path)  # no DOCTYPE (entities) before python-docx or docxtpl parse anything
     check_paragraph_tags(path)
     names = frozenset(template_variables(path))
     cache_put(key, names)
