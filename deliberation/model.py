@@ -340,7 +340,8 @@ class Attribuant(Node):
     """The body that grants the subsidies, as open data names it (SCDL « Subventions »)."""
 
     nom: str | None = spec(Text(), "Nom officiel (« Département du Pas-de-Calais »).")
-    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres ; clés de contrôle du SIREN et du SIRET, La Poste à part).", required=False)
+    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres ; clés de contrôle du SIREN et du SIRET, "
+                                                "La Poste à part).", required=False)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -533,7 +534,8 @@ class Structure(Node):
     raison_sociale: str | None = spec(Text(), "Dénomination légale.", required=False)
     forme_juridique: str | None = spec(Text(), "Forme juridique (« Groupement d'intérêt public »).", required=False)
     siege: str | None = spec(Text(), "Adresse du siège.", required=False)
-    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres ; clés de contrôle du SIREN et du SIRET, La Poste à part).", required=False)
+    siret: str | None = spec(Text(max_len=40), "SIRET (14 chiffres ; clés de contrôle du SIREN et du SIRET, "
+                                                "La Poste à part).", required=False)
     representant: Representant | None = spec(Record(Representant), "Représentant légal.", required=False)
     conventions: dict = spec(MapOf(Convention), "Conventions en cours (clé → convention).", required=False, default={})
 

@@ -109,3 +109,51 @@ def tree_state(root: Path) -> dict[str, object]:
                 state[rel] = ("spécial", stat.S_IFMT(st.st_mode))
         dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)))
     return state
+
+
+# ---------------------------------------------------------------------------
+# Every message a user sees is French (issue 16, item 15): the output of each failing command run by the
+# suite (CliRunner or a ``deliberation`` process) is kept, and ``test_zz_french`` reads them all at the end.
+
+FAILURE_OUTPUTS: list[tuple[str, str]] = []  # (test id, output)
+
+
+def _record(output: str) -> None:
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    FAILURE_OUTPUTS.append((test, output))
+
+
+def _install_recorders() -> None:
+    import subprocess
+
+    from click.testing import CliRunner
+
+    invoke = CliRunner.invoke
+
+    def recorded_invoke(self, *args, **kwargs):
+        result = invoke(self, *args, **kwargs)
+        if result.exit_code not in (0, None):
+            _record(result.output)  # stdout and stderr interleaved
+        return result
+
+    CliRunner.invoke = recorded_invoke
+    run = subprocess.run
+
+    def recorded_run(*args, **kwargs):
+        result = run(*args, **kwargs)
+        argv = args[0] if args else kwargs.get("args", "")
+        if result.returncode and "deliberation" in str(argv):
+            for out in (result.stdout, result.stderr):
+                if out:
+                    _record(out.decode("utf-8", "replace") if isinstance(out, bytes) else out)
+        return result
+
+    subprocess.run = recorded_run
+
+
+_install_recorders()
+
+
+def pytest_collection_modifyitems(items):
+    """The French-messages check reads what the other tests printed: it runs last."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_french.py"))

@@ -121,7 +121,7 @@ FAKES = {
     "exits-leaving-a-child": "sleep 300 &\necho $! >> {pids}\nexit 1",
 }
 REASONS = {
-    "exit-1": "code de sortie 1 : Error: source file could not be loaded",
+    "exit-1": "code de sortie 1 : LibreOffice n'a pas pu ouvrir le document",
     "segfault": "arrêté par le signal SIGSEGV",
     "kills-itself": "arrêté par le signal SIGKILL",
     "no-output": "terminé sans produire tous les PDF entiers",
@@ -284,7 +284,7 @@ def test_disk_full_while_writing_keeps_the_previous_bundle(budget, tmp_path, mon
     no_traceback(result)
     assert disk.failed == 1
     assert result.exit_code == 3
-    assert (f"ERREUR (build) : écriture impossible dans {tmp_path} : disque plein (No space left on device) ; "
+    assert (f"ERREUR (build) : écriture impossible dans {tmp_path} : disque plein ; "
             "le jeu précédent est conservé") in result.output
     assert files_of(out) == before and leftovers(out) == []
     monkeypatch.setattr(write, "open", builtins.open)
@@ -349,10 +349,11 @@ def test_disk_full_on_a_real_small_file_system(pdf, small_tmpfs, tmp_path):
     assert "Traceback" not in done.stderr
     if pdf:
         assert "ERREUR (build) : conversion PDF impossible" in done.stderr
-        assert f"disque plein dans {small_tmpfs}" in done.stderr or "disque plein (No space" in done.stderr
+        assert "disque plein" in done.stderr
         assert processes_naming([small_tmpfs]) == []
     else:
-        assert "écriture impossible dans" in done.stderr and "disque plein (No space left on device)" in done.stderr
+        assert "écriture impossible dans" in done.stderr and "disque plein" in done.stderr
+    assert "No space" not in done.stderr  # the system's English wording stays out of the messages
     assert files_of(out) == before and leftovers(out) == []
     ballast.unlink()
     assert cli(str(dossier), "-o", str(out), *options).returncode == 0

@@ -167,8 +167,8 @@ def test_build_killed_between_the_two_renames_is_recovered(tmp_path):
     assert pipeline.build(Settings(source=fictif, out_dir=out)).written
     before = files_of(out)
     # the worst moment: the old bundle moved aside, the new one not yet in place, a half-written temp folder
-    out.rename(tmp_path / ".out.old-abc")
-    partial = tmp_path / ".out.tmp-def"
+    out.rename(tmp_path / ".out.old-abc12345")
+    partial = tmp_path / ".out.tmp-def_6789"
     partial.mkdir()
     (partial / "01-rapport.docx").write_bytes(b"PK half")
     recover(out)

@@ -20,6 +20,7 @@ from pathlib import Path
 from deliberation.bundle.numbering import documents
 from deliberation.findings import Finding, Loc, error
 from deliberation.fmt import number
+from deliberation.messages import library_error
 from deliberation.model import Dossier
 
 #: Largest total size @ctes accepts for an act and its annexes, in bytes.
@@ -51,7 +52,7 @@ def pdf_problem(data: bytes) -> str | None:
         if not reader.pages:
             return "sans aucune page"
     except Exception as err:  # any failure to parse: @ctes' own reader may fail too
-        return f"illisible ({type(err).__name__} : {err})"
+        return f"illisible ({library_error(err)})"
     finally:
         log.setLevel(level)
     return None

@@ -280,7 +280,29 @@ def _failure(returncode: int, output: bytes | None) -> str:
     else:
         why = "terminé sans produire tous les PDF entiers"
     tail = (output or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
-    return f"{why} : {tail[0].strip()}" if tail and tail[0].strip() else why
+    said = _lo_said(tail[0]) if tail and tail[0].strip() else ""
+    return f"{why} : {said}" if said else why
+
+
+#: What LibreOffice prints when a conversion fails (English) → French.
+_LO_MESSAGES = (
+    (re.compile(r"source file could not be loaded", re.I), "LibreOffice n'a pas pu ouvrir le document"),
+    (re.compile(r"no export filter", re.I), "LibreOffice n'a pas de filtre PDF pour ce document"),
+    (re.compile(r"could not be (?:written|stored)|write error|general error|impl_store|Error Area:Io", re.I),
+     "LibreOffice n'a pas pu écrire le PDF"),
+    (re.compile(r"user installation could not be completed|profile", re.I),
+     "profil de LibreOffice inutilisable"),
+    (re.compile(r"failed to connect|cannot connect to display|no display", re.I),
+     "LibreOffice n'a pas pu démarrer (affichage)"),
+)
+
+
+def _lo_said(line: str) -> str:
+    """LibreOffice's last line of output, in French when known; never its English wording."""
+    for pattern, french in _LO_MESSAGES:
+        if pattern.search(line):
+            return french
+    return "message de LibreOffice non reconnu (relancer la conversion à la main pour le lire)"
 
 
 #: Files handed to one LibreOffice process. Its launcher (oosplash, LibreOffice 7.4) passes at most
