@@ -19,6 +19,14 @@ from deliberation.settings import Settings
 clifr.install()  # click's help headings and usage errors in French
 
 DOSSIER = click.argument("dossier", type=click.Path(path_type=Path))
+FICHES = click.option("--fiches", type=click.Path(path_type=Path, file_okay=False),
+                      help="Dossier de fiches de dispositif à la place de celles du moteur "
+                           "(deliberation/annexes/dispositifs) ; les dispositifs/ du dossier restent prioritaires.")
+
+
+def _catalogue(fiches: Path | None) -> dict:
+    """Settings for ``--fiches``: the engine's dispositif sheets, or the given folder instead."""
+    return {"annexes": (fiches,)} if fiches is not None else {}
 
 
 def _report(findings, as_json: bool) -> None:
@@ -61,9 +69,10 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Les avertissements font aussi échouer.")
 @click.option("--json", "as_json", is_flag=True, help="Constats au format JSON.")
 @click.option("--actes", is_flag=True, help="Contrôle aussi la transmission @ctes : numéro, objet, nature, matière.")
-def check(dossier: Path, strict: bool, as_json: bool, actes: bool) -> None:
+@FICHES
+def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path | None) -> None:
     """Contrôle un dossier de phase et liste tous les constats."""
-    result = pipeline.check(Settings(source=dossier, strict=strict, actes=actes))
+    result = pipeline.check(Settings(source=dossier, strict=strict, actes=actes, **_catalogue(fiches)))
     _report(result.findings, as_json)
     sys.exit(1 if has_errors(result.findings, strict) else 0)
 
@@ -99,9 +108,11 @@ def figures(dossier: Path, as_json: bool) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Processus LibreOffice en parallèle.")
 @click.option("--templates", type=click.Path(path_type=Path, file_okay=False),
-              help="Dossier de modèles Word et de textes de clauses (par défaut : templates/ du moteur).")
+              help="Dossier de modèles Word et de textes de clauses (par défaut : ceux du moteur, "
+                   "deliberation/templates).")
+@FICHES
 def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf: bool, pdfa: bool,
-          jobs: int, templates: Path | None) -> None:
+          jobs: int, templates: Path | None, fiches: Path | None) -> None:
     """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur).
 
     Produit les fichiers Word et, sauf --no-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
@@ -109,7 +120,7 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
     """
     out = output or Path("build") / dossier.resolve().name
     settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
-                        jobs=jobs, templates=templates)
+                        jobs=jobs, templates=templates, **_catalogue(fiches))
     try:
         with _sigterm_as_interrupt():
             result = pipeline.build(settings)

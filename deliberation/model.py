@@ -442,7 +442,8 @@ class Operation(Node):
     numero: int | None = spec(Int(minimum=1), "Numéro de l'opération dans la thématique.")
     titre: str | None = spec(Text(), "Titre (« Dynamisation des parcours : accueil des BRSA »).")
     dispositif: str | None = spec(
-        Text(pattern=r"\d{1,2}\.\d{1,2}", hint="(« 1.1 »)"), "Code du dispositif (fiche dans annexes/).",
+        Text(pattern=r"\d{1,2}\.\d{1,2}", hint="(« 1.1 »)"),
+        "Code du dispositif (fiche dans deliberation/annexes/dispositifs/ ou dispositifs/ du dossier).",
         required=False,
     )
     budget: str | None = spec(Text(), "Code opération de la ligne budgétaire imputée.")

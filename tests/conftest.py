@@ -14,6 +14,7 @@ from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
+TEMPLATES = ROOT / "deliberation" / "templates"  # the engine's Word templates and clause texts (package data)
 
 # Hypothesis: a short, reproducible profile for `make test`; thousands of examples for `make fuzz`.
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
@@ -62,7 +63,7 @@ def templates_copy(tmp_path: Path, name: str | None = None, paragraph: str | Non
     from docx import Document
 
     dest = tmp_path / "templates"
-    shutil.copytree(ROOT / "templates", dest)
+    shutil.copytree(TEMPLATES, dest)
     if name is not None:
         doc = Document(str(dest / name))
         doc.add_paragraph(paragraph)

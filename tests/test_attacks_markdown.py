@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import templates_copy
+from conftest import TEMPLATES, templates_copy
 from hypothesis import event, given
 from hypothesis import strategies as st
 from lxml import etree
@@ -128,7 +128,7 @@ def avenant_template():
 
     from deliberation.render.compiled import CompiledTemplate
 
-    return CompiledTemplate(ROOT / "templates" / "avenant.docx", dt.datetime(2024, 12, 9))  # noqa: DTZ001
+    return CompiledTemplate(TEMPLATES / "avenant.docx", dt.datetime(2024, 12, 9))  # noqa: DTZ001
 
 
 def c14n(xml: str) -> bytes:

@@ -216,7 +216,7 @@ def test_broken_sheet_in_the_engine_catalogue_is_a_finding(fictif, tmp_path):
     root = Path(__file__).resolve().parents[1]
     catalogue = tmp_path / "annexes"
     catalogue.mkdir()
-    for p in (root / "annexes" / "dispositifs").glob("*.md"):
+    for p in (root / "deliberation" / "annexes" / "dispositifs").glob("*.md"):
         (catalogue / p.name).write_bytes(p.read_bytes())
     sheet = catalogue / "4.1-projets-collectifs-jeunesse.md"
     sheet.write_text(sheet.read_text(encoding="utf-8").replace("---\n", "---\n: : :\n", 1), encoding="utf-8")

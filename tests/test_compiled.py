@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import TEMPLATES
 from lxml import etree
 
 from deliberation import pipeline
@@ -76,6 +77,6 @@ def test_direct_wordml_equals_python_docx(text):
     from deliberation.render.compiled import CompiledTemplate
     from deliberation.render.markdown import MarkdownText, SheetTable
 
-    ct = CompiledTemplate(ROOT / "templates" / "avenant.docx", __import__("datetime").datetime(2024, 12, 9))
+    ct = CompiledTemplate(TEMPLATES / "avenant.docx", __import__("datetime").datetime(2024, 12, 9))
     for value in (MarkdownText(text), SheetTable((("Titre", text), ("", text), ("Coût", "")))):
         assert c14n_fragment(ct.fragment(value)) == c14n_fragment(ct._python_docx(value)), value

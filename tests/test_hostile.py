@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import TEMPLATES
 
 from deliberation import pipeline
 from deliberation.render.acts import md_escape
@@ -139,8 +140,7 @@ def test_direct_wordml_equals_python_docx_on_hostile_markdown(text):
     from deliberation.render.compiled import CompiledTemplate
     from deliberation.render.markdown import MarkdownText
 
-    root = Path(__file__).resolve().parents[1]
-    ct = CompiledTemplate(root / "templates" / "avenant.docx", dt.datetime(2024, 12, 9))  # noqa: DTZ001
+    ct = CompiledTemplate(TEMPLATES / "avenant.docx", dt.datetime(2024, 12, 9))  # noqa: DTZ001
     assert ct.fragment(MarkdownText(text)) == ct._python_docx(MarkdownText(text))
 
 

@@ -58,10 +58,10 @@ def own_failures(tmp_path_factory) -> list[tuple[str, str]]:
     shutil.copytree(good, flow)
     (flow / "budget.yaml").write_text("lignes: [ {a: 1}, \n  b: *x\n", "utf-8")
     broken = tmp / "T"
-    shutil.copytree(ROOT / "templates", broken)
+    shutil.copytree(ROOT / "deliberation" / "templates", broken)
     (broken / "rapport.docx").write_bytes(b"pas un zip")
     missing = tmp / "T2"
-    shutil.copytree(ROOT / "templates", missing)
+    shutil.copytree(ROOT / "deliberation" / "templates", missing)
     (missing / "deliberation.docx").unlink()
     (tmp / "x.xlsx").write_bytes(b"PK\x03\x04 tronque")
     (tmp / "t.xlsx").write_text("texte", "utf-8")

@@ -18,6 +18,7 @@ from pathlib import Path
 from deliberation import __version__
 from deliberation.bundle.numbering import Document, documents
 from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
+from deliberation.resources import package_dir
 
 BUNDLE = "bundle.pdf"
 MANIFEST = "manifest.json"
@@ -128,7 +129,7 @@ def _input_name(path: str, dossier_root: str, engine_root: Path) -> str:
 def input_files(checked, templates_dir: Path) -> dict[str, str]:
     """Every input of the build, with its SHA-256: dossier files, annex sheets, templates."""
     d = checked.dossier
-    engine = Path(__file__).resolve().parents[2]
+    engine = package_dir()
     paths: set[str] = set()
     root = Path(d.root)
     paths |= {str(p) for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".md")}

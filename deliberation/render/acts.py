@@ -30,6 +30,7 @@ from deliberation.messages import library_error
 from deliberation.model import CLAUSES, ClauseText, Dossier
 from deliberation.render.docx import GuardedEnvironment, render_timeout
 from deliberation.render.markdown import MarkdownText, SheetTable, sheet_sections, unrenderable
+from deliberation.resources import package_dir
 
 #: The fixed articles framing every avenant.
 FIXED = ("objet", "autres")
@@ -284,7 +285,7 @@ def _where(loc, root: str) -> str:
 def _relative(file: str, root: str) -> str:
     import os
 
-    engine = str(Path(__file__).resolve().parents[2])
+    engine = str(package_dir())
     file = os.path.abspath(file)
     for base in (os.path.abspath(root), engine):
         rel = os.path.relpath(file, base)

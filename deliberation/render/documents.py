@@ -20,6 +20,7 @@ from deliberation.render.acts import act_context, act_paths, load_clauses, revie
 from deliberation.render.context import build_context
 from deliberation.render.docx import template_members, template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
+from deliberation.resources import templates_dir
 
 #: Which template renders which kind of document.
 TEMPLATES = {
@@ -39,8 +40,8 @@ ACT_NAMES = {"acte", "pole", "direction", "tampon"}
 
 
 def default_templates_dir() -> Path:
-    """The engine's own ``templates/`` folder."""
-    return Path(__file__).resolve().parents[2] / "templates"
+    """The engine's own Word templates and clause texts (``deliberation/templates``, shipped in the package)."""
+    return templates_dir()
 
 
 def build_time(seance_date: dt.date | None) -> dt.datetime:
