@@ -118,12 +118,6 @@ class DeliberationError(Exception):
     category = "build"
 
 
-class InputError(DeliberationError):
-    """The dossier cannot be read at all (missing folder...)."""
-
-    category = "input"
-
-
 class TemplateError(DeliberationError):
     """A template is missing or broken."""
 

@@ -576,10 +576,6 @@ class Dossier(Node):
             for ligne in o.lignes:
                 yield t, o, ligne
 
-    def budget_line(self, code: str | None) -> LigneBudgetaire | None:
-        """The budget line with this code, if any."""
-        return next((b for b in self.budget if b.code == code), None)
-
 
 # ---------------------------------------------------------------------------
 # dispositif sheets (front matter of annexes/dispositifs/*.md)
@@ -664,10 +660,6 @@ AMENDABLE = {
 
 #: The keys a modification names its target with.
 TARGETS = ("ligne", "operation", "structure", "convention")
-
-#: Actions beside changing values.
-ACTIONS = ("retrait", "ajout")
-
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Modification(Node):

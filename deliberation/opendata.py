@@ -66,7 +66,6 @@ from deliberation.rules.siret import KEY, compact, siret_problem
 
 SCHEMA_NAME = "SCDL Subventions"
 SCHEMA_VERSION = "2.1.1"
-SCHEMA_URL = "https://schema.data.gouv.fr/scdl/subventions/2.1.1/"
 
 #: CSV dialect: Table Schema defaults (the schema sets none).
 DELIMITER = ","

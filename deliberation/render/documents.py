@@ -141,14 +141,6 @@ def sommaire_job(checked, entries: list[dict], templates_dir: Path | None = None
     return job
 
 
-def render_sommaire(checked, entries: list[dict], templates_dir: Path | None = None) -> bytes:
-    """The cover page and table of contents of the merged PDF, rendered."""
-    from deliberation.render.compiled import render_many
-
-    job = sommaire_job(checked, entries, templates_dir)
-    return render_many([(job.template, job.context, job.when)])[0]
-
-
 @dataclass
 class Job:
     """One Word document to render: its file name, template, context and the fingerprint of all three."""

@@ -18,11 +18,7 @@ def docx_lines(path: str | Path) -> list[str]:
             lines.append(block.text)
         elif isinstance(block, Table):
             for row in block.rows:
-                cells = []
-                for cell in row.cells:
-                    text = "\n".join(p.text for p in cell.paragraphs)
-                    if not cells or cells[-1] != text or True:
-                        cells.append(text)
+                cells = ["\n".join(p.text for p in cell.paragraphs) for cell in row.cells]  # merged cells repeat
                 lines.append(" | ".join(cells))
     return lines
 

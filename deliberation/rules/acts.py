@@ -7,10 +7,6 @@ from deliberation.findings import Finding, Loc, error, warning
 from deliberation.model import NOUVELLE
 
 
-def _ids(clauses) -> str:
-    return ", ".join(CLAUSE_LABELS[c] for c in clauses) or "aucune modification"
-
-
 def check_form(act: Act, modeles: dict) -> list[Finding]:
     """The document a line cites has the right legal form, and one act follows one model."""
     out = []
