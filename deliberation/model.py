@@ -8,28 +8,25 @@ YAML and every object keeps its location (``loc``) and the location of each of i
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode
-
 from deliberation.findings import Loc
 from deliberation.schema import (
+    Change,
     Choice,
     Date,
     Dec,
     Int,
-    Invalid,
     Kind,
     ListOf,
     MapOf,
     Markdown,
     Money,
+    NamedOf,
+    OneFigure,
     Record,
     Text,
-    _is_null,
-    schema_fields,
     spec,
 )
 
@@ -113,39 +110,7 @@ class Annonce(Node):
     source: str | None = None
 
 
-class AnnonceKind(Kind):
-    """Converter for ``Annonce``: one figure key plus an optional ``source``."""
-
-    label = "une annonce {clé: valeur, source: …}"
-
-    def convert(self, node, ctx, path):
-        if not isinstance(node, MappingNode):
-            raise Invalid(f"attendu : {self.label}")
-        quoi, valeur, source, vloc = None, None, None, None
-        for knode, vnode in node.value:
-            key = knode.value if isinstance(knode, ScalarNode) else None
-            p = f"{path}.{key}"
-            if key == "source":
-                source = Text().convert(vnode, ctx, p)
-            elif key in ANNONCE_KINDS:
-                if quoi is not None:
-                    raise Invalid(f"une annonce porte sur un seul chiffre ; trouvé : {quoi} et {key}", "annonce.forme")
-                quoi, vloc = key, ctx.loc(vnode, p)
-                try:
-                    valeur = ANNONCE_KINDS[key].convert(vnode, ctx, p)
-                except Invalid as inv:
-                    ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
-                    return None
-            else:
-                known = ", ".join(ANNONCE_KINDS)
-                ctx.add("annonce.inconnue", f"chiffre annoncé inconnu « {key} » ; attendu : {known}", knode, p)
-                return None
-        if quoi is None:
-            raise Invalid("annonce sans chiffre", "annonce.forme")
-        return Annonce(quoi=quoi, valeur=valeur, source=source, loc=vloc, locs={})
-
-
-ANNONCES = ListOf(AnnonceKind())
+ANNONCES = ListOf(OneFigure(ANNONCE_KINDS, Annonce))
 ANNONCES_DOC = "Chiffres annoncés par les textes pour ce périmètre, contrôlés contre les chiffres calculés."
 
 
@@ -314,27 +279,6 @@ class Modele(Node):
     )
 
 
-class _AliasKind(Kind):
-    """``nom: [territoire, …]`` mapping for territory aliases."""
-
-    label = "un dictionnaire alias → territoires"
-
-    def convert(self, node, ctx, path):
-        if not isinstance(node, MappingNode):
-            raise Invalid(f"attendu : {self.label}")
-        out: dict[str, tuple] = {}
-        for knode, vnode in node.value:
-            name = Text().convert(knode, ctx, path)
-            p = f"{path}.{name}"
-            try:
-                targets = ListOf(Choice(*TERRITOIRES)).convert(vnode, ctx, p)
-            except Invalid as inv:
-                ctx.add(inv.code, inv.message, vnode, p)
-                continue
-            out[name] = (targets, ctx.loc(knode, p))
-        return out
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Attribuant(Node):
     """The body that grants the subsidies, as open data names it (SCDL « Subventions »)."""
@@ -370,7 +314,8 @@ class PhaseInfo(Node):
         required=False,
     )
     alias_territoires: dict = spec(
-        _AliasKind(), "Noms de territoire admis en plus des neuf MDS (nom → territoires couverts).",
+        NamedOf(ListOf(Choice(*TERRITOIRES)), "un dictionnaire alias → territoires"),
+        "Noms de territoire admis en plus des neuf MDS (nom → territoires couverts).",
         required=False, default={},
     )
     annonces: tuple = spec(ANNONCES, "Chiffres annoncés pour toute la phase.", required=False, default=())
@@ -688,73 +633,6 @@ class Modification(Node):
         return f"{'opération' if self.cible == 'operation' else self.cible} {getattr(self, self.cible)}"
 
 
-class ModificationKind(Kind):
-    """Converter for ``Modification``: one target key, then values of that target's fields or an action."""
-
-    label = "une modification {ligne|operation|structure: …, champ: valeur}"
-
-    def convert(self, node, ctx, path):
-        if not isinstance(node, MappingNode):
-            raise Invalid(f"attendu : {self.label}")
-        given = {}
-        for knode, vnode in node.value:
-            key = knode.value if isinstance(knode, ScalarNode) else None
-            if key in given:
-                ctx.add("schema.cle_dupliquee", f"clé « {key} » écrite deux fois", knode, f"{path}.{key}")
-                continue
-            given[key] = (knode, vnode)
-        targets = {k: Text().convert(given[k][1], ctx, f"{path}.{k}") for k in TARGETS if k in given}
-        if "structure" in targets and "convention" in targets:
-            cible = "convention"
-        else:
-            named = [k for k in ("ligne", "operation", "structure") if k in targets]
-            if len(named) != 1:
-                raise Invalid(
-                    "une modification vise une seule cible : « ligne », « operation » ou « structure » "
-                    "(avec « convention » pour une convention de la structure)", "amendement.cible")
-            cible = named[0]
-        if cible == "operation" and not re.fullmatch(r"\d{1,3}\.\d{1,3}", targets["operation"]):
-            raise Invalid(f"operation : « {targets['operation']} » attendu « thématique.opération » (« 1.2 »)",
-                          "amendement.cible")
-        cls = {"ligne": Ligne, "operation": Operation, "structure": Structure, "convention": Convention}[cible]
-        allowed = AMENDABLE[cible]
-        kinds = {f.name: f.metadata["kind"] for f in schema_fields(cls)}
-        valeurs, locs, retrait, ajout = {}, {}, False, None
-        for key, (knode, vnode) in given.items():
-            p = f"{path}.{key}"
-            if key in TARGETS and (key in targets and (key != "convention" or cible == "convention")):
-                locs[key] = ctx.loc(vnode, p)
-                continue
-            try:
-                if key == "retrait" and cible in ("ligne", "operation"):
-                    if Choice("oui").convert(vnode, ctx, p) == "oui":
-                        retrait = True
-                    locs[key] = ctx.loc(vnode, p)
-                elif key == "ajout" and cible == "operation":
-                    ajout = Record(Ligne).convert(vnode, ctx, p)
-                    locs[key] = ctx.loc(vnode, p)
-                elif key in allowed:
-                    if _is_null(vnode):
-                        raise Invalid("valeur manquante", "schema.manquant")
-                    valeurs[key] = kinds[key].convert(vnode, ctx, p)
-                    locs[key] = ctx.loc(vnode, p)
-                else:
-                    what = ", ".join((*allowed, *(["retrait"] if cible in ("ligne", "operation") else []),
-                                      *(["ajout"] if cible == "operation" else [])))
-                    ctx.add("amendement.champ", f"« {key} » ne peut pas être modifié sur une {cible} ; "
-                            f"champs modifiables : {what}", knode, p)
-            except Invalid as inv:
-                ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
-        actions = bool(valeurs) + retrait + (ajout is not None)
-        if actions != 1:
-            raise Invalid("une modification change des valeurs, retire une ligne (« retrait: oui ») ou ajoute "
-                          "une ligne (« ajout: … »), une seule de ces actions", "amendement.action")
-        return Modification(
-            cible=cible, retrait=retrait, ajout=ajout, valeurs=valeurs, loc=ctx.loc(node, path), locs=locs,
-            **{k: v for k, v in targets.items() if k != "convention" or cible == "convention"},
-        )
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Amendement(Node):
     """An amendment put to the vote in séance: numbered, dated, with its object and its changes."""
@@ -768,7 +646,8 @@ class Amendement(Node):
         required=False, default="adopté",
     )
     modifications: tuple = spec(
-        ListOf(ModificationKind()),
+        ListOf(Change(TARGETS, AMENDABLE, {"ligne": Ligne, "operation": Operation, "structure": Structure,
+                                           "convention": Convention}, Modification)),
         "Les changements, appliqués dans l'ordre. Chacun nomme une cible — `ligne: <id>`, `operation: \"1.2\"` "
         "(thématique 1, opération 2), `structure: <clé>`, ou `structure` et `convention: <clé>` — puis soit de "
         "nouvelles valeurs (`montant: \"70 000,00\"`), soit `retrait: oui` (une ligne, ou une opération avec toutes "

@@ -421,3 +421,143 @@ def schema_doc(cls: type, indent: int = 0, seen: set | None = None) -> str:
             seen.add(inner.cls)
             lines.append(schema_doc(inner.cls, indent + 1, seen))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# kinds of a few structured values of the model (parsing stays here; the model gives the data)
+
+
+class OneFigure(Kind):
+    """A mapping holding exactly one key of ``kinds`` (its value converted) plus an optional ``source``.
+
+    Used for a declared figure (« annonce ») : ``{montant: 59 220, source: "Délibération, article 3"}``;
+    ``make(quoi=, valeur=, source=, loc=, locs=)`` builds the record.
+    """
+
+    label = "une annonce {clé: valeur, source: …}"
+
+    def __init__(self, kinds: dict, make):
+        self.kinds, self.make = kinds, make
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        quoi, valeur, source, vloc = None, None, None, None
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            p = f"{path}.{key}"
+            if key == "source":
+                source = Text().convert(vnode, ctx, p)
+            elif key in self.kinds:
+                if quoi is not None:
+                    raise Invalid(f"une annonce porte sur un seul chiffre ; trouvé : {quoi} et {key}", "annonce.forme")
+                quoi, vloc = key, ctx.loc(vnode, p)
+                try:
+                    valeur = self.kinds[key].convert(vnode, ctx, p)
+                except Invalid as inv:
+                    ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
+                    return None
+            else:
+                known = ", ".join(self.kinds)
+                ctx.add("annonce.inconnue", f"chiffre annoncé inconnu « {key} » ; attendu : {known}", knode, p)
+                return None
+        if quoi is None:
+            raise Invalid("annonce sans chiffre", "annonce.forme")
+        return self.make(quoi=quoi, valeur=valeur, source=source, loc=vloc, locs={})
+
+
+class NamedOf(Kind):
+    """``nom: valeur`` mapping → ``{nom: (valeur, location of the name)}``; a bad value is a finding."""
+
+    def __init__(self, value: Kind, label: str = "un dictionnaire"):
+        self.value, self.label = value, label
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        out: dict[str, tuple] = {}
+        for knode, vnode in node.value:
+            name = Text().convert(knode, ctx, path)
+            p = f"{path}.{name}"
+            try:
+                value = self.value.convert(vnode, ctx, p)
+            except Invalid as inv:
+                ctx.add(inv.code, inv.message, vnode, p)
+                continue
+            out[name] = (value, ctx.loc(knode, p))
+        return out
+
+
+class Change(Kind):
+    """One change an amendment makes: one target key, then values of that target's fields or an action.
+
+    ``targets``: the keys naming a target (« ligne », « operation », « structure », « convention »);
+    ``amendable``: target → fields one may change; ``classes``: target → model class (its fields'
+    kinds convert the new values; « ligne » also converts an added line); ``make``: the record.
+    """
+
+    label = "une modification {ligne|operation|structure: …, champ: valeur}"
+
+    def __init__(self, targets: tuple, amendable: dict, classes, make):
+        self.targets, self.amendable, self.classes, self.make = targets, amendable, classes, make
+
+    def convert(self, node, ctx, path):
+        if not isinstance(node, MappingNode):
+            raise Invalid(f"attendu : {self.label}")
+        given = {}
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            if key in given:
+                ctx.add("schema.cle_dupliquee", f"clé « {key} » écrite deux fois", knode, f"{path}.{key}")
+                continue
+            given[key] = (knode, vnode)
+        targets = {k: Text().convert(given[k][1], ctx, f"{path}.{k}") for k in self.targets if k in given}
+        if "structure" in targets and "convention" in targets:
+            cible = "convention"
+        else:
+            named = [k for k in ("ligne", "operation", "structure") if k in targets]
+            if len(named) != 1:
+                raise Invalid(
+                    "une modification vise une seule cible : « ligne », « operation » ou « structure » "
+                    "(avec « convention » pour une convention de la structure)", "amendement.cible")
+            cible = named[0]
+        if cible == "operation" and not re.fullmatch(r"\d{1,3}\.\d{1,3}", targets["operation"]):
+            raise Invalid(f"operation : « {targets['operation']} » attendu « thématique.opération » (« 1.2 »)",
+                          "amendement.cible")
+        classes = self.classes
+        allowed = self.amendable[cible]
+        kinds = {f.name: f.metadata["kind"] for f in schema_fields(classes[cible])}
+        valeurs, locs, retrait, ajout = {}, {}, False, None
+        for key, (knode, vnode) in given.items():
+            p = f"{path}.{key}"
+            if key in self.targets and (key in targets and (key != "convention" or cible == "convention")):
+                locs[key] = ctx.loc(vnode, p)
+                continue
+            try:
+                if key == "retrait" and cible in ("ligne", "operation"):
+                    if Choice("oui").convert(vnode, ctx, p) == "oui":
+                        retrait = True
+                    locs[key] = ctx.loc(vnode, p)
+                elif key == "ajout" and cible == "operation":
+                    ajout = Record(classes["ligne"]).convert(vnode, ctx, p)
+                    locs[key] = ctx.loc(vnode, p)
+                elif key in allowed:
+                    if _is_null(vnode):
+                        raise Invalid("valeur manquante", "schema.manquant")
+                    valeurs[key] = kinds[key].convert(vnode, ctx, p)
+                    locs[key] = ctx.loc(vnode, p)
+                else:
+                    what = ", ".join((*allowed, *(["retrait"] if cible in ("ligne", "operation") else []),
+                                      *(["ajout"] if cible == "operation" else [])))
+                    ctx.add("amendement.champ", f"« {key} » ne peut pas être modifié sur une {cible} ; "
+                            f"champs modifiables : {what}", knode, p)
+            except Invalid as inv:
+                ctx.add(inv.code, f"{key} : {inv.message}", vnode, p)
+        actions = bool(valeurs) + retrait + (ajout is not None)
+        if actions != 1:
+            raise Invalid("une modification change des valeurs, retire une ligne (« retrait: oui ») ou ajoute "
+                          "une ligne (« ajout: … »), une seule de ces actions", "amendement.action")
+        return self.make(
+            cible=cible, retrait=retrait, ajout=ajout, valeurs=valeurs, loc=ctx.loc(node, path), locs=locs,
+            **{k: v for k, v in targets.items() if k != "convention" or cible == "convention"},
+        )
