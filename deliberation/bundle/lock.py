@@ -1,8 +1,8 @@
-"""One build at a time per output folder: an exclusive ``flock`` on ``.<name>.lock`` beside it.
+"""One build at a time per output folder: an exclusive lock on ``.<name>.lock`` beside it.
 
 A second build of the same folder does not wait (a build lasts seconds to minutes, and would then
 redo the same work): it stops at once with « une autre production est en cours dans … (pid N) ».
-The lock is released by the kernel when its holder dies, even by SIGKILL; the file is removed when
+The lock is released by the system when its holder dies, even by SIGKILL; the file is removed when
 the holder finishes normally. Within one process the lock is re-entrant, so that ``write_bundle``
 and ``recover`` can take it whether or not ``pipeline.build`` already holds it.
 
@@ -10,12 +10,18 @@ and ``recover`` can take it whether or not ``pipeline.build`` already holds it.
 dossier to writing the manifest, an import holds it exclusively from reading the dossier to its last
 write. The lock file lives in a per-user folder, never in the dossier (``lock_dir``).
 
-``fcntl`` is imported where it is used: without it (Windows) the locks are not taken.
+The locks are taken by ``portalocker``: ``flock`` on Linux and macOS, ``LockFile``/``LockFileEx`` on
+Windows (shared locks there need ``pywin32``, its ``win32`` extra). It is imported where it is used:
+where the system offers no lock (no ``fcntl`` on a POSIX system, no ``pywin32`` for a shared lock on
+Windows), the locks are not taken. Windows bars other processes from reading a locked file, so a
+refusal there may not name the holder (« pid inconnu », or no pid).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import hashlib
 import os
 import tempfile
@@ -32,17 +38,58 @@ class BuildLocked(BuildError):
     """Another process is building into the same output folder."""
 
 
-_held: dict[Path, list[int]] = {}  # lock file → [file descriptor, depth], for this process
+_held: dict[Path, list] = {}  # lock file → [file descriptor (None: no lock here), depth], for this process
 _guard = threading.Lock()
 
 
-def _fcntl():
-    """The ``fcntl`` module, or None where there is none (Windows: no lock is taken)."""
+_NO_INHERIT = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)  # POSIX, Windows
+
+
+@functools.cache
+def _portalocker():
+    """The ``portalocker`` module, or None where the system offers no file lock (no lock is taken).
+
+    Raises:
+        BuildError: ``portalocker`` itself is not installed (a broken installation, never silently ignored).
+
+    """
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    return fcntl
+        import portalocker
+    except ImportError as err:
+        if err.name == "portalocker":
+            raise BuildError("module portalocker absent : installez-le (pip install portalocker) ou "
+                             "réinstallez deliberation") from err
+        return None  # what it needs is missing (fcntl on POSIX)
+    return portalocker
+
+
+def _try_lock(fd: int, shared: bool) -> bool:
+    """Lock ``fd`` without waiting, shared or exclusive; False if another process holds a conflicting lock.
+
+    Raises:
+        OSError: the system refused the lock for another reason.
+        ImportError: a shared lock on Windows without ``pywin32``.
+
+    """
+    pl = _portalocker()
+    flags = (pl.LockFlags.SHARED if shared else pl.LockFlags.EXCLUSIVE) | pl.LockFlags.NON_BLOCKING
+    try:
+        pl.lock(fd, flags)
+    except pl.AlreadyLocked:
+        return False
+    except pl.LockException as err:
+        cause = err.__cause__
+        if isinstance(cause, OSError):
+            raise cause from None
+        raise OSError(errno.ENOLCK, str(err)) from err
+    return True
+
+
+def _release(fd: int) -> None:
+    """Unlock then close ``fd`` (Windows does not promise to release a lock as soon as its file is closed)."""
+    with contextlib.suppress(Exception):
+        _portalocker().unlock(fd)
+    os.close(fd)
 
 
 def lock_path(out: Path) -> Path:
@@ -59,31 +106,37 @@ def _holder(path: Path) -> str:
     return f"pid {pid}" if pid.isdigit() else "pid inconnu"
 
 
-def _acquire(path: Path, out: Path) -> int:
-    """Open and lock ``path``; the file locked is the one still at ``path`` (not one just removed)."""
-    fcntl = _fcntl()
+def _acquire(path: Path, out: Path) -> int | None:
+    """Open and lock ``path``; the file locked is the one still at ``path`` (not one just removed).
+
+    None where the system offers no lock: then no file is made.
+    """
+    if _portalocker() is None:
+        return None
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        if fcntl is None:
-            return fd
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NO_INHERIT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            msg = f"une autre production est en cours dans {out} ({_holder(path)}) : attendez sa fin puis relancez"
-            raise BuildLocked(msg) from None
+            taken = _try_lock(fd, shared=False)
         except BaseException:
             os.close(fd)
             raise
+        if not taken:
+            os.close(fd)
+            msg = f"une autre production est en cours dans {out} ({_holder(path)}) : attendez sa fin puis relancez"
+            raise BuildLocked(msg)
         try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-            return fd
-        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+                return fd
+        except BaseException:
+            _release(fd)
+            raise
+        _release(fd)  # the holder removed the file as we opened it: lock the new one
 
 
 @contextlib.contextmanager
@@ -119,9 +172,13 @@ def build_lock(out: Path) -> Iterator[None]:
             entry[1] -= 1
             if entry[1] == 0:
                 del _held[path]
-                with contextlib.suppress(OSError):
-                    path.unlink()  # still locked: a build that opened it meanwhile retries on the new file
-                os.close(entry[0])
+                if entry[0] is not None:
+                    with contextlib.suppress(OSError):
+                        path.unlink()  # still locked: a build that opened it meanwhile retries on the new file
+                    _release(entry[0])
+                    if os.name == "nt":  # Windows removes no open file: once closed, unless another opened it
+                        with contextlib.suppress(OSError):
+                            path.unlink()
 
 
 # ---------------------------------------------------------------------------
@@ -172,10 +229,29 @@ def dossier_lock_path(dossier: Path) -> Path:
     return lock_dir() / f"{hashlib.sha256(real).hexdigest()}.lock"
 
 
+def _read_head(fd: int) -> bytes:
+    """The first bytes of the file open as ``fd`` (``os.pread`` where there is one)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, 64, 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # no other thread uses ``fd``: the caller holds ``_guard``
+    return os.read(fd, 64)
+
+
+def _write_head(fd: int, data: bytes) -> None:
+    """Write ``data`` at the start of the file open as ``fd`` (``os.pwrite`` where there is one)."""
+    if hasattr(os, "pwrite"):
+        os.pwrite(fd, data, 0)
+        return
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, data)
+
+
 def _live_pid(fd: int) -> int | None:
-    """The pid written in the lock file, if that process still runs."""
+    """The pid written in the lock file, if that process still runs (None on Windows: not checked there)."""
+    if os.name == "nt":
+        return None  # os.kill(pid, 0) would send it CTRL+C; and a held lock cannot be read there anyway
     try:
-        text = os.pread(fd, 64, 0).decode("ascii").strip()
+        text = _read_head(fd).decode("ascii").strip()
         pid = int(text)
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -187,7 +263,7 @@ def _live_pid(fd: int) -> int | None:
     return pid
 
 
-def _refusal(dossier: Path, shared: bool, fd: int, fcntl, wait: float) -> str:
+def _refusal(dossier: Path, shared: bool, fd: int, wait: float) -> str:
     pid = _live_pid(fd)
     named = f" (pid {pid})" if pid is not None else ""
     if shared:
@@ -195,33 +271,35 @@ def _refusal(dossier: Path, shared: bool, fd: int, fcntl, wait: float) -> str:
         return (f"un import du dossier {dossier} est en cours{named} depuis plus de {seconds} s : "
                 "relancez la production après lui")
     try:  # shared holders only (builds) or an exclusive one (another import)?
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except BlockingIOError:
+        builds = _try_lock(fd, shared=True)
+    except ImportError:  # Windows without pywin32: builds take no lock, so the holder is an import
+        builds = False
+    if not builds:
         return f"un autre import du dossier {dossier} est en cours{named} : attendez sa fin puis relancez"
+    with contextlib.suppress(Exception):
+        _portalocker().unlock(fd)
     return f"une production du dossier {dossier} est en cours{named} : relancez l'import après elle"
 
 
 def _lock_dossier(path: Path, dossier: Path, shared: bool, wait: float) -> int | None:
     """Open ``path`` and lock it; a shared lock waits up to ``wait`` s, an exclusive one not at all."""
-    fcntl = _fcntl()
-    if fcntl is None:
+    if _portalocker() is None:
         return None
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | _NO_INHERIT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not shared or time.monotonic() >= deadline:
-                    raise DossierLocked(_refusal(dossier, shared, fd, fcntl, wait)) from None
-                time.sleep(0.05)
-        os.pwrite(fd, f"{os.getpid()}\n".rjust(_PID_WIDTH).encode("ascii"), 0)
-        os.ftruncate(fd, _PID_WIDTH)
-    except BaseException:
+        while not _try_lock(fd, shared):
+            if not shared or time.monotonic() >= deadline:
+                raise DossierLocked(_refusal(dossier, shared, fd, wait))
+            time.sleep(0.05)
+        with contextlib.suppress(PermissionError):  # Windows: a shared lock bars writing, even by its holder
+            _write_head(fd, f"{os.getpid()}\n".rjust(_PID_WIDTH).encode("ascii"))
+            os.ftruncate(fd, _PID_WIDTH)
+    except ImportError:  # a shared lock on Windows without pywin32: not taken
         os.close(fd)
+        return None
+    except BaseException:
+        _release(fd)
         raise
     return fd
 
@@ -268,4 +346,4 @@ def dossier_lock(dossier: Path, shared: bool, wait: float = IMPORT_WAIT) -> Iter
             if entry[1] == 0:
                 del _dossiers[path]
                 if entry[0] is not None:
-                    os.close(entry[0])
+                    _release(entry[0])

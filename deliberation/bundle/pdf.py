@@ -12,9 +12,10 @@ rendered, and each batch is handed to a running one.
 
 Faults: each LibreOffice run has a time limit (``DELIBERATION_LO_TIMEOUT`` seconds, else 30 s per
 document and at least 60 s); a run that fails, crashes or exceeds it is killed with its whole process
-group and run once more, then the build stops with a French message naming the documents. No
-LibreOffice process outlives ``convert``, whatever ends it (except SIGKILL: then the next build's
-``write.recover`` kills what still runs in the scratch folder).
+group (the process alone where there are no groups, Windows) and run once more, then the build stops
+with a French message naming the documents. No LibreOffice process outlives ``convert``, whatever ends
+it (except SIGKILL: then the next build's ``write.recover`` kills what still runs in the scratch folder,
+on Linux).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,19 +39,49 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from deliberation.bundle.write import os_error_text, processes_naming
+from deliberation.bundle.write import SIGKILL, os_error_text, processes_naming
 from deliberation.findings import BuildError
 
 #: Export filter options for PDF/A-2b (archiving), LibreOffice's JSON syntax (7.4 and later).
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
 
+#: Where LibreOffice's installer puts it on macOS (the program inside the application bundle).
+MACOS_SOFFICE = ("/Applications/LibreOffice.app/Contents/MacOS/soffice",)
+
+
+def usual_paths() -> list[Path]:
+    r"""Where LibreOffice is installed by default on this system: Windows and macOS (none on Linux: PATH).
+
+    On Windows, ``LibreOffice\program\soffice.exe`` under the ``ProgramW6432`` (64-bit programs seen by a
+    32-bit Python), ``ProgramFiles`` and ``ProgramFiles(x86)`` folders, else under ``C:\Program Files``
+    and ``C:\Program Files (x86)``.
+    """
+    if sys.platform == "win32":
+        roots = [os.environ.get(name) for name in ("ProgramW6432", "ProgramFiles", "ProgramFiles(x86)")]
+        roots = [r for r in roots if r] or [r"C:\Program Files", r"C:\Program Files (x86)"]
+        return [Path(root, "LibreOffice", "program", "soffice.exe") for root in dict.fromkeys(roots)]
+    if sys.platform == "darwin":
+        return [Path(p) for p in MACOS_SOFFICE]
+    return []
+
+
 def soffice() -> str | None:
-    """The LibreOffice executable, if installed (``DELIBERATION_SOFFICE`` overrides the search)."""
+    """The LibreOffice executable, if installed.
+
+    Looked up in this order: ``DELIBERATION_SOFFICE`` (set, it alone decides; empty: none), then
+    ``soffice`` or ``libreoffice`` on the PATH, then the usual install locations (``usual_paths``).
+    """
     explicit = os.environ.get("DELIBERATION_SOFFICE")
     if explicit is not None:
         return explicit or None
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found:
+        return found
+    for path in usual_paths():
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    return None
 
 
 def _versionrc(exe: str) -> bytes | None:
@@ -76,6 +108,10 @@ def missing_message(exe: str | None = None) -> str:
     if exe:
         return (f"LibreOffice introuvable : DELIBERATION_SOFFICE désigne « {exe} », qui n'existe pas ou n'est "
                 "pas exécutable ; corrigez cette variable ou produisez les seuls fichiers Word avec --no-pdf")
+    if sys.platform.startswith(("win", "darwin")):
+        return ("LibreOffice introuvable (ni « soffice » dans le PATH, ni dans son dossier d'installation "
+                "habituel) : installez LibreOffice (libreoffice.org), désignez-le par DELIBERATION_SOFFICE, ou "
+                "produisez les seuls fichiers Word avec --no-pdf")
     return ("LibreOffice introuvable (commande « soffice ») : installez le paquet libreoffice-writer-nogui "
             "(« make libreoffice ») ou produisez les seuls fichiers Word avec --no-pdf")
 
@@ -126,12 +162,15 @@ class ConvertOptions:
 
 FLAGS = ("--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo")
 
+#: Each LibreOffice leads its own process group (session), killed whole; no such thing on Windows.
+_OWN_GROUP = {"start_new_session": True} if os.name == "posix" else {}
+
 
 def _run_batch(exe: str, files: list[Path], outdir: Path, profile: Path, opts: ConvertOptions):
     target = PDFA_FILTER if opts.pdfa else "pdf"
     cmd = [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}", "--convert-to", target, "--outdir", str(outdir),
            *map(str, files)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **_OWN_GROUP)
 
 
 def ipc_pipes(profile: Path) -> list[Path]:
@@ -139,8 +178,11 @@ def ipc_pipes(profile: Path) -> list[Path]:
 
     LibreOffice (desktop/source/app/officeipcthread.cxx) names it after the MD5 of its user
     installation URL (UTF-16, each byte in hexadecimal without leading zero); the pipe lives in
-    ``/tmp``, or ``/var/tmp`` when ``/tmp`` cannot be written (sal/osl/unx/pipe.cxx).
+    ``/tmp``, or ``/var/tmp`` when ``/tmp`` cannot be written (sal/osl/unx/pipe.cxx). None on Windows
+    (a named pipe, not a file).
     """
+    if not hasattr(os, "getuid"):
+        return []
     digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()  # noqa: S324
     name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(format(b, 'x') for b in digest)}"
     return [Path("/tmp", name), Path("/var/tmp", name)]
@@ -179,15 +221,15 @@ class Office:
     def start(self, count: int = 1) -> None:
         """Start ``count`` more LibreOffice processes (none if LibreOffice is not installed)."""
         exe = soffice()
-        if not exe or not shutil.which(exe) or _versionrc(exe) is None:
-            return  # no LibreOffice, or not an installation of it (no versionrc): nothing is started ahead
+        if not exe or not shutil.which(exe) or _versionrc(exe) is None or not ipc_pipes(self.root):
+            return  # no LibreOffice, not an installation of it (no versionrc), or no pipe to watch: none ahead
         for _ in range(count):
             profile = self.root / f"warm-{self._started}"
             self._started += 1
             try:
                 proc = subprocess.Popen(
                     [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}"], stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_OWN_GROUP)
             except OSError:
                 break
             with self._lock:
@@ -237,18 +279,27 @@ class Office:
         """
         for profile in list(self._procs):
             self.discard(profile)
-        for pid in processes_naming([self.root, self.root.as_uri()]):
+        for pid in processes_naming([self.root, self.root.as_uri()]):  # found on Linux only (/proc)
+            if hasattr(os, "killpg"):
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, SIGKILL)  # each LibreOffice leads its own process group
             with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)  # each LibreOffice leads its own process group
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _kill_group(proc) -> None:
+    """SIGKILL the process group ``proc`` leads; where there are no groups (Windows), ``proc`` alone."""
+    if hasattr(os, "killpg"):
+        os.killpg(proc.pid, SIGKILL)
+    else:
+        proc.kill()
 
 
 def _kill(proc) -> None:
     """SIGKILL the process group of ``proc`` (LibreOffice's launcher and soffice.bin), then reap it."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc)
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
@@ -423,7 +474,7 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
                     stop.set()
                     for proc in list(live):
                         with contextlib.suppress(OSError):
-                            os.killpg(proc.pid, signal.SIGKILL)
+                            _kill_group(proc)
                 if office is not None:
                     office.close()
                 raise

@@ -2,14 +2,14 @@
 
 The swap exchanges the two folders in one system call (``renameat2(RENAME_EXCHANGE)``, Linux), so
 the output folder always holds a complete bundle, the previous one or the new one. Where the
-exchange is not available, the old folder is moved aside then the new one moved in; a build killed
-between the two renames leaves ``.NAME.old-*``, which ``recover`` (run by the next build) puts back.
+exchange is not available (macOS, Windows, some file systems), the old folder is moved aside then the
+new one moved in; a build killed between the two renames leaves ``.NAME.old-*``, which ``recover`` (run
+by the next build) puts back. Where ``os.sync`` is missing (Windows), each file is flushed as written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
@@ -26,6 +26,17 @@ from deliberation.findings import BuildError
 from deliberation.fsio import os_error_text
 
 MANIFEST_NAME = "manifest.json"
+
+
+#: The strongest signal this system has: SIGKILL, or SIGTERM on Windows (there ``os.kill`` terminates the process).
+SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+
+
+def sync_disk() -> None:
+    """Flush every written file to disk (``os.sync``); nothing where there is none (Windows: files are fsync'd)."""
+    flush = getattr(os, "sync", None)
+    if flush is not None:
+        flush()
 
 
 class OutputRefused(BuildError):
@@ -163,7 +174,10 @@ def _inside(root: Path, rel: str) -> Path:
 
 
 def processes_naming(paths) -> list[int]:
-    """Other processes whose command line names one of ``paths`` (a LibreOffice working in a scratch folder)."""
+    """Other processes whose command line names one of ``paths`` (a LibreOffice working in a scratch folder).
+
+    Read from ``/proc`` (Linux); none found where there is no ``/proc`` (macOS, Windows).
+    """
     needles = [os.fsencode(p) for p in paths]
     proc = Path("/proc")
     if not needles or not proc.is_dir():
@@ -188,7 +202,7 @@ def _kill_users(folder: Path) -> None:
     """
     for pid in processes_naming([folder, folder.absolute().as_uri()]):
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, SIGKILL)
 
 
 def recover(out: Path, keep: Path | None = None) -> None:
@@ -241,8 +255,10 @@ def _exchange(a: Path, b: Path) -> bool:
 
     """
     try:
+        import ctypes
+
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
+    except (ImportError, AttributeError, OSError, TypeError):  # no ctypes; not Linux; Windows: CDLL(None) fails
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
@@ -271,7 +287,7 @@ def _swap(tmp: Path, out: Path) -> None:
         if old is not None and not out.exists():
             old.rename(out)
         raise
-    os.sync()  # the swap itself reaches the disk
+    sync_disk()  # the swap itself reaches the disk
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -310,8 +326,10 @@ def write_bundle(out: Path, files: dict[str, bytes], same: set[str] | frozenset 
                     continue
                 with open(path, "wb") as fh:
                     fh.write(files[rel])
+                    if not hasattr(os, "sync"):  # no global flush (Windows): each file reaches the disk itself
+                        os.fsync(fh.fileno())
             # one flush of everything written (one fsync per file costs seconds for a 2 000-file bundle)
-            os.sync()
+            sync_disk()
             _pause("written")
             _swap(tmp, out)
         except OSError as err:
