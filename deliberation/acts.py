@@ -261,7 +261,8 @@ def _rule_annexes(act: Act) -> Decision:
     return Decision("annexes", False, "fiches-jointes", "aucune fiche à joindre", data)
 
 
-RULES = {
+#: The rule deciding each article of an avenant (not validation rules: those are ``deliberation.rules``).
+ARTICLE_RULES = {
     "objet_convention": _rule_objet_convention,
     "duree": _rule_duree,
     "cout": _rule_cout,
@@ -274,7 +275,7 @@ def _decide(act: Act) -> list[Decision]:
     out = []
     explicit = act.convention.clauses if act.convention else None
     for clause in CLAUSES:
-        d = RULES[clause](act)
+        d = ARTICLE_RULES[clause](act)
         said = getattr(explicit, clause, None) if explicit else None
         if said is not None:
             verdict = None if d.undecided else d.included

@@ -13,7 +13,6 @@ import difflib
 from dataclasses import dataclass, field
 
 from deliberation.findings import Finding, Loc, error, warning
-from deliberation.fmt import money, plain
 from deliberation.model import Amendement, Dossier, Ligne, Modification, Node
 from deliberation.schema import schema_fields
 
@@ -245,22 +244,3 @@ def apply_amendments(d: Dossier) -> tuple[Dossier, list[Finding], list[Effect]]:
     findings += w.empty_operations()
     return w.dossier(), findings, effects
 
-
-def check_overruns(presented, adopted, effects: list[Effect]) -> list[Finding]:
-    """An amendment that pushes a budget line past its disponible is an error at the amendment.
-
-    ``presented`` and ``adopted`` are the figures before and after the amendments.
-    """
-    out = []
-    for eff in effects:
-        for code, loc in eff.hausses:
-            before, after = presented.budget.get(code), adopted.budget.get(code)
-            if after is None or after.solde is None or after.solde >= 0:
-                continue
-            if before is not None and before.solde is not None and before.solde < 0:
-                continue  # already over as presented: budget.depassement says so
-            msg = (f"amendement n°{eff.numero} : la proposition de la ligne budgétaire {code} passe à "
-                   f"{plain(money(after.proposition))}, au-delà du disponible {plain(money(after.ligne.disponible))} "
-                   f"(solde {plain(money(after.solde))})")
-            out.append(error("amendement.depassement", msg, loc))
-    return out

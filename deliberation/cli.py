@@ -1,18 +1,19 @@
-"""Command line: options in, findings out, exit code. No logic here."""
+"""Command line: options → ``Settings`` → ``commands`` → findings printed → exit code. No logic here."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from deliberation import __version__, clifr, pipeline
+from deliberation import __version__, clifr, commands
+from deliberation.diff import documents_text, table, to_json
 from deliberation.findings import DeliberationError, Severity, findings_to_json, format_finding, has_errors
 from deliberation.settings import Settings
 
@@ -39,6 +40,23 @@ def _report(findings, as_json: bool) -> None:
     n_err = sum(f.severity is Severity.ERROR for f in findings)
     n_warn = len(findings) - n_err
     click.echo(f"{n_err} erreur(s), {n_warn} avertissement(s)", err=True)
+
+
+def _stop(stop: commands.Stop) -> NoReturn:
+    """A command that cannot go on: its findings (if any), its message, its exit code."""
+    if stop.findings is not None:
+        _report(stop.findings, as_json=False)
+    if stop.message:
+        click.echo(stop.message, err=True)
+    sys.exit(stop.code)
+
+
+def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``check --list-rules``: the rules and their codes, then exit (no dossier needed)."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(commands.list_rules())
+    ctx.exit()
 
 
 @contextlib.contextmanager
@@ -70,9 +88,11 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Constats au format JSON.")
 @click.option("--actes", is_flag=True, help="Contrôle aussi la transmission @ctes : numéro, objet, nature, matière.")
 @FICHES
+@click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules,
+              help="Liste les règles de contrôle, leurs codes et leur gravité, puis s'arrête.")
 def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path | None) -> None:
     """Contrôle un dossier de phase et liste tous les constats."""
-    result = pipeline.check(Settings(source=dossier, strict=strict, actes=actes, **_catalogue(fiches)))
+    result = commands.check(Settings(source=dossier, strict=strict, actes=actes, **_catalogue(fiches)))
     _report(result.findings, as_json)
     sys.exit(1 if has_errors(result.findings, strict) else 0)
 
@@ -82,18 +102,13 @@ def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path 
 @click.option("--json", "as_json", is_flag=True, help="Chiffres au format JSON.")
 def figures(dossier: Path, as_json: bool) -> None:
     """Affiche les chiffres calculés : lignes, opérations, thématiques, budget, phase."""
-    from deliberation.compute import figures_to_data
-    from deliberation.report import figures_table
-
-    result = pipeline.check(Settings(source=dossier))
-    if result.dossier is None:
-        _report(result.findings, as_json=False)
-        sys.exit(1)
-    data = figures_to_data(result.dossier, result.figures)
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else figures_table(data))
-    if has_errors(result.findings):
-        n = sum(f.severity is Severity.ERROR for f in result.findings)
-        click.echo(f"attention : {n} erreur(s) dans le dossier (voir « deliberation check »)", err=True)
+    try:
+        text, errors = commands.figures(Settings(source=dossier), as_json)
+    except commands.Stop as stop:
+        _stop(stop)
+    click.echo(text)
+    if errors:
+        click.echo(f"attention : {errors} erreur(s) dans le dossier (voir « deliberation check »)", err=True)
         sys.exit(1)
 
 
@@ -123,7 +138,7 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
                         jobs=jobs, templates=templates, **_catalogue(fiches))
     try:
         with _sigterm_as_interrupt():
-            result = pipeline.build(settings)
+            result = commands.build(settings)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
@@ -155,22 +170,13 @@ def explain(dossier: Path, structure: str) -> None:
 
     STRUCTURE est la clé de la structure dans structures.yaml ou son nom (« pdc-actif », « Pas-de-Calais Actif »).
     """
-    from deliberation.render.acts import explain_acts
-
-    result = pipeline.check(Settings(source=dossier))
-    if result.dossier is None:
-        _report(result.findings, as_json=False)
-        sys.exit(1)
     try:
-        texts = explain_acts(result, structure)
+        texts = commands.explain(Settings(source=dossier), structure)
+    except commands.Stop as stop:
+        _stop(stop)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
-    if not texts:
-        known = sorted({a.structure_key for a in result.acts})
-        click.echo(f"aucun avenant ni convention pour « {structure} » ; structures de la phase : {', '.join(known)}",
-                   err=True)
-        sys.exit(2)
     click.echo("\n".join(texts))
 
 
@@ -184,42 +190,10 @@ def diff(old: Path, new: Path | None, as_json: bool) -> None:
     OLD et NEW sont chacun un dossier de phase ou un dossier produit (bundle, avec manifest.json).
     Avec un seul dossier, compare la phase telle que présentée et telle qu'adoptée (amendements).
     """
-    from deliberation.bundle.history import read_previous
-    from deliberation.diff import (
-        bundle_side,
-        compare_sides,
-        documents_text,
-        dossier_side,
-        presented_side,
-        table,
-        to_json,
-    )
-
-    def side(path: Path, label: str):
-        if (path / "manifest.json").is_file() and not (path / "phase.yaml").exists():
-            bundle = read_previous(path)
-            if bundle is None or bundle.snapshot() is None:
-                click.echo(f"ERREUR : {path} : dossier produit illisible (manifest.json ou chiffres.json)", err=True)
-                sys.exit(1)
-            return bundle_side(bundle, label), None
-        result = pipeline.check(Settings(source=path))
-        if result.dossier is None or has_errors(result.findings):
-            _report([f for f in result.findings if f.severity is Severity.ERROR], as_json=False)
-            click.echo(f"comparaison impossible : {path} contient des erreurs", err=True)
-            sys.exit(1)
-        return dossier_side(result, label), result
-
     try:
-        if new is None:
-            after, checked = side(old, "adopté")
-            if checked is None or not checked.effects:
-                click.echo(f"{old} : aucun amendement adopté, rien à comparer", err=True)
-                sys.exit(2 if checked is None else 0)
-            before = presented_side(checked)
-        else:
-            before, _ = side(old, str(old))
-            after, _ = side(new, str(new))
-        changes, docs = compare_sides(before, after)
+        changes, docs = commands.diff(old, new)
+    except commands.Stop as stop:
+        _stop(stop)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
@@ -249,11 +223,8 @@ def export_scdl(dossier: Path, output: Path | None, brouillon: bool) -> None:
     tableur lirait comme une formule (=, +, -, @…) est préfixé d'une apostrophe, avec un avertissement.
     Le fichier -o est remplacé d'un coup ; un lien symbolique est refusé (le fichier lié n'est pas modifié).
     """
-    from deliberation.fsio import write_file
-    from deliberation.opendata import export_scdl as run
-
     try:
-        result = run(Settings(source=dossier), draft=brouillon)
+        result = commands.export_scdl(Settings(source=dossier), draft=brouillon)
         for f in result.reported:
             click.echo(format_finding(f, os.getcwd()), err=True)
         if result.data is None:
@@ -263,7 +234,7 @@ def export_scdl(dossier: Path, output: Path | None, brouillon: bool) -> None:
         if output is None or str(output) == "-":
             click.echo(result.data, nl=False)  # bytes: written as they are
             return
-        write_file(output, result.data)
+        commands.write_export(output, result.data)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err} (rien n'a été écrit)", err=True)
         sys.exit(3)
@@ -284,19 +255,14 @@ def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | Non
     interrompu est terminé (ou annulé) par la commande suivante ; pendant une production du dossier,
     l'import est refusé (code 3).
     """
-    from deliberation.bundle.lock import dossier_lock
-    from deliberation.fsio import recover_files
-    from deliberation.xlsx.importer import import_workbooks
-
     try:
         with _sigterm_as_interrupt():
-            result = import_workbooks(list(workbooks), dossier, colonnes, dry_run=dry_run)
+            result = commands.import_xlsx(list(workbooks), dossier, colonnes, dry_run=dry_run)
     except DeliberationError as err:
         click.echo(f"ERREUR ({err.category}) : {err}", err=True)
         sys.exit(3)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: finish or undo what was being written
-        with contextlib.suppress(DeliberationError, OSError), dossier_lock(dossier, shared=False):
-            recover_files(dossier)
+        commands.recover_import(dossier)
         click.echo(f"import interrompu : {dossier} contient l'ancien jeu de fichiers ou le nouveau, complet",
                    err=True)
         sys.exit(130)
@@ -313,13 +279,5 @@ def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | Non
 @main.command()
 def schema() -> None:
     """Affiche le format du dossier (fichier par fichier), tiré des déclarations du modèle."""
-    from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
-    from deliberation.schema import schema_doc
-
-    for title, cls in (
-        ("phase.yaml", PhaseInfo), ("budget.yaml", Budget), ("structures.yaml", Registre),
-        ("thematiques/*.yaml (une thématique par fichier)", Thematique),
-        ("amendements.yaml (facultatif : amendements adoptés en séance, appliqués sur le dossier)", Amendements),
-        ("annexes/dispositifs/*.md (en-tête YAML des fiches)", Dispositif),
-    ):
-        click.echo(f"## {title}\n\n{schema_doc(cls)}\n")
+    for block in commands.schema():
+        click.echo(block)

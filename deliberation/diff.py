@@ -2,11 +2,13 @@
 
 A *snapshot* is the phase's figures as plain data, keyed by what a reader names (line id,
 « 1.2 » for an opération, thématique number, budget code); the bundle carries it as
-``chiffres.json`` so that two built bundles can be compared as well as two dossiers.
+``chiffres.json`` so that two built bundles can be compared as well as two dossiers
+(``commands.diff`` renders what the comparison of documents needs).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -14,6 +16,7 @@ from decimal import Decimal
 from deliberation.compute import Figures, Totaux
 from deliberation.fmt import date_short, money, number, plain
 from deliberation.model import Dossier
+from deliberation.report import _table
 
 #: File name of the snapshot inside a bundle.
 SNAPSHOT = "chiffres.json"
@@ -146,8 +149,6 @@ def show(field: str, value: str | None, signed: bool = False) -> str:
         text = plain(number(abs(d) if signed else d))
         return ("+" if d > 0 else "−" if d < 0 else "") + text if signed else text
     if field == "periode" and "/" in value:
-        import datetime as dt
-
         a, b = (dt.date.fromisoformat(x) for x in value.split("/"))
         return f"{date_short(a)} → {date_short(b)}"
     if field == "volume":
@@ -174,8 +175,6 @@ HEADERS = ["Portée", "Élément", "Donnée", "Avant", "Après", "Écart"]
 
 def table(changes: list[Change]) -> str:
     """The changes as a plain-text table (for the terminal)."""
-    from deliberation.report import _table
-
     if not changes:
         return "Aucun chiffre modifié."
     clipped = [[r[0], r[1] if len(r[1]) <= 60 else r[1][:59] + "…", *r[2:]] for r in rows(changes)]
@@ -228,84 +227,3 @@ def to_json(changes: list[Change], docs: Documents | None) -> str:
     if docs is not None:
         data["documents"] = asdict(docs)
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-
-
-# ---------------------------------------------------------------------------
-# comparing two dossiers, two bundles, or a dossier before and after its amendments
-
-
-@dataclass
-class Side:
-    """One side of a comparison: a checked dossier or a built bundle."""
-
-    label: str
-    figures: dict | None = None  # snapshot
-    checked: object = None  # pipeline.Checked, for a dossier
-    bundle: object = None  # history.Previous, for a bundle
-
-
-def presented_side(checked) -> Side:
-    """The dossier as presented (before amendments), as a checked dossier of its own."""
-    from deliberation.acts import plan_acts
-    from deliberation.pipeline import Checked
-
-    d, fig = checked.presented, checked.presented_figures
-    before = Checked(d, fig, checked.dispositifs, [], plan_acts(d, checked.dispositifs), d, fig, [])
-    return Side("présenté", snapshot(d, fig), checked=before)
-
-
-def dossier_side(checked, label: str) -> Side:
-    """A checked dossier (as adopted)."""
-    return Side(label, snapshot(checked.dossier, checked.figures), checked=checked)
-
-
-def bundle_side(bundle, label: str) -> Side:
-    """A built bundle (its ``chiffres.json`` and manifest)."""
-    return Side(label, bundle.snapshot(), bundle=bundle)
-
-
-def _docx_hashes(side: Side, other: Side, templates) -> dict[str, str]:
-    """Content hashes of one side's Word documents; a dossier renders only what the other side cannot give."""
-    import hashlib
-
-    from deliberation.render.documents import render_bundle
-
-    if side.bundle is not None:
-        return side.bundle.hashes()
-    reuse = other.bundle.documents() if other.bundle is not None else None
-    files, _ = render_bundle(side.checked, templates, reuse)
-    return {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n.endswith(".docx")}
-
-
-def compare_sides(old: Side, new: Side, templates=None) -> tuple[list[Change], Documents]:
-    """Changed figures and documents from ``old`` to ``new``.
-
-    Two dossiers are compared by rendering only the documents whose fingerprints differ (the same
-    fingerprint means the same bytes); a dossier and a bundle by rendering the dossier, reusing the
-    bundle's documents where their fingerprints match.
-
-    Raises:
-        DeliberationError: a template stops rendering.
-
-    """
-    import hashlib
-
-    from deliberation.render.compiled import render_many
-    from deliberation.render.documents import plan_documents
-
-    changes = compare(old.figures or {}, new.figures or {})
-    if old.checked is not None and new.checked is not None:
-        a, _ = plan_documents(old.checked, templates)
-        b, _ = plan_documents(new.checked, templates)
-        ja, jb = {j.name: j for j in a}, {j.name: j for j in b}
-        ha, hb = {}, {}
-        differ = sorted(n for n in ja.keys() & jb.keys() if ja[n].key != jb[n].key)
-        for name in ja.keys() & jb.keys():
-            ha[name] = hb[name] = ja[name].key
-        for side, jobs in ((ha, ja), (hb, jb)):
-            docs = render_many([(jobs[n].template, jobs[n].context, jobs[n].when) for n in differ])
-            side.update({n: hashlib.sha256(d).hexdigest() for n, d in zip(differ, docs, strict=True)})
-        ha.update({n: "" for n in ja.keys() - jb.keys()})
-        hb.update({n: "" for n in jb.keys() - ja.keys()})
-        return changes, compare_documents(ha, hb)
-    return changes, compare_documents(_docx_hashes(old, new, templates), _docx_hashes(new, old, templates))

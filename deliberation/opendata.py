@@ -61,7 +61,9 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from deliberation.findings import Finding, Loc, Severity, error, has_errors, sort_findings, warning
+from deliberation.findings import Finding, Loc, Severity, error, warning
+from deliberation.model import Dossier, Ligne, Operation, Thematique
+from deliberation.outcome import Checked
 from deliberation.rules.siret import KEY, compact, siret_problem
 
 SCHEMA_NAME = "SCDL Subventions"
@@ -239,7 +241,7 @@ class _Origin:
     hint: str = ""
 
 
-def _row(checked, operation, ligne) -> tuple[dict[str, str], dict[str, _Origin]]:
+def _row(checked: Checked, operation: Operation, ligne: Ligne) -> tuple[dict[str, str], dict[str, _Origin]]:
     """One row and, per field, the dossier value it comes from."""
     d = checked.dossier
     info = d.info
@@ -295,60 +297,81 @@ def _row(checked, operation, ligne) -> tuple[dict[str, str], dict[str, _Origin]]
 SCHEMA_LABEL = f"{SCHEMA_NAME} {SCHEMA_VERSION}"
 
 
-def scdl_rows(checked) -> tuple[list[dict[str, str]], list[Finding]]:
-    """The SCDL rows of the adopted phase's financement lines, and the findings on their values.
+@dataclass(frozen=True)
+class ScdlLine:
+    """A financement line's SCDL values as the dossier gives them (not yet checked), and where each comes from."""
 
-    Args:
-        checked: a ``pipeline.Checked`` whose dossier loaded (``checked.dossier`` is the adopted phase).
+    values: dict[str, str]
+    origin: dict[str, _Origin]
+    thematique: Thematique
+    operation: Operation
+    ligne: Ligne
+    attribuant: bool  # phase.yaml names the attribuant
 
-    Returns:
-        One row (field → text) per financement or mixte line, in the dossier's order. Each value that
-        is missing or breaks a rule of the schema is emptied and reported as an ERROR ``scdl.*`` at the
-        dossier value it comes from; an objet cut to 256 characters is a WARNING, and so is a free-text
-        value neutralised as a possible formula (:func:`neutralise`). Sorted, one finding per dossier value.
-    """
+
+def scdl_lines(checked: Checked) -> list[ScdlLine]:
+    """One line per financement or mixte line of the adopted phase (``checked.dossier``), in the dossier's order."""
     d = checked.dossier
-    rows: list[dict[str, str]] = []
-    findings: list[Finding] = []
-    no_attribuant = d.info.attribuant is None
-    if no_attribuant:
-        findings.append(error("scdl.attribuant", "attribuant absent de phase.yaml : les données ouvertes "
-                              f"({SCHEMA_LABEL}) exigent son nom officiel et son SIRET "
-                              "(attribuant: {nom: …, siret: …})", d.info.loc))
+    out = []
     for t, o, ligne in d.lignes():
         if ligne.nature == "valorisation":
             continue
-        row, origin = _row(checked, o, ligne)
-        findings += _neutralise_formulas(row, origin, t, o, ligne)
-        row["objet"], cut = _cut(row["objet"])
-        if cut:
-            findings.append(warning("scdl.objet_tronque", f"ligne {ligne.id} : objet coupé à "
-                                    f"{BY_NAME['objet'].max_length} caractères ({SCHEMA_LABEL}) : "
-                                    f"« {row['objet']} »", ligne.at("description")))
-        reported = {"nomAttribuant", "idAttribuant"} if no_attribuant else set()  # reported once above
-        for name in ("idAttribuant", "idBeneficiaire"):  # the registry's SIRET check, stricter than the pattern
-            problem = siret_problem(row[name]) if row[name] else None
-            if problem is not None:
-                where = origin[name]
-                code, shown = ("scdl.siret", row[name]) if problem[0] == KEY else ("scdl.format", f"« {row[name]} »")
-                findings.append(error(code, f"{where.what} {shown} : {problem[1]} ({name}, {SCHEMA_LABEL})", where.loc))
-                reported.add(name)
-        for name, code, reason in check_row({k: "" if k in reported else v for k, v in row.items()}):
-            row[name] = ""
-            if name in reported:
-                continue
-            where = origin.get(name, _Origin(ligne.loc, f"ligne {ligne.id}"))
-            if name == "idBeneficiaire" and code == "scdl.manquant":
-                msg = (f"{where.what.removesuffix(', SIRET')} : SIRET absent du registre ; les données ouvertes "
-                       f"({SCHEMA_LABEL}) identifient le bénéficiaire par son SIRET (idBeneficiaire) ou son numéro RNA "
-                       "(rnaBeneficiaire), que le registre ne donne pas non plus")
-            else:
-                msg = f"{where.what} : {name} ({SCHEMA_LABEL}) : {reason}" + (f" {where.hint}" if where.hint else "")
-            findings.append(error(code, msg, where.loc))
-        for name in reported:
-            row[name] = ""
-        rows.append(row)
-    return rows, sort_findings(findings)
+        values, origin = _row(checked, o, ligne)
+        out.append(ScdlLine(values, origin, t, o, ligne, d.info.attribuant is not None))
+    return out
+
+
+def missing_attribuant(d: Dossier) -> list[Finding]:
+    """The finding of a phase without attribuant (reported once, not on every row)."""
+    if d.info.attribuant is not None:
+        return []
+    return [error("scdl.attribuant", "attribuant absent de phase.yaml : les données ouvertes "
+                  f"({SCHEMA_LABEL}) exigent son nom officiel et son SIRET "
+                  "(attribuant: {nom: …, siret: …})", d.info.loc)]
+
+
+def examine(line: ScdlLine) -> tuple[dict[str, str], list[Finding]]:
+    """The row written for ``line`` and the findings on its values.
+
+    Each value that is missing or breaks a rule of the schema is emptied and reported as an ERROR
+    ``scdl.*`` at the dossier value it comes from; an objet cut to 256 characters is a WARNING, and so
+    is a free-text value neutralised as a possible formula (:func:`neutralise`). One finding per value.
+    """
+    row, origin, o, ligne = dict(line.values), line.origin, line.operation, line.ligne
+    findings = _neutralise_formulas(row, origin, line.thematique, o, ligne)
+    row["objet"], cut = _cut(row["objet"])
+    if cut:
+        findings.append(warning("scdl.objet_tronque", f"ligne {ligne.id} : objet coupé à "
+                                f"{BY_NAME['objet'].max_length} caractères ({SCHEMA_LABEL}) : "
+                                f"« {row['objet']} »", ligne.at("description")))
+    reported = set() if line.attribuant else {"nomAttribuant", "idAttribuant"}  # reported once for the phase
+    for name in ("idAttribuant", "idBeneficiaire"):  # the registry's SIRET check, stricter than the pattern
+        problem = siret_problem(row[name]) if row[name] else None
+        if problem is not None:
+            where = origin[name]
+            code, shown = ("scdl.siret", row[name]) if problem[0] == KEY else ("scdl.format", f"« {row[name]} »")
+            findings.append(error(code, f"{where.what} {shown} : {problem[1]} ({name}, {SCHEMA_LABEL})", where.loc))
+            reported.add(name)
+    for name, code, reason in check_row({k: "" if k in reported else v for k, v in row.items()}):
+        row[name] = ""
+        if name in reported:
+            continue
+        where = origin.get(name, _Origin(ligne.loc, f"ligne {ligne.id}"))
+        if name == "idBeneficiaire" and code == "scdl.manquant":
+            msg = (f"{where.what.removesuffix(', SIRET')} : SIRET absent du registre ; les données ouvertes "
+                   f"({SCHEMA_LABEL}) identifient le bénéficiaire par son SIRET (idBeneficiaire) ou son numéro RNA "
+                   "(rnaBeneficiaire), que le registre ne donne pas non plus")
+        else:
+            msg = f"{where.what} : {name} ({SCHEMA_LABEL}) : {reason}" + (f" {where.hint}" if where.hint else "")
+        findings.append(error(code, msg, where.loc))
+    for name in reported:
+        row[name] = ""
+    return row, findings
+
+
+def scdl_rows(lines: list[ScdlLine]) -> list[dict[str, str]]:
+    """The rows written to the CSV (field → text), values checked: see :func:`examine`."""
+    return [examine(line)[0] for line in lines]
 
 
 def _neutralise_formulas(row: dict[str, str], origin: dict[str, _Origin], t, o, ligne) -> list[Finding]:
@@ -386,7 +409,7 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
 class ScdlExport:
     """The outcome of an export: the checked dossier, the SCDL findings and the CSV (None when blocked)."""
 
-    checked: object  # pipeline.Checked
+    checked: Checked
     rows: list[dict[str, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     data: bytes | None = None
@@ -396,21 +419,3 @@ class ScdlExport:
         """What to print: the dossier's errors (they block the export), then the SCDL findings."""
         errors = [f for f in self.checked.findings if f.severity is Severity.ERROR]
         return errors + self.findings
-
-
-def export_scdl(settings, draft: bool = False) -> ScdlExport:
-    """Check the dossier, then build its SCDL CSV.
-
-    A dossier with errors exports nothing. SCDL findings (a missing SIRET…) block the export too,
-    unless ``draft``: the CSV is then produced with those values empty and the findings become warnings.
-    """
-    from deliberation import pipeline
-
-    checked = pipeline.check(settings)
-    if checked.dossier is None or has_errors(checked.findings):
-        return ScdlExport(checked)
-    rows, findings = scdl_rows(checked)
-    if has_errors(findings) and not draft:
-        return ScdlExport(checked, rows, findings)
-    findings = [Finding(f.code, Severity.WARNING, f.message, f.loc) for f in findings]
-    return ScdlExport(checked, rows, findings, to_csv(rows))

@@ -2,6 +2,11 @@
 
 Figures are computed before validation because declared figures are checked against them
 (beancount's balance assertions); computing is pure and tolerant of invalid values.
+
+The stages are also the order of the imports: a module imports from its own stage or an earlier one,
+never from a later one, and never in a cycle (``STAGES``, checked by ``tests/test_imports.py``). What
+renders and writes (python-docx, docxtpl, openpyxl, pypdf, LibreOffice's process pool) is imported by
+``build`` only, so that ``check`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,35 +16,37 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from deliberation.acts import Act, plan_acts
-from deliberation.amend import Effect, apply_amendments, check_overruns
+from deliberation.acts import plan_acts
+from deliberation.amend import apply_amendments
 from deliberation.bundle.lock import build_lock, dossier_lock
 from deliberation.bundle.write import check_output, recover, write_bundle
-from deliberation.compute import Figures, compute
+from deliberation.compute import compute
+from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
 from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
 from deliberation.fsio import JOURNAL, recover_files
 from deliberation.load import load_dispositifs, load_dossier
-from deliberation.model import Dispositif, Dossier
-from deliberation.rules import RuleInput, run_rules
-from deliberation.rules.actes import check_transmission
-from deliberation.rules.acts import check_acts
+from deliberation.outcome import Built, Checked
+from deliberation.rules import DOSSIER, PDF, PdfInput, RuleInput
 from deliberation.settings import Settings
+from deliberation.validate import run_rules
 
-
-@dataclass
-class Checked:
-    """A loaded and validated dossier with its figures and every finding."""
-
-    dossier: Dossier | None  # as adopted: amendments applied
-    figures: Figures | None
-    dispositifs: dict[str, Dispositif] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    acts: list[Act] = field(default_factory=list)
-    presented: Dossier | None = None  # as presented in the rapport (the same object without amendments)
-    presented_figures: Figures | None = None
-    effects: list[Effect] = field(default_factory=list)  # what each adopted amendment touched
+#: Every module of the package by stage, in pipeline order (names relative to ``deliberation``; a package
+#: stands for its modules). A module imports only from its own stage or an earlier one.
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("base", ("__init__", "findings", "messages", "fmt", "fsio", "resources", "settings", "schema", "model",
+              "engine", "text", "report", "outcome")),  # helpers every stage uses
+    ("load", ("load",)),
+    ("amend", ("amend",)),
+    ("compute", ("compute", "diff")),  # diff: figures as data, compared
+    ("validate", ("acts", "plan", "rules", "opendata", "validate")),  # rules, acts to sign, document plan, SCDL rows
+    ("render", ("render",)),
+    ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
+    ("pipeline", ("pipeline",)),
+    ("commands", ("commands",)),
+    ("cli", ("cli", "clifr", "__main__")),
+)
 
 
 def check(settings: Settings) -> Checked:
@@ -55,12 +62,9 @@ def check(settings: Settings) -> Checked:
     dossier, amend_findings, effects = apply_amendments(presented)  # the phase as adopted
     findings += amend_findings
     figures = compute(dossier) if effects else presented_figures
-    findings += check_overruns(presented_figures, figures, effects)
-    findings += run_rules(RuleInput(dossier, figures, dispositifs, presented, presented_figures))
     acts = plan_acts(dossier, dispositifs)  # one avenant or convention per (structure, convention) pair
-    findings += check_acts(dossier, acts, dispositifs, final=settings.final)
-    if settings.actes or settings.final:  # @ctes pre-flight, on demand (dossier-level; PDFs in build)
-        findings += check_transmission(dossier)
+    findings += run_rules(DOSSIER, RuleInput(dossier, figures, dispositifs, presented, presented_figures, effects,
+                                             acts, final=settings.final, actes=settings.actes or settings.final))
     return Checked(dossier, figures, dispositifs, sort_findings(findings), acts, presented, presented_figures,
                    effects)
 
@@ -81,30 +85,12 @@ def _resume_import(source) -> list[Finding]:
     return [warning("import.interrompu", done, where)] if done else []
 
 
-@dataclass
-class Built:
-    """The outcome of a build: the checked dossier, the files written (none if blocked) and what changed."""
-
-    checked: Checked
-    files: dict[str, bytes] = field(default_factory=dict)
-    version: int = 0
-    unchanged: bool = False  # the bundle already held exactly these documents: nothing was written
-    changes: list = field(default_factory=list)  # diff.Change, against the previous version
-    documents: object = None  # diff.Documents, against the previous version
-    notes: list[str] = field(default_factory=list)  # what the user should know (redlines unavailable…)
-
-    @property
-    def written(self) -> bool:
-        """True when the bundle was written."""
-        return bool(self.files)
-
-
 def build(settings: Settings) -> Built:
     """Check, render, convert, compare with the previous bundle, then write it all at once (atomic swap).
 
     A dossier with errors (or warnings under ``strict``) writes nothing; under ``final`` a document
     with a blank is an error, and so is anything @ctes would reject (act number, objet, classification,
-    transmitted PDFs unreadable, encrypted or over 150 Mo: ``rules.actes``, ``bundle.actes``). When the
+    transmitted PDFs unreadable, encrypted or over 150 Mo: ``rules.transmission``). When the
     output folder holds an earlier bundle, only the documents whose inputs changed are rendered and
     converted again (the others keep their bytes), the version number goes up, ``CHANGES.md`` says
     what changed and ``revisions/`` holds each changed Word document with tracked changes. If nothing
@@ -136,7 +122,7 @@ def _office(settings: Settings, resources: contextlib.ExitStack):
     """
     if not settings.pdf:
         return None
-    from deliberation.bundle.pdf import Office
+    from deliberation.bundle.pdf import Office  # LibreOffice's process pool (multiprocessing): PDF builds only
 
     opts = _convert_options(settings)
     if not opts.scratch.is_dir():
@@ -150,7 +136,7 @@ def _office(settings: Settings, resources: contextlib.ExitStack):
 
 def _convert_options(settings: Settings):
     """How this build converts: its PDF options, and a scratch folder the next build clears if killed."""
-    from deliberation.bundle.pdf import ConvertOptions
+    from deliberation.bundle.pdf import ConvertOptions  # PDF builds only, as ``_office``
 
     out = settings.out_dir.absolute()
     return ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
@@ -159,11 +145,12 @@ def _convert_options(settings: Settings):
 
 def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     """The body of ``build`` once the dossier is valid and the output folder locked."""
+    # render and write: here, not at the top, so that ``check`` never loads python-docx, docxtpl (render,
+    # redline, history), openpyxl (the workbook), pypdf or the process pool (PDF, bundle)
     from deliberation.bundle.history import CHANGES, changelog, read_previous
     from deliberation.bundle.pdf import DOCUMENTS_PER_START
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
-    from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
     from deliberation.render.documents import build_time, default_templates_dir, render_bundle
     from deliberation.xlsx.export import XLSX, workbook
 
@@ -214,10 +201,8 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
     docs = compare_documents(previous.hashes(kinds) if previous else {},
                              {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)})
-    if settings.pdf and (settings.actes or settings.final):  # @ctes pre-flight on the PDFs, before any write
-        from deliberation.bundle.actes import check_pdfs, transmitted
-
-        pdf_findings = check_pdfs(files, transmitted(d), settings.out_dir)
+    if settings.pdf:  # the rules on the converted files (@ctes pre-flight, on demand), before any write
+        pdf_findings = run_rules(PDF, PdfInput(d, files, settings.out_dir, actes=settings.actes or settings.final))
         if pdf_findings:
             checked.findings = sort_findings(checked.findings + pdf_findings)
             return Built(checked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deliberation.load import default_catalogue_dir
+from deliberation.resources import catalogue_dir
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Settings:
     pdf: bool = False  # convert every document to PDF and merge bundle.pdf (LibreOffice)
     pdfa: bool = False  # PDF/A-2b, for archiving
     jobs: int = 2  # LibreOffice processes working side by side
-    annexes: tuple[Path, ...] = field(default_factory=lambda: (default_catalogue_dir(),))
+    annexes: tuple[Path, ...] = field(default_factory=lambda: (catalogue_dir(),))
 
     def __post_init__(self) -> None:
         """Accept plain strings for the paths (callers from Python, not only the CLI)."""

@@ -11,11 +11,10 @@ from pypdf import PdfReader, PdfWriter
 
 from deliberation import pipeline
 from deliberation.bundle import publish
-from deliberation.bundle.actes import ACTES_MAX_BYTES, check_pdfs, transmitted
 from deliberation.cli import main
 from deliberation.findings import Loc, Severity
 from deliberation.fmt import number
-from deliberation.rules.actes import check_numero, numero_actes
+from deliberation.rules.transmission import ACTES_MAX_BYTES, check_numero, check_pdfs, numero_actes, transmitted
 from deliberation.settings import Settings
 
 PHASE = "phase.yaml"
@@ -214,6 +213,7 @@ def test_size_limit_in_megabytes():
                          f"octets de trop ; le plus lourd : 02-deliberation.pdf, 1,3 Mo ({number(len(data))} octets)")
 
 
+@pytest.mark.libreoffice  # a PDF build: LibreOffice is started ahead
 def test_final_build_refuses_an_encrypted_pdf_and_writes_nothing(fictif, tmp_path, monkeypatch):
     """The PDF pre-flight runs on the gathered files, before anything is written (no LibreOffice here)."""
     def fake_publish(checked, files, *args, **kwargs):
@@ -229,6 +229,7 @@ def test_final_build_refuses_an_encrypted_pdf_and_writes_nothing(fictif, tmp_pat
     assert f.loc == Loc(str(out / "02-deliberation.pdf"))
 
 
+@pytest.mark.libreoffice
 def test_final_build_of_fictif_with_pdf_passes(tmp_path):
     """One real LibreOffice build: every transmitted PDF opens, none is encrypted, the total is far under 150 Mo."""
     out = tmp_path / "out"

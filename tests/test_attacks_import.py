@@ -22,15 +22,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, ROOT, tree_state
+from conftest import FIXTURES, ROOT, slow_but, tree_state
 from openpyxl import load_workbook
 
 from deliberation import fsio, pipeline
 from deliberation.bundle.lock import DossierLocked, dossier_lock, dossier_lock_path
 from deliberation.cli import main
+from deliberation.commands import import_xlsx
 from deliberation.settings import Settings
 from deliberation.xlsx.export import workbook
-from deliberation.xlsx.importer import MAX_CELLS, MAX_ROWS, import_workbooks, read_workbook
+from deliberation.xlsx.importer import MAX_CELLS, MAX_ROWS, read_workbook
 from deliberation.xlsx.layout import ANNEXE4_COLUMNS, SHEET_ANNEXE4, SHEET_BUDGET
 
 CLI = [sys.executable, "-m", "deliberation", "import-xlsx"]
@@ -207,6 +208,7 @@ def _fill(mnt: Path, keep: int) -> None:
                 break
 
 
+@pytest.mark.slow
 def test_real_disk_full_changes_nothing(case, small_tmpfs):
     dossier, book = case
     target = small_tmpfs / "d"
@@ -220,6 +222,7 @@ def test_real_disk_full_changes_nothing(case, small_tmpfs):
     assert tree_state(small_tmpfs) == before and _stray(target) == []
 
 
+@pytest.mark.slow
 def test_read_only_dossier_changes_nothing(case, small_tmpfs):
     dossier, book = case
     target = small_tmpfs / "d"
@@ -250,6 +253,7 @@ def test_read_only_folder_changes_nothing(case, tmp_path):
         (dossier / "thematiques").chmod(0o755)
 
 
+@pytest.mark.slow
 def test_dry_run_copy_is_removed_even_on_error(case, tmp_path, monkeypatch):
     dossier, book = case
     before = tree_state(tmp_path)
@@ -267,7 +271,7 @@ def test_dry_run_copy_is_removed_even_on_error(case, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "check", failing)
     with pytest.raises(RuntimeError):
-        import_workbooks([book], dossier, dry_run=True)
+        import_xlsx([book], dossier, dry_run=True)
     assert calls[1].parts[-2].startswith("deliberation-import-") and not calls[1].exists()
     assert tree_state(tmp_path) == before and _copies(tmp_path) == []
 
@@ -284,6 +288,7 @@ def test_dry_run_copy_of_a_killed_import_is_swept(case, tmp_path):
     assert not stale.exists() and alive.is_dir()
 
 
+@pytest.mark.slow
 def test_dry_run_copy_keeps_links_inside_the_copy(case, tmp_path):
     """An absolute link to a folder of the dossier is followed into the copy, never into the dossier."""
     dossier, book = case
@@ -300,6 +305,7 @@ def test_dry_run_copy_keeps_links_inside_the_copy(case, tmp_path):
     assert tree_state(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_interrupted_commit_is_completed_by_the_next_import(case, tmp_path):
     dossier, book = case
     new = _new_state(case, tmp_path)
@@ -319,6 +325,7 @@ def test_interrupted_commit_is_completed_by_the_next_import(case, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.slow
 def test_interrupted_commit_is_completed_by_the_next_check_or_build(case, tmp_path, command):
     dossier, _ = case
     new = _new_state(case, tmp_path)
@@ -383,6 +390,7 @@ main(sys.argv[3:], prog_name="deliberation")
 """
 
 
+@pytest.mark.slow
 def test_kill_at_any_point_leaves_the_old_set_or_the_new_one(case, tmp_path):
     """SIGKILL at each step of the write and at random instants: after recovery, old or new files, whole."""
     dossier, book = case
@@ -523,6 +531,7 @@ def _measured(*args: str) -> tuple[int, str, float, int]:
     ("dix-millions", "xlsx.taille", "xl/worksheets/sheet1.xml fait 143,2 Mo une fois décompressé"),
     ("dix-millions-sans-dimension", "xlsx.taille", "xl/worksheets/sheet1.xml fait 143,2 Mo une fois décompressé"),
 ])
+@pytest.mark.slow
 def test_zip_bomb_is_refused_fast_in_little_memory(bombs, case, tmp_path, bomb, code, words):
     dossier, _ = case
     path = bombs[bomb]
@@ -635,7 +644,7 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!EN
                   b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>')
 
 
-@pytest.mark.parametrize(("name", "make", "reason"), [
+@pytest.mark.parametrize(("name", "make", "reason"), slow_but([
     ("texte", lambda d: b"code;disponible\nC02;1\n", "ce n'est pas un fichier Excel .xlsx (pas une archive zip"),
     ("vide", lambda d: b"", "ce n'est pas un fichier Excel .xlsx (pas une archive zip"),
     ("ole", lambda d: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "un ancien .xls, ou un classeur protégé"),
@@ -652,7 +661,7 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!EN
      "classeur OpenDocument (.ods), pas Excel"),
     ("docx", lambda d: _zip({"[Content_Types].xml": CT, "word/document.xml": "<a/>"}),
      "un document Word, pas un classeur Excel .xlsx"),
-])
+], "texte", "doctype"))
 def test_unreadable_workbooks_say_why_in_french(case, tmp_path, name, make, reason):
     dossier, _ = case
     path = tmp_path / f"{name}.xlsx"
@@ -685,6 +694,7 @@ def test_a_folder_or_a_fifo_is_not_read(case, tmp_path):
     assert f"{tmp_path / 'vide'}: ERROR: classeur illisible : c'est un dossier" in result.output
 
 
+@pytest.mark.slow
 def test_workbook_at_the_limits_is_imported(case, tmp_path):
     """A budget situation of 19 999 rows × 10 columns (just under 200 000 cells) is read."""
     from openpyxl import Workbook
@@ -739,6 +749,7 @@ def holder(tmp_path):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_import_during_a_build_is_refused_at_once(case, tmp_path, holder):
     dossier, book = case
     build = holder(dossier, shared=True)
@@ -756,6 +767,7 @@ def test_import_during_a_build_is_refused_at_once(case, tmp_path, holder):
     assert tree_state(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_second_import_is_refused_and_a_build_waits_for_the_import(case, tmp_path, holder):
     dossier, book = case
     other = holder(dossier, shared=False)

@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TEMPLATES, templates_copy
+from conftest import TEMPLATES, slow_but, templates_copy
 from hypothesis import event, given
 from hypothesis import strategies as st
 from lxml import etree
 
 from deliberation import pipeline
-from deliberation.bundle.numbering import slugify, windows_reserved
 from deliberation.cli import main
-from deliberation.render.markdown import MAX_LIST_LEVELS, MarkdownText, SheetTable, unrenderable
+from deliberation.plan import slugify, windows_reserved
+from deliberation.render.markdown import MarkdownText, SheetTable
 from deliberation.settings import Settings
+from deliberation.text import MAX_LIST_LEVELS, MD, unrenderable
 
 ROOT = Path(__file__).resolve().parents[1]
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -136,15 +137,14 @@ def c14n(xml: str) -> bytes:
 
 
 def list_depth(text: str) -> int:
-    from deliberation.render.markdown import _MD
-
     depth = deepest = 0
-    for token in _MD.parse(text):
+    for token in MD.parse(text):
         depth += token.type.endswith("_list_open") - token.type.endswith("_list_close")
         deepest = max(deepest, depth)
     return deepest
 
 
+@pytest.mark.slow
 @given(MARKDOWN)
 def test_check_finds_it_or_the_word_writers_render_it(text):
     problems = unrenderable(text)
@@ -165,8 +165,8 @@ def test_check_finds_it_or_the_word_writers_render_it(text):
 # -- item 14
 
 
-@pytest.mark.parametrize(("nom", "folder"), [("CON", "con-structure"), ("nul", "nul-structure"),
-                                             ("Com1", "com1-structure"), ("LPT9.", "lpt9-structure")])
+@pytest.mark.parametrize(("nom", "folder"), slow_but([("CON", "con-structure"), ("nul", "nul-structure"),
+                                                      ("Com1", "com1-structure"), ("LPT9.", "lpt9-structure")], "CON"))
 def test_structure_named_con_gets_a_folder_windows_accepts(fictif, tmp_path, nom, folder):
     fictif.edit("structures.yaml", "nom: Beta Emploi", f"nom: {nom!r}")
     out = tmp_path / "out"

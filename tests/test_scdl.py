@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, Dossier
 
 from deliberation.cli import main
+from deliberation.commands import export_scdl
 from deliberation.findings import Severity
 from deliberation.opendata import (
     BY_NAME,
@@ -19,7 +20,6 @@ from deliberation.opendata import (
     SCHEMA,
     check_row,
     check_value,
-    export_scdl,
 )
 from deliberation.settings import Settings
 

@@ -15,7 +15,8 @@ import pytest
 from conftest import FIXTURES
 from stdnum.fr import siret as stdnum_siret
 
-from deliberation.opendata import FALSE_VALUES, ONE_OF_REQUIRED, SCHEMA, TRUE_VALUES, export_scdl, to_csv
+from deliberation.commands import export_scdl
+from deliberation.opendata import FALSE_VALUES, ONE_OF_REQUIRED, SCHEMA, TRUE_VALUES, to_csv
 from deliberation.settings import Settings
 
 frictionless = pytest.importorskip("frictionless")

@@ -1,1 +1,1 @@
-"""The bundle: which documents, in what order, with which numbers and file names."""
+"""The bundle, once the documents are rendered: PDF, merged dossier and manifest, history, redlines, writing."""

@@ -14,8 +14,10 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deliberation.bundle.pdf import converter_id
 from deliberation.bundle.redline import REVISIONS
 from deliberation.diff import SNAPSHOT, Change, Documents, markdown_table
+from deliberation.engine import engine_sha
 
 CHANGES = "CHANGES.md"
 
@@ -48,9 +50,6 @@ class Previous:
 
     def pdf_cache(self, options: dict) -> dict[tuple[str, str], bytes]:
         """PDFs by ``(name, source SHA-256)``, made with the same PDF options, engine and LibreOffice."""
-        from deliberation.bundle.pdf import converter_id
-        from deliberation.engine import engine_sha
-
         old = self.manifest.get("options", {})
         if old.get("pdfa") != options.get("pdfa"):
             return {}

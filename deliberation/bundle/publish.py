@@ -16,8 +16,12 @@ import os
 from pathlib import Path
 
 from deliberation import __version__
-from deliberation.bundle.numbering import Document, documents
 from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
+from deliberation.engine import engine_sha
+from deliberation.outcome import Checked
+from deliberation.plan import Document, documents
+from deliberation.render.compiled import render_many
+from deliberation.render.documents import sommaire_job
 from deliberation.resources import package_dir
 
 BUNDLE = "bundle.pdf"
@@ -33,7 +37,7 @@ def pdf_title(name: str) -> str:
 SOMMAIRE_PDF = "00-sommaire.pdf"
 
 
-def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: ConvertOptions,
+def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, opts: ConvertOptions,
                  templates_dir: Path | None = None,
                  cache: dict[tuple[str, str], bytes] | None = None) -> tuple[dict[str, bytes], dict[str, str]]:
     """Convert every DOCX of ``files`` to PDF and add the merged ``bundle.pdf``.
@@ -46,9 +50,6 @@ def publish_pdfs(checked, files: dict[str, bytes], when: dt.datetime, opts: Conv
         BuildError: LibreOffice is missing or fails on a document.
 
     """
-    from deliberation.render.compiled import render_many
-    from deliberation.render.documents import sommaire_job
-
     cache = cache or {}
     sources = {f"{k[:-5]}.pdf": _sha256(v) for k, v in files.items() if k.endswith(".docx")}
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
@@ -126,7 +127,7 @@ def _input_name(path: str, dossier_root: str, engine_root: Path) -> str:
     return Path(path).name
 
 
-def input_files(checked, templates_dir: Path) -> dict[str, str]:
+def input_files(checked: Checked, templates_dir: Path) -> dict[str, str]:
     """Every input of the build, with its SHA-256: dossier files, annex sheets, templates."""
     d = checked.dossier
     engine = package_dir()
@@ -144,13 +145,7 @@ def input_files(checked, templates_dir: Path) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def _engine_sha() -> str:
-    from deliberation.engine import engine_sha
-
-    return engine_sha()
-
-
-def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime,
+def manifest(checked: Checked, files: dict[str, bytes], options: dict, templates_dir: Path, when: dt.datetime,
              version: int = 1, keys: dict[str, str] | None = None, sources: dict[str, str] | None = None,
              known_pages: dict[str, int] | None = None) -> bytes:
     """``manifest.json``: the bundle's version, outputs (SHA-256, size, pages), inputs, engine, options.
@@ -184,7 +179,7 @@ def manifest(checked, files: dict[str, bytes], options: dict, templates_dir: Pat
         outputs[name] = entry
     body = {
         "version": version,
-        "moteur": {"nom": "deliberation", "version": __version__, "empreinte": _engine_sha()},
+        "moteur": {"nom": "deliberation", "version": __version__, "empreinte": engine_sha()},
         "convertisseur": converter_id() if options.get("pdf") else "",
         "date": when.date().isoformat(),
         "options": dict(sorted(options.items())),

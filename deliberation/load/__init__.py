@@ -10,7 +10,6 @@ from pathlib import Path
 from deliberation.findings import Finding, Loc, error
 from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
-from deliberation.resources import catalogue_dir
 from deliberation.schema import control_message
 
 #: The files of a dossier folder, in load order.
@@ -79,11 +78,6 @@ def list_files(folder: Path, pattern: str, within: str) -> tuple[list[Path], lis
     if not folder.is_dir():
         return [], []
     return sorted(folder.glob(pattern)), []
-
-
-def default_catalogue_dir() -> Path:
-    """The engine's own dispositif sheets (``deliberation/annexes/dispositifs``, shipped in the package)."""
-    return catalogue_dir()
 
 
 def load_dispositifs(*dirs: str | Path) -> tuple[dict[str, Dispositif], list[Finding]]:

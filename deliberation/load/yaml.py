@@ -19,6 +19,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
+from deliberation.engine import engine_sha
 from deliberation.findings import Finding, Loc, error
 from deliberation.messages import (
     EXTERNAL_LINK,
@@ -242,8 +243,6 @@ def cache_dir() -> Path | None:
 
 def cache_key(file: str, cls: type, text: str) -> str:
     """The file's location, model class, content and the engine's own code: any change misses."""
-    from deliberation.engine import engine_sha
-
     h = hashlib.sha256("\0".join((engine_sha(), file, cls.__name__)).encode())
     h.update(text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()

@@ -10,6 +10,7 @@ rendered as the seed's two-column table, per-structure fields filled.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,17 @@ from deliberation.acts import (
     modified_articles,
     motifs,
 )
-from deliberation.bundle.numbering import slugify
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.load.yaml import convert_text, read_text
 from deliberation.messages import library_error
 from deliberation.model import CLAUSES, ClauseText, Dossier
+from deliberation.outcome import Checked
+from deliberation.plan import annexes, slugify
 from deliberation.render.docx import GuardedEnvironment, render_timeout
-from deliberation.render.markdown import MarkdownText, SheetTable, sheet_sections, unrenderable
+from deliberation.render.markdown import MarkdownText, SheetTable
 from deliberation.resources import package_dir
+from deliberation.resources import templates_dir as engine_templates
+from deliberation.text import sheet_sections, unrenderable
 
 #: The fixed articles framing every avenant.
 FIXED = ("objet", "autres")
@@ -283,8 +287,6 @@ def _where(loc, root: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _relative(file: str, root: str) -> str:
-    import os
-
     engine = str(package_dir())
     file = os.path.abspath(file)
     for base in (os.path.abspath(root), engine):
@@ -378,12 +380,9 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
     return "\n".join(lines).rstrip() + "\n"
 
 
-def explain_acts(checked, structure: str, templates_dir: Path | None = None) -> list[str]:
-    """The review sheets of one structure's acts (by registry key or name, case-insensitive)."""
-    from deliberation.bundle.numbering import annexes
-    from deliberation.render.documents import default_templates_dir
-
-    clauses = load_clauses(templates_dir or default_templates_dir())
+def explain(checked: Checked, structure: str, templates_dir: Path | None = None) -> list[str]:
+    """The review sheets of one structure's acts (by registry key or name, case-insensitive) in a checked dossier."""
+    clauses = load_clauses(templates_dir or engine_templates())
     d = checked.dossier
     wanted = structure.casefold()
     numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}

@@ -17,11 +17,14 @@ one, like running out of memory, is a ``TemplateError`` naming the template (exi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import marshal
 import multiprocessing
 import os
 import re
 import struct
+import sys
 import zipfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +37,9 @@ from docxtpl import DocxTemplate
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from lxml import etree
 
+from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError as BuildTemplateError
+from deliberation.load.yaml import cache_get, cache_put
 from deliberation.messages import library_error
 from deliberation.render.docx import (
     MAX_OUTPUT,
@@ -70,13 +75,6 @@ def _from_string(env, source: str):
     Compiling the XML of a Word template costs some 15 ms; the code object is stored (marshal) under
     the engine's fingerprint, the Python version and the source, so any change compiles again.
     """
-    import hashlib
-    import marshal
-    import sys
-
-    from deliberation.engine import engine_sha
-    from deliberation.load.yaml import cache_get, cache_put
-
     key = hashlib.sha256(f"{engine_sha()}\0jinja\0{sys.version}\0{source}".encode("utf-8", "surrogatepass"))
     key = key.hexdigest()
     globals_ = env.make_globals(None)

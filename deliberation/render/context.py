@@ -8,35 +8,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from deliberation import fmt
-from deliberation.bundle.numbering import annexes
 from deliberation.compute import Figures, Totaux
-from deliberation.model import NOUVELLE, UNITES, Dossier
-from deliberation.render.markdown import MarkdownText, expand
-
-
-def _figure_values(t: Totaux) -> dict[str, str]:
-    values = {
-        "montant": fmt.money(t.montant, cents_shown=False) if t.montant is not None else "",
-        "montant_centimes": fmt.money(t.montant) if t.montant is not None else "",
-        "structures": str(t.structures),
-        "lignes": str(t.lignes),
-        "dispositifs": str(t.dispositifs),
-        "etp": fmt.number(t.etp) if t.etp is not None else "",
-    }
-    for u in UNITES:
-        v = t.volume(u)
-        if v is not None:
-            values[u] = fmt.number(v)
-    if t.periode:
-        debut, fin = (fmt.date_long(x) for x in t.periode)
-        values.update(periode=f"du {debut} au {fin}", debut=debut, fin=fin)
-    return {k: v for k, v in values.items() if v != ""}
+from deliberation.model import NOUVELLE, Dossier
+from deliberation.plan import annexes
+from deliberation.render.markdown import MarkdownText
+from deliberation.text import expand, figure_values
 
 
 def _md(text: str | None, t: Totaux | None) -> MarkdownText:
     text = text or ""
-    return MarkdownText(expand(text, _figure_values(t)) if t is not None else text)
+    return MarkdownText(expand(text, figure_values(t)) if t is not None else text)
 
 
 def _sans_civilite(name: str) -> tuple[str, str]:

@@ -7,16 +7,23 @@ import functools
 import hashlib
 import json
 import os
+import re
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from docx import Document as Docx
+
 from deliberation.acts import plan_model
-from deliberation.bundle.numbering import Document, annexes, documents
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
+from deliberation.load.yaml import cache_get, cache_put
 from deliberation.messages import library_error
+from deliberation.outcome import Checked
+from deliberation.plan import Document, annexes, documents
 from deliberation.render.acts import act_context, act_paths, load_clauses, review_sheet
+from deliberation.render.compiled import render_many
 from deliberation.render.context import build_context
 from deliberation.render.docx import template_members, template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
@@ -91,11 +98,6 @@ def check_paragraph_tags(path: Path) -> None:
         TemplateError: naming the template and the offending paragraph.
 
     """
-    import re
-    import zipfile
-
-    from docx import Document as Docx
-
     try:
         doc = Docx(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
@@ -128,7 +130,7 @@ def stamp_of(doc: Document, act_numero: str, d) -> str:
     return act_numero
 
 
-def sommaire_job(checked, entries: list[dict], templates_dir: Path | None = None) -> Job:
+def sommaire_job(checked: Checked, entries: list[dict], templates_dir: Path | None = None) -> Job:
     """The cover page and table of contents of the merged PDF (``entries``: titre, page), as a job."""
     templates_dir = templates_dir or default_templates_dir()
     d = checked.dossier
@@ -197,7 +199,7 @@ def fingerprint(job: Job) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def plan_documents(checked, templates_dir: Path | None = None) -> tuple[list[Job], dict[str, bytes]]:
+def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple[list[Job], dict[str, bytes]]:
     """Every Word document of the bundle as a job to render, plus the text files that go with them.
 
     The bundle's documents (rapport, délibération, annexes including the avenant models) are
@@ -263,11 +265,6 @@ def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
     Parsing a template with docxtpl costs some 30 ms: a rebuild with unchanged templates reads the
     answer from the cache (keyed by the engine's code and the template's bytes) instead.
     """
-    import hashlib
-
-    from deliberation.engine import engine_sha
-    from deliberation.load.yaml import cache_get, cache_put
-
     h = hashlib.sha256(f"{engine_sha()}\0template-names\0".encode())
     h.update(path.read_bytes())
     key = h.hexdigest()
@@ -281,7 +278,7 @@ def _template_names_at(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
     return names
 
 
-def render_bundle(checked, templates_dir: Path | None = None,
+def render_bundle(checked: Checked, templates_dir: Path | None = None,
                   previous: dict[str, tuple[str, bytes]] | None = None,
                   planned=None) -> tuple[dict[str, bytes], dict[str, str]]:
     """Render every document; return ``file name → bytes`` (Word files and review sheets) and fingerprints.
@@ -290,8 +287,6 @@ def render_bundle(checked, templates_dir: Path | None = None,
     fingerprint is unchanged is taken from there instead of being rendered again (same bytes).
     ``planned(changed names, kept name → bytes)`` is called before anything is rendered.
     """
-    from deliberation.render.compiled import render_many
-
     jobs, texts = plan_documents(checked, templates_dir)
     out: dict[str, bytes] = {}
     previous = previous or {}
@@ -311,7 +306,7 @@ def render_bundle(checked, templates_dir: Path | None = None,
     return out, {job.name: job.key for job in jobs}
 
 
-def render_documents(checked, templates_dir: Path | None = None) -> dict[str, bytes]:
+def render_documents(checked: Checked, templates_dir: Path | None = None) -> dict[str, bytes]:
     """Render every document from scratch; return ``file name → bytes``."""
     return render_bundle(checked, templates_dir)[0]
 

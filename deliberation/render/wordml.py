@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from deliberation.render.markdown import _BLOCK_TEXT, _INLINE_TEXT, _LIST_CLOSE, _MD, list_style
+from deliberation.render.markdown import list_style
+from deliberation.text import BLOCK_TEXT, INLINE_TEXT, LIST_CLOSE, MD
 
 _PRESERVE = ' xml:space="preserve"'
 
@@ -60,7 +61,7 @@ def _inline(token, heading: bool) -> str:
             italic = True
         elif t == "em_close":
             italic = False
-        elif t in _INLINE_TEXT:  # an image: its alt text
+        elif t in INLINE_TEXT:  # an image: its alt text
             if child.content:
                 runs.append(_text_runs(child.content, _rpr(bold or heading, italic)))
             else:
@@ -91,13 +92,13 @@ def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_s
     lists: list[str] = []
     heading = False
     out = []
-    for token in _MD.parse(text):
+    for token in MD.parse(text):
         t = token.type
         if t == "bullet_list_open":
             lists.append("List Bullet")
         elif t == "ordered_list_open":
             lists.append("List Number")
-        elif t in _LIST_CLOSE:
+        elif t in LIST_CLOSE:
             lists.pop()
         elif t == "heading_open":
             heading = True
@@ -106,7 +107,7 @@ def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_s
         elif t == "inline":
             style = list_style(lists[-1], len(lists)) if lists else body_style
             out.append(_p(style_id(style) if style is not None else _NO_STYLE, _inline(token, heading)))
-        elif t in _BLOCK_TEXT:
+        elif t in BLOCK_TEXT:
             content = token.content.rstrip("\n")
             runs = _text_runs(content, "") if content else ""
             out.append(_p(style_id(body_style) if body_style is not None else _NO_STYLE, runs))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deliberation.acts import CLAUSE_LABELS, Act, act_values, unknown_sheet_fields
 from deliberation.findings import Finding, Loc, error, warning
 from deliberation.model import NOUVELLE
+from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
 
 
 def check_form(act: Act, modeles: dict) -> list[Finding]:
@@ -80,10 +81,11 @@ def check_blanks(act: Act, d, final: bool = False) -> list[Finding]:
     return [make("acte.incomplet", f"{act.label} : {verdict}, valeur(s) à compléter : {labels}", blanks[0].loc)]
 
 
-def check_sheets(dispositifs: dict) -> list[Finding]:
+@rule(DOSSIER, ("fiche.champ_inconnu",))
+def check_sheets(inp: RuleInput) -> list[Finding]:
     """Every ``[[field]]`` of an annex sheet is one the engine knows how to fill."""
     out = []
-    for sheet in dispositifs.values():
+    for sheet in inp.dispositifs.values():
         for name in unknown_sheet_fields(sheet.corps):
             line = sheet.corps_ligne + sheet.corps[: sheet.corps.find(f"[[{name}")].count("\n")
             out.append(error("fiche.champ_inconnu", f"fiche {sheet.code} : champ « [[{name}]] » inconnu",
@@ -91,13 +93,16 @@ def check_sheets(dispositifs: dict) -> list[Finding]:
     return out
 
 
-def check_acts(d, acts: list[Act], dispositifs: dict, final: bool = False) -> list[Finding]:
-    """All findings about the acts of the phase."""
+@rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
+                "acte.clause_contredite", "acte.incomplet"), (ERROR, WARNING))
+def check_acts(inp: RuleInput) -> list[Finding]:
+    """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
+    d = inp.dossier
     modeles = d.info.modeles if d.info else {}
-    out = check_sheets(dispositifs)
-    for act in acts:
+    out: list[Finding] = []
+    for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act)
         out += check_decisions(act)
-        out += check_blanks(act, d, final)
+        out += check_blanks(act, d, inp.final)
     return out

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from deliberation.findings import Finding, Loc, error
 from deliberation.fmt import money, plain
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 
 def _check(value: Decimal | None, what: str, loc: Loc) -> list[Finding]:
@@ -19,7 +20,8 @@ def _check(value: Decimal | None, what: str, loc: Loc) -> list[Finding]:
     return out
 
 
-def check_amounts(inp) -> list[Finding]:
+@rule(DOSSIER, ("montant.negatif", "montant.decimales"))
+def check_amounts(inp: RuleInput) -> list[Finding]:
     """Every amount of the dossier (lines, budget lines, conventions, declared figures) is valid."""
     d = inp.dossier
     out: list[Finding] = []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from deliberation.findings import Finding, error, warning
 from deliberation.fmt import gap, money, plain
+from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
 
 
-def check_budget(inp) -> list[Finding]:
+@rule(DOSSIER, ("budget.depassement", "budget.disponible_ae", "budget.inutilisee"), (ERROR, WARNING))
+def check_budget(inp: RuleInput) -> list[Finding]:
     """Each budget line's proposition fits its disponible, and its disponible fits its AE."""
     out: list[Finding] = []
     for code, b in inp.figures.budget.items():

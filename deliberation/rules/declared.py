@@ -8,6 +8,7 @@ from deliberation.compute import Totaux
 from deliberation.findings import Finding, error
 from deliberation.fmt import date_short, etp, gap, money, number, plain
 from deliberation.model import UNITES, Annonce
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 _LABELS = {
     "montant": "total",
@@ -85,7 +86,8 @@ def _from_totaux(t: Totaux, quoi: str):
     return None, ""
 
 
-def check_declared(inp) -> list[Finding]:
+@rule(DOSSIER, ("annonce.*",))
+def check_declared(inp: RuleInput) -> list[Finding]:
     """Compare every ``annonces`` entry with the computed figure of its scope.
 
     Declared figures are those of the texts as presented (the rapport), before any amendment.

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from deliberation.compute import months
 from deliberation.findings import Finding, error, warning
 from deliberation.fmt import etp, money, number, plain
+from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
 
 HUNDRED = Decimal(100)
 
@@ -21,7 +22,8 @@ def _range(r) -> str:
     return f"au plus {number(r.max_par_etp)} {r.unite} par ETP"
 
 
-def check_ratios(inp) -> list[Finding]:
+@rule(DOSSIER, ("dispositif.ratio", "dispositif.plafond"), (ERROR, WARNING))
+def check_ratios(inp: RuleInput) -> list[Finding]:
     """Volume per ETP within the sheet's range (warning); amounts under its ceilings (error)."""
     # volumes and ETP are read as written (up to 40 characters): a ratio or a ceiling can need more digits
     # than the default 28 to be rounded to the cent
@@ -77,7 +79,8 @@ def _check_ratios(inp) -> list[Finding]:
     return out
 
 
-def check_catalogue(inp) -> list[Finding]:
+@rule(DOSSIER, ("dispositif.versements", "dispositif.ratio_inverse"))
+def check_catalogue(inp: RuleInput) -> list[Finding]:
     """Each sheet's payment schedule adds up to 100 % and its ranges are ordered."""
     out: list[Finding] = []
     for code in sorted(inp.dispositifs):

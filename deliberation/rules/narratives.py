@@ -2,7 +2,7 @@
 
 The Markdown texts of the dossier that reach the Word writer (narratives, the rapport's introduction,
 the sections of the dispositif sheets) are checked with the writer's own limits
-(``render.markdown.unrenderable``), as they will be rendered: figures expanded, schedules filled.
+(``text.unrenderable``), as they will be rendered: figures expanded, schedules filled.
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ import re
 from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
-from deliberation.render.markdown import (
+from deliberation.rules import DOSSIER, RuleInput, rule
+from deliberation.schema import control_message
+from deliberation.text import (
     PLACEHOLDER,
     PLACEHOLDERS,
     expand,
+    figure_values,
     sheet_sections,
     unknown_placeholders,
     unrenderable,
 )
-from deliberation.schema import control_message
 
 #: The line of a YAML literal block scalar (``narrative: |``): its text starts on the next line, line for line.
 _LITERAL = re.compile(r"(?:^|:|-)\s+(?:[!&]\S*\s+)*\|[-+1-9]{0,2}\s*(?:#.*)?$")
@@ -35,7 +37,8 @@ def _scopes(d) -> list[tuple]:
     return scopes
 
 
-def check_narratives(inp) -> list[Finding]:
+@rule(DOSSIER, ("narrative.variable", "texte.imbrication", "texte.controle"))
+def check_narratives(inp: RuleInput) -> list[Finding]:
     """Every ``[[name]]`` in a narrative is a figure the engine computes; every Markdown text renders in Word."""
     out: list[Finding] = []
     known = ", ".join(PLACEHOLDERS)
@@ -46,7 +49,7 @@ def check_narratives(inp) -> list[Finding]:
     return out + check_markdown(inp)
 
 
-def check_markdown(inp) -> list[Finding]:
+def check_markdown(inp: RuleInput) -> list[Finding]:
     """Narratives (figures expanded, as presented and as adopted) and sheet sections (schedule filled) render."""
     out: list[Finding] = []
     lines: dict[str, list[str]] = {}
@@ -69,15 +72,13 @@ def check_markdown(inp) -> list[Finding]:
 
 def _values(node, field: str, figures) -> dict[str, str]:
     """The formatted figures ``[[name]]`` stands for in ``node``'s text, as the rendering context has them."""
-    from deliberation.render.context import _figure_values  # the context's own formatting (no python-docx)
-
     if figures is None:
         return {}
     try:
         totaux = figures.of(node) if field == "narrative" else figures.phase  # the introduction: the phase's
     except KeyError:
         return {}
-    return _figure_values(totaux) if totaux is not None else {}
+    return figure_values(totaux) if totaux is not None else {}
 
 
 def _yaml_line(loc: Loc, line: int, cache: dict[str, list[str]]) -> Loc:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from deliberation.findings import Finding, error
 from deliberation.fmt import money, plain
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 
-def check_nature(inp) -> list[Finding]:
+@rule(DOSSIER, ("nature.valorisation", "nature.financement", "nature.mixte"))
+def check_nature(inp: RuleInput) -> list[Finding]:
     """A line's amount agrees with its nature (valorisation, financement, mixte)."""
     out: list[Finding] = []
     for _, _, ligne in inp.dossier.lignes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deliberation.findings import Finding, error
 from deliberation.fmt import date_short
 from deliberation.model import Periode
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 
 def _check(p: Periode | None, what: str) -> list[Finding]:
@@ -14,7 +15,8 @@ def _check(p: Periode | None, what: str) -> list[Finding]:
     return [error("periode.inversee", msg, p.at("fin"))]
 
 
-def check_periods(inp) -> list[Finding]:
+@rule(DOSSIER, ("periode.inversee", "seance.avis_apres"))
+def check_periods(inp: RuleInput) -> list[Finding]:
     """Every period of the dossier starts on or before its last day."""
     d = inp.dossier
     out: list[Finding] = []

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from deliberation.findings import Finding, error, warning
 from deliberation.model import NOUVELLE
+from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
 
 
-def check_references(inp) -> list[Finding]:
+@rule(DOSSIER, ("ref.budget", "ref.dispositif", "ref.structure", "ref.convention", "ref.document",
+                "document.avenant_sans_convention", "document.convention_existante"), (ERROR, WARNING))
+def check_references(inp: RuleInput) -> list[Finding]:
     """Every code or key a line or opération uses exists, and documents fit conventions."""
     d = inp.dossier
     codes = {b.code for b in d.budget}
@@ -48,7 +51,9 @@ def check_references(inp) -> list[Finding]:
     return out
 
 
-def check_duplicates(inp) -> list[Finding]:
+@rule(DOSSIER, ("ligne.doublon_id", "ligne.doublon", "thematique.doublon", "operation.doublon",
+                "budget.doublon"))
+def check_duplicates(inp: RuleInput) -> list[Finding]:
     """Line ids, thématique and opération numbers and budget codes are unique; no line is entered twice."""
     d = inp.dossier
     out: list[Finding] = []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from deliberation.findings import Finding, error
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 
-def check_seance(inp) -> list[Finding]:
+@rule(DOSSIER, ("seance.membre_double", "seance.interesse_inconnu", "seance.role_absent", "vote.total",
+                "vote.absents"))
+def check_seance(inp: RuleInput) -> list[Finding]:
     """Vote figures match the attendance; named people are members of the commission."""
     info = inp.dossier.info
     if info is None or info.seance is None:

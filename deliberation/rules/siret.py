@@ -12,6 +12,7 @@ from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from deliberation.findings import Finding, error
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 #: SIREN of La Poste: its establishments' SIRETs (head office excepted) use a digit-sum rule instead of Luhn.
 LA_POSTE = "356000000"
@@ -54,7 +55,8 @@ def siret_ok(siret: str) -> bool:
     return siret_problem(siret) is None
 
 
-def check_siret(inp) -> list[Finding]:
+@rule(DOSSIER, ("siret.format", "siret.cle"))
+def check_siret(inp: RuleInput) -> list[Finding]:
     """Every SIRET of the registry is well formed."""
     out: list[Finding] = []
     for s in inp.dossier.structures.values():

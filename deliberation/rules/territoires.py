@@ -7,6 +7,7 @@ import unicodedata
 
 from deliberation.findings import Finding, error
 from deliberation.model import TERRITOIRES
+from deliberation.rules import DOSSIER, RuleInput, rule
 
 
 def _norm(text: str) -> str:
@@ -28,7 +29,8 @@ def suggest(name: str, known: list[str]) -> str | None:
     return by_norm[close[0]] if close else None
 
 
-def check_territoires(inp) -> list[Finding]:
+@rule(DOSSIER, ("territoire.inconnu",))
+def check_territoires(inp: RuleInput) -> list[Finding]:
     """Every line's territory is known; otherwise suggest the closest name."""
     d = inp.dossier
     aliases = d.info.alias_territoires if d.info else {}

@@ -12,12 +12,13 @@ one error and nothing is written.
 
 A workbook is first inspected as a zip, within limits (``MAX_*``: file and uncompressed sizes,
 compression ratio, rows and cells per sheet), so that a zip bomb is refused before openpyxl builds
-anything. The changed files are replaced all together (``fsio.write_files``) under the dossier's lock
-(``bundle.lock.dossier_lock``), which a build holds shared.
+anything. The command (``commands.import_xlsx``) replaces the changed files all together
+(``fsio.write_files``) under the dossier's lock (``bundle.lock.dossier_lock``), which a build holds shared.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import io
@@ -30,6 +31,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -41,9 +43,11 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from deliberation.diff import Change
+from deliberation.diff import table as changes_table
 from deliberation.findings import Finding, Loc, Severity, error, warning
 from deliberation.fmt import date_short, money, number, plain
-from deliberation.fsio import recover_files, refuse_reason, write_files
+from deliberation.fsio import refuse_reason
 from deliberation.load import AMENDEMENTS_FILE, THEMATIQUES_DIR
 from deliberation.load.yaml import _PlainResolver, is_inside
 from deliberation.messages import library_error, os_reason, yaml_problem
@@ -1053,7 +1057,7 @@ class Imported:
     sheets: list[str] = field(default_factory=list)  # « Annexe 4 » (annexe 4, 27 lignes)
     ignored_headers: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # files written (relative to the dossier)
-    changes: list = field(default_factory=list)  # diff.Change: figures before → after
+    changes: list[Change] = field(default_factory=list)  # figures before → after
     after: list[Finding] | None = None  # the dossier's findings after the import (``check``)
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)  # what was done before the import (an earlier one completed)
@@ -1065,8 +1069,6 @@ class Imported:
 
     def summary(self) -> str:
         """The import in a few lines: sheets read, values changed (before → after), figures, check."""
-        from deliberation.diff import table
-
         out = [f"Feuilles lues : {', '.join(self.sheets) or 'aucune'}"]
         if self.ignored_headers:
             out.append(f"Colonnes ignorées : {', '.join(self.ignored_headers)}")
@@ -1078,7 +1080,7 @@ class Imported:
         if self.ignored_codes:
             out.append(f"Codes du classeur que la phase n'utilise pas, ignorés ({len(self.ignored_codes)}) : "
                        + ", ".join(self.ignored_codes))
-        out.append("Chiffres modifiés :\n" + table(self.changes))
+        out.append("Chiffres modifiés :\n" + changes_table(self.changes))
         if self.dry_run:
             out.append("--dry-run : aucun fichier écrit")
         else:
@@ -1308,64 +1310,40 @@ class _Apply:
 
 
 # ---------------------------------------------------------------------------
-# the command
+# what the command (``commands.import_xlsx``) reads, applies and checks
 
 
-def import_workbooks(workbooks: list[Path], dossier: Path, mapping: Path | None = None,
-                     dry_run: bool = False) -> Imported:
-    """Read workbooks and update the dossier's YAML files, all or nothing; nothing is written if anything is wrong.
-
-    The workbooks are read first; then, holding the dossier's lock (``dossier_lock``: exclusive, so that
-    a build of the dossier in progress refuses the import at once; shared for a dry run, which may run
-    beside a build but waits for another import), an interrupted earlier import is completed
-    (``fsio.recover_files``, said in ``notes``), the dossier is read, updated and its changed files are
-    replaced together (``fsio.write_files``: a kill at any moment leaves the old set or the new one).
+def read_workbooks(workbooks: list[Path], mapping: Path | None, result: Imported) -> list[tuple[Path, list[Table]]]:
+    """Read each workbook (and the declared column mapping, if any); their findings go to ``result``.
 
     Args:
         workbooks: ``.xlsx`` files (annexe 4 and/or budget situation), as the user named them.
-        dossier: the dossier folder.
         mapping: a declared column mapping (``--colonnes``), or None.
-        dry_run: report what would change, write nothing (the check after runs on a temporary copy,
-            removed even on error).
+        result: where the findings go.
 
     Returns:
-        The findings (errors mean nothing was written), the values changed, the files written, the
-        figures changed and the dossier's own findings after the import.
-
-    Raises:
-        DeliberationError: the dossier is locked by a build or another import (``DossierLocked``), or
-            the system refused a write (``WriteError``: disk full, read-only; the dossier is unchanged).
+        Each workbook with the tables read from it.
 
     """
-    from deliberation.bundle.lock import dossier_lock
-
-    result = Imported(dry_run=dry_run)
-    if not dossier.is_dir():
-        result.findings.append(error("dossier.introuvable", f"dossier introuvable : {dossier}", Loc(str(dossier))))
-        return result
     mappings: dict[str, dict[str, str]] = {}
     if mapping is not None:
         mappings, f = read_mapping(mapping)
         result.findings += f
     read: list[tuple[Path, list[Table]]] = []
-    for path in workbooks:  # before the lock: reading a workbook does not touch the dossier
+    for path in workbooks:
         tables, f = read_workbook(path, str(path), mappings)
         result.findings += f
         read.append((path, tables))
-    with dossier_lock(dossier, shared=dry_run):  # a dry run writes nothing: it may run beside a build
-        note = recover_files(dossier)
-        if note is not None:
-            result.notes.append(note)
-        _import(read, dossier, result)
-    return result
+    return read
 
 
-def _import(read: list[tuple[Path, list[Table]]], dossier: Path, result: Imported) -> None:
-    """Apply the tables read to the dossier and write (or, dry run, check on a copy); under the lock."""
-    from deliberation import pipeline
-    from deliberation.diff import compare, snapshot
-    from deliberation.settings import Settings
+def apply_tables(read: list[tuple[Path, list[Table]]], dossier: Path, result: Imported) -> dict[str, bytes]:
+    """Apply the tables read to the dossier's YAML documents; return the new bytes of each file that changes.
 
+    The values changed, the lines added and the findings go to ``result``; nothing is written. When an
+    error stops the import (``result.failed``, a file that cannot be replaced included) nothing is to
+    write and no change is kept.
+    """
     docs, f = load_docs(dossier)
     result.findings += f
     if (dossier / AMENDEMENTS_FILE).exists():
@@ -1384,29 +1362,26 @@ def _import(read: list[tuple[Path, list[Table]]], dossier: Path, result: Importe
     result.findings += [f for f in (_refused(dossier, rel) for rel in files) if f is not None]
     if result.failed:
         result.edits, result.added = [], []
-        return
-    before = pipeline.check(Settings(source=dossier))
-    if not files:
-        after = before
-    elif result.dry_run:
-        _sweep_copies()
-        with tempfile.TemporaryDirectory(prefix=f"{_COPY_PREFIX}{os.getpid()}-") as tmp:
-            target = Path(tmp) / (dossier.resolve().name or "dossier")
-            _copy_dossier(dossier, target)
-            for rel, data in files.items():
-                path = target / rel
-                if is_inside(os.path.realpath(path.parent), os.path.realpath(target)):
-                    path.unlink(missing_ok=True)
-                    path.write_bytes(data)
-            after = pipeline.check(Settings(source=target))
-    else:
-        write_files(dossier, files)
-        result.written = list(files)
-        after = pipeline.check(Settings(source=dossier))
-    result.after = after.findings
-    if before.presented is not None and after.presented is not None:
-        result.changes = compare(snapshot(before.presented, before.presented_figures),
-                                 snapshot(after.presented, after.presented_figures))
+        return {}
+    return files
+
+
+@contextlib.contextmanager
+def dry_run_copy(dossier: Path, files: dict[str, bytes]) -> Iterator[Path]:
+    """A temporary copy of ``dossier`` with ``files`` replaced, for a dry run to check; removed even on error.
+
+    The copies left by killed imports are removed first (``_sweep_copies``).
+    """
+    _sweep_copies()
+    with tempfile.TemporaryDirectory(prefix=f"{_COPY_PREFIX}{os.getpid()}-") as tmp:
+        target = Path(tmp) / (dossier.resolve().name or "dossier")
+        _copy_dossier(dossier, target)
+        for rel, data in files.items():
+            path = target / rel
+            if is_inside(os.path.realpath(path.parent), os.path.realpath(target)):
+                path.unlink(missing_ok=True)
+                path.write_bytes(data)
+        yield target
 
 
 def _refused(dossier: Path, rel: str) -> Finding | None:

@@ -1,4 +1,8 @@
-"""One numbering for the whole bundle: every cross-reference comes from here."""
+"""The document plan: one numbering for the whole bundle, made before anything is rendered.
+
+Which documents, in what order, with which numbers and file names: the rendering context, the acts'
+file names, the @ctes transmission rules and the bundle all take their cross-references from here.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,346 @@
+"""What each command does, one function per command.
+
+``check`` (and ``--list-rules``), ``figures``, ``build``, ``diff``, ``explain``, ``export scdl``,
+``import-xlsx``, ``schema``. The command line (``cli``) turns options into ``Settings``, calls one of
+these functions and prints what it returns; here each command puts the pipeline and the stages
+together. A command that cannot go on raises ``Stop`` with what to show and the exit code; a template,
+LibreOffice or a refused write raises ``DeliberationError``. No stage imports this module.
+
+The rendering modules (python-docx, docxtpl) are imported inside the commands that render (``diff``,
+``explain``), so that ``check`` and ``figures`` never load them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deliberation import pipeline
+from deliberation.acts import plan_acts
+from deliberation.bundle.lock import dossier_lock
+from deliberation.compute import figures_to_data
+from deliberation.diff import Change, Documents, compare, compare_documents, snapshot
+from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
+from deliberation.fsio import recover_files, write_file, write_files
+from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
+from deliberation.opendata import ScdlExport, scdl_lines, scdl_rows, to_csv
+from deliberation.outcome import Built, Checked
+from deliberation.report import _table, figures_table
+from deliberation.rules import SCDL, STAGES, ScdlInput
+from deliberation.schema import schema_doc
+from deliberation.settings import Settings
+from deliberation.validate import rules, run_rules
+from deliberation.xlsx.importer import Imported, apply_tables, dry_run_copy, read_workbooks
+
+if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
+    from deliberation.bundle.history import Previous
+
+
+class Stop(Exception):
+    """A command cannot go on: the findings to report first (None: no report), a message, the exit code."""
+
+    def __init__(self, code: int, message: str | None = None, findings: list[Finding] | None = None):
+        super().__init__(message or "")
+        self.code = code
+        self.message = message
+        self.findings = findings
+
+
+# ---------------------------------------------------------------------------
+# check, figures, build
+
+
+def check(settings: Settings) -> Checked:
+    """Load, compute and validate a dossier: every finding (``pipeline.check``)."""
+    return pipeline.check(settings)
+
+
+def list_rules() -> str:
+    """Every registered rule, in the order they run: stage, name, severities, when, codes (French headers)."""
+    severity = {Severity.ERROR: "erreur", Severity.WARNING: "avertissement"}
+    rows = [[STAGES[r.stage], r.name, ", ".join(severity[s] for s in r.severities),
+             "--actes, --final" if r.on_demand else "toujours", ", ".join(r.codes)]
+            for stage in STAGES for r in rules(stage)]
+    head = f"Règles de contrôle ({len(rows)}), dans l'ordre où elles s'appliquent :\n\n"
+    table = _table(["étape", "règle", "gravité", "quand", "codes"], rows, right=set())
+    return head + "\n".join(line.rstrip() for line in table.split("\n"))
+
+
+def figures(settings: Settings, as_json: bool = False) -> tuple[str, int]:
+    """The computed figures as tables (or JSON), and the number of errors in the dossier.
+
+    Raises:
+        Stop: the dossier cannot be read (its findings; exit 1).
+
+    """
+    checked = pipeline.check(settings)
+    if checked.dossier is None:
+        raise Stop(1, findings=checked.findings)
+    data = figures_to_data(checked.dossier, checked.figures)
+    text = json.dumps(data, ensure_ascii=False, indent=2) if as_json else figures_table(data)
+    return text, sum(f.severity is Severity.ERROR for f in checked.findings)
+
+
+def build(settings: Settings) -> Built:
+    """Check, render, convert and write the bundle (``pipeline.build``)."""
+    return pipeline.build(settings)
+
+
+# ---------------------------------------------------------------------------
+# explain
+
+
+def explain(settings: Settings, structure: str) -> list[str]:
+    """The review sheets of one structure's avenants and conventions (by registry key or name).
+
+    Raises:
+        Stop: the dossier cannot be read (its findings; exit 1), or no act for ``structure`` (exit 2).
+        DeliberationError: a clause text or template stops rendering.
+
+    """
+    from deliberation.render.acts import explain as explain_acts  # Jinja and docxtpl: not for ``check``
+
+    checked = pipeline.check(settings)
+    if checked.dossier is None:
+        raise Stop(1, findings=checked.findings)
+    texts = explain_acts(checked, structure)
+    if not texts:
+        known = sorted({a.structure_key for a in checked.acts})
+        raise Stop(2, f"aucun avenant ni convention pour « {structure} » ; structures de la phase : {', '.join(known)}")
+    return texts
+
+
+# ---------------------------------------------------------------------------
+# diff: two dossiers, two bundles, or a dossier before and after its amendments
+
+
+@dataclass
+class Side:
+    """One side of a comparison: a checked dossier or a built bundle."""
+
+    label: str
+    figures: dict | None = None  # snapshot
+    checked: Checked | None = None  # for a dossier
+    bundle: Previous | None = None  # for a bundle
+
+
+def presented_side(checked: Checked) -> Side:
+    """The dossier as presented (before amendments), as a checked dossier of its own."""
+    d, fig = checked.presented, checked.presented_figures
+    before = Checked(d, fig, checked.dispositifs, [], plan_acts(d, checked.dispositifs), d, fig, [])
+    return Side("présenté", snapshot(d, fig), checked=before)
+
+
+def dossier_side(checked: Checked, label: str) -> Side:
+    """A checked dossier (as adopted)."""
+    return Side(label, snapshot(checked.dossier, checked.figures), checked=checked)
+
+
+def bundle_side(bundle: Previous, label: str) -> Side:
+    """A built bundle (its ``chiffres.json`` and manifest)."""
+    return Side(label, bundle.snapshot(), bundle=bundle)
+
+
+def _side(path: Path, label: str) -> tuple[Side, Checked | None]:
+    """A folder as one side: a bundle (``manifest.json`` without ``phase.yaml``), else a dossier, checked.
+
+    Raises:
+        Stop: an unreadable bundle, or a dossier with errors (exit 1).
+
+    """
+    if (path / "manifest.json").is_file() and not (path / "phase.yaml").exists():
+        from deliberation.bundle.history import read_previous  # with the redlines: docxtpl, not for ``check``
+
+        bundle = read_previous(path)
+        if bundle is None or bundle.snapshot() is None:
+            raise Stop(1, f"ERREUR : {path} : dossier produit illisible (manifest.json ou chiffres.json)")
+        return bundle_side(bundle, label), None
+    checked = pipeline.check(Settings(source=path))
+    if checked.dossier is None or has_errors(checked.findings):
+        raise Stop(1, f"comparaison impossible : {path} contient des erreurs",
+                   [f for f in checked.findings if f.severity is Severity.ERROR])
+    return dossier_side(checked, label), checked
+
+
+def _docx_hashes(side: Side, other: Side, templates: Path | None) -> dict[str, str]:
+    """Content hashes of one side's Word documents; a dossier renders only what the other side cannot give."""
+    from deliberation.render.documents import render_bundle  # python-docx, docxtpl: not for ``check``
+
+    if side.bundle is not None:
+        return side.bundle.hashes()
+    reuse = other.bundle.documents() if other.bundle is not None else None
+    files, _ = render_bundle(side.checked, templates, reuse)
+    return {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n.endswith(".docx")}
+
+
+def compare_sides(old: Side, new: Side, templates: Path | None = None) -> tuple[list[Change], Documents]:
+    """Changed figures and documents from ``old`` to ``new``.
+
+    Two dossiers are compared by rendering only the documents whose fingerprints differ (the same
+    fingerprint means the same bytes); a dossier and a bundle by rendering the dossier, reusing the
+    bundle's documents where their fingerprints match.
+
+    Raises:
+        DeliberationError: a template stops rendering.
+
+    """
+    from deliberation.render.compiled import render_many  # python-docx, docxtpl: not for ``check``
+    from deliberation.render.documents import plan_documents
+
+    changes = compare(old.figures or {}, new.figures or {})
+    if old.checked is not None and new.checked is not None:
+        a, _ = plan_documents(old.checked, templates)
+        b, _ = plan_documents(new.checked, templates)
+        ja, jb = {j.name: j for j in a}, {j.name: j for j in b}
+        ha, hb = {}, {}
+        differ = sorted(n for n in ja.keys() & jb.keys() if ja[n].key != jb[n].key)
+        for name in ja.keys() & jb.keys():
+            ha[name] = hb[name] = ja[name].key
+        for side, jobs in ((ha, ja), (hb, jb)):
+            docs = render_many([(jobs[n].template, jobs[n].context, jobs[n].when) for n in differ])
+            side.update({n: hashlib.sha256(d).hexdigest() for n, d in zip(differ, docs, strict=True)})
+        ha.update({n: "" for n in ja.keys() - jb.keys()})
+        hb.update({n: "" for n in jb.keys() - ja.keys()})
+        return changes, compare_documents(ha, hb)
+    return changes, compare_documents(_docx_hashes(old, new, templates), _docx_hashes(new, old, templates))
+
+
+def diff(old: Path, new: Path | None) -> tuple[list[Change], Documents]:
+    """Changed figures and documents between two versions (dossiers or bundles).
+
+    With ``new`` None, ``old`` is a dossier compared as presented and as adopted (its amendments).
+
+    Raises:
+        Stop: a side cannot be compared (exit 1), or a dossier without adopted amendment (exit 0, or 2
+            when ``old`` is a bundle).
+        DeliberationError: a template stops rendering.
+
+    """
+    if new is None:
+        after, checked = _side(old, "adopté")
+        if checked is None or not checked.effects:
+            raise Stop(2 if checked is None else 0, f"{old} : aucun amendement adopté, rien à comparer")
+        before = presented_side(checked)
+    else:
+        before, _ = _side(old, str(old))
+        after, _ = _side(new, str(new))
+    return compare_sides(before, after)
+
+
+# ---------------------------------------------------------------------------
+# export scdl
+
+
+def export_scdl(settings: Settings, draft: bool = False) -> ScdlExport:
+    """Check the dossier, then build its SCDL CSV.
+
+    A dossier with errors exports nothing. SCDL findings (the ``SCDL`` rules: a missing SIRET…) block
+    the export too, unless ``draft``: the CSV is then produced with those values empty and the findings
+    become warnings.
+    """
+    checked = pipeline.check(settings)
+    if checked.dossier is None or has_errors(checked.findings):
+        return ScdlExport(checked)
+    lines = scdl_lines(checked)
+    findings = run_rules(SCDL, ScdlInput(checked.dossier, lines))
+    rows = scdl_rows(lines)
+    if has_errors(findings) and not draft:
+        return ScdlExport(checked, rows, findings)
+    findings = [Finding(f.code, Severity.WARNING, f.message, f.loc) for f in findings]
+    return ScdlExport(checked, rows, findings, to_csv(rows))
+
+
+def write_export(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once (``fsio.write_file``: no folder, device, pipe or link).
+
+    Raises:
+        DeliberationError: the file cannot be written.
+
+    """
+    write_file(path, data)
+
+
+# ---------------------------------------------------------------------------
+# import-xlsx
+
+
+def import_xlsx(workbooks: list[Path], dossier: Path, mapping: Path | None = None,
+                dry_run: bool = False) -> Imported:
+    """Read workbooks and update the dossier's YAML files, all or nothing; nothing is written if anything is wrong.
+
+    The workbooks are read first; then, holding the dossier's lock (``dossier_lock``: exclusive, so that
+    a build of the dossier in progress refuses the import at once; shared for a dry run, which may run
+    beside a build but waits for another import), an interrupted earlier import is completed
+    (``fsio.recover_files``, said in ``notes``), the dossier is read, updated and its changed files are
+    replaced together (``fsio.write_files``: a kill at any moment leaves the old set or the new one).
+    The dossier is checked before and after (a dry run checks a temporary copy, removed even on error).
+
+    Args:
+        workbooks: ``.xlsx`` files (annexe 4 and/or budget situation), as the user named them.
+        dossier: the dossier folder.
+        mapping: a declared column mapping (``--colonnes``), or None.
+        dry_run: report what would change, write nothing.
+
+    Returns:
+        The findings (errors mean nothing was written), the values changed, the files written, the
+        figures changed and the dossier's own findings after the import.
+
+    Raises:
+        DeliberationError: the dossier is locked by a build or another import (``DossierLocked``), or
+            the system refused a write (``WriteError``: disk full, read-only; the dossier is unchanged).
+
+    """
+    result = Imported(dry_run=dry_run)
+    if not dossier.is_dir():
+        result.findings.append(error("dossier.introuvable", f"dossier introuvable : {dossier}", Loc(str(dossier))))
+        return result
+    read = read_workbooks(workbooks, mapping, result)  # before the lock: reading does not touch the dossier
+    with dossier_lock(dossier, shared=dry_run):  # a dry run writes nothing: it may run beside a build
+        note = recover_files(dossier)
+        if note is not None:
+            result.notes.append(note)
+        files = apply_tables(read, dossier, result)
+        if result.failed:
+            return result
+        before = pipeline.check(Settings(source=dossier))
+        if not files:
+            after = before
+        elif dry_run:
+            with dry_run_copy(dossier, files) as copy:
+                after = pipeline.check(Settings(source=copy))
+        else:
+            write_files(dossier, files)
+            result.written = list(files)
+            after = pipeline.check(Settings(source=dossier))
+        result.after = after.findings
+        if before.presented is not None and after.presented is not None:
+            result.changes = compare(snapshot(before.presented, before.presented_figures),
+                                     snapshot(after.presented, after.presented_figures))
+    return result
+
+
+def recover_import(dossier: Path) -> None:
+    """After an interrupted import (Ctrl-C, SIGTERM): finish or undo what was being written, if possible."""
+    with contextlib.suppress(DeliberationError, OSError), dossier_lock(dossier, shared=False):
+        recover_files(dossier)
+
+
+# ---------------------------------------------------------------------------
+# schema
+
+#: The files of a dossier and the model class each one holds, as ``schema`` lists them.
+SCHEMA_FILES = (
+    ("phase.yaml", PhaseInfo), ("budget.yaml", Budget), ("structures.yaml", Registre),
+    ("thematiques/*.yaml (une thématique par fichier)", Thematique),
+    ("amendements.yaml (facultatif : amendements adoptés en séance, appliqués sur le dossier)", Amendements),
+    ("annexes/dispositifs/*.md (en-tête YAML des fiches)", Dispositif),
+)
+
+
+def schema() -> list[str]:
+    """The dossier's format, file by file, drawn from the model's declarations (one Markdown block each)."""
+    return [f"## {title}\n\n{schema_doc(cls)}\n" for title, cls in SCHEMA_FILES]
