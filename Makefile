@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := fixtures/phase-6-2024
 
-.PHONY: demo test fuzz lint bench clean libreoffice
+.PHONY: demo test check fuzz lint bench clean libreoffice
 
 $(BIN)/deliberation: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || { \
@@ -29,8 +29,13 @@ demo: $(BIN)/deliberation libreoffice
 	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024
 
 test: $(BIN)/deliberation libreoffice
-	$(BIN)/ruff check deliberation tests bench
+	$(BIN)/ruff check deliberation tests bench tools
 	$(BIN)/pytest -q
+
+# The fast loop: ruff, then the tests that start no LibreOffice and are not slow (markers in pyproject.toml).
+check: $(BIN)/deliberation
+	$(BIN)/ruff check deliberation tests bench tools
+	$(BIN)/pytest -q -m "not libreoffice and not slow"
 
 # Thousands of mutated dossiers, amounts and redlined documents (hypothesis profile "fuzz"); codes reached:
 # build/fuzz-codes.txt.

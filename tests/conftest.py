@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,34 @@ settings.register_profile("short", max_examples=60, deadline=None, derandomize=T
 settings.register_profile("fuzz", max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2500")), deadline=None,
                           suppress_health_check=_SLOW, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "short"))
+
+# LibreOffice: a test that starts it is marked ``libreoffice`` (left out of ``make check``); one that needs it
+# is also skipped without it.
+SOFFICE = shutil.which("soffice")
+needs_lo = pytest.mark.skipif(not SOFFICE, reason="LibreOffice absent (make libreoffice)")
+
+
+def slow_but(values, *kept) -> list:
+    """``values`` to parametrize a long series: every case is marked ``slow`` but ``kept`` (run by ``make check``).
+
+    A tuple of values is kept when it is in ``kept`` or its first item (the name of the case) is.
+    """
+    def fast(v) -> bool:
+        return v in kept or (isinstance(v, tuple) and v[0] in kept)
+
+    return [v if fast(v) else pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow)
+            for v in values]
+
+
+def files_of(out: Path) -> dict[str, bytes]:
+    """Every file under ``out``: its path relative to ``out`` → its bytes."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m deliberation ARGS`` in a fresh process, from the checkout (``env`` added to ours)."""
+    return subprocess.run([sys.executable, "-m", "deliberation", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 class Dossier:

@@ -194,6 +194,7 @@ def test_explain_prints_the_review_sheet():
     assert result.exit_code == 2 and "pdc-actif" in result.output
 
 
+@pytest.mark.libreoffice  # the final build (with PDF) starts LibreOffice ahead
 def test_missing_siret_makes_a_draft_and_final_refuses(phase6, tmp_path):
     dest = tmp_path / "d"
     shutil.copytree(ROOT / "fixtures" / "phase-6-2024", dest)
@@ -216,6 +217,7 @@ def test_missing_siret_makes_a_draft_and_final_refuses(phase6, tmp_path):
     assert not (tmp_path / "final").exists()
 
 
+@pytest.mark.libreoffice
 def test_complete_registry_builds_final_without_any_blank(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["build", str(ROOT / "fixtures" / "fictif"), "-o", str(out), "--final"])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import files_of, needs_lo
 
 from deliberation import pipeline
 from deliberation.cli import main
@@ -24,7 +25,6 @@ BASE = ROOT / "fixtures" / "phase-6-2024"
 AMENDED = ROOT / "fixtures" / "phase-6-2024-amended"
 PDC = "actes/pas-de-calais-actif/avenant-2024-01213.docx"
 AMIE = "actes/amie-du-boulois/avenant-plie.docx"
-needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
 
 AMENDMENT = """amendements:
   - numero: 1
@@ -33,10 +33,6 @@ AMENDMENT = """amendements:
     modifications:
 {mods}
 """
-
-
-def files_of(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def text_of(out: Path, name: str) -> str:
@@ -246,6 +242,7 @@ def test_rebuild_without_change_writes_nothing_and_a_damaged_file_is_rebuilt(reb
     assert (copy / PDC).read_bytes() == before[PDC]
 
 
+@pytest.mark.slow
 def test_diff_cli_before_and_after_amendments_table_and_json():
     runner = CliRunner()
     res = runner.invoke(main, ["diff", str(AMENDED)])
@@ -265,6 +262,7 @@ def test_diff_cli_before_and_after_amendments_table_and_json():
     assert data["documents"]["supprimes"] == [AMIE] and len(data["documents"]["modifies"]) == 4
 
 
+@pytest.mark.slow
 def test_diff_of_two_bundles_and_of_a_bundle_and_a_dossier(rebuilt, tmp_path):
     _, out, _ = rebuilt
     base = tmp_path / "base"
@@ -285,6 +283,7 @@ def test_diff_of_two_bundles_and_of_a_bundle_and_a_dossier(rebuilt, tmp_path):
 # with PDF
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_incremental_pdf_rebuild_reuses_unchanged_pdfs_and_matches_a_clean_build(tmp_path):
     from pypdf import PdfReader
@@ -303,6 +302,7 @@ def test_incremental_pdf_rebuild_reuses_unchanged_pdfs_and_matches_a_clean_build
     assert "70 000,00 €" in pdf and "79 850,00 €" not in pdf
 
 
+@pytest.mark.slow
 def test_withdrawing_the_last_line_warns_and_withdrawing_the_operation_removes_it(tmp_path):
     source = amended_copy(tmp_path, "      - ligne: t1-o3-pdc-actif\n        retrait: oui")
     c = check(source)

@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import slow_but
 
 from deliberation.load import yaml as loader
 from deliberation.model import Budget, PhaseInfo, Registre, Thematique
@@ -101,7 +102,7 @@ def tree(tmp_path, fictif):
 # item 9: tubes, devices, links
 
 
-@pytest.mark.parametrize("name", ["thematiques/t9.yaml", "phase.yaml", "dispositifs/9.9.md"])
+@pytest.mark.parametrize("name", slow_but(["thematiques/t9.yaml", "phase.yaml", "dispositifs/9.9.md"], "phase.yaml"))
 def test_a_fifo_in_the_dossier_is_a_finding_not_a_hang(tree, name):
     root, _, cache = tree
     (root / name).unlink(missing_ok=True)
@@ -145,14 +146,14 @@ def test_devices_are_never_opened_and_reads_stop_at_the_limit(tmp_path):
         loader.read_regular(big, 100)
 
 
-@pytest.mark.parametrize("name, target", [
+@pytest.mark.parametrize("name, target", slow_but([
     ("thematiques/x.yaml", "secret.yaml"),
     ("phase.yaml", "secret.yaml"),
     ("amendements.yaml", "secret.yaml"),
     ("dispositifs/x.md", "fiche.md"),
     ("thematiques", "."),  # a whole folder
     ("dispositifs", "."),
-])
+], ("phase.yaml", "secret.yaml"), ("thematiques", ".")))
 def test_a_link_leading_out_of_the_dossier_is_refused_and_never_quoted(tree, name, target):
     root, outside, cache = tree
     link = root / name
@@ -176,6 +177,7 @@ def test_the_secret_would_be_quoted_if_it_were_read(tree):
     assert code == 1 and "S3CR3T" in out
 
 
+@pytest.mark.slow
 def test_links_inside_the_dossier_are_still_followed(tree):
     root, _, cache = tree
     reference = run_check(root, "")[:2]  # what the untouched copy gives, with no cache
@@ -232,6 +234,7 @@ def plant(root: Path, cache: Path, marker: Path) -> int:
     return len(files)
 
 
+@pytest.mark.slow
 def test_a_pickle_planted_in_the_cache_is_never_loaded(tree, tmp_path):
     root, _, cache = tree
     control = tmp_path / "controle"
@@ -251,6 +254,7 @@ def test_a_pickle_planted_in_the_cache_is_never_loaded(tree, tmp_path):
 
 
 @pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
+@pytest.mark.slow
 def test_a_cache_folder_others_can_write_is_ignored(tree, tmp_path, mode):
     root, _, cache = tree
     reference = run_check(root, "")[:2]
@@ -267,6 +271,7 @@ def test_a_cache_folder_others_can_write_is_ignored(tree, tmp_path, mode):
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="changer de propriétaire exige root")
+@pytest.mark.slow
 def test_a_cache_folder_owned_by_someone_else_is_ignored(tree, tmp_path):
     root, _, cache = tree
     marker = tmp_path / "execute"

@@ -80,6 +80,7 @@ ENDLESS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(ENDLESS))
 def test_endless_template_stops_within_the_time_limit(tree, tmp_path, case):
     templates = templates_copy(tmp_path, "rapport.docx", ENDLESS[case])
@@ -88,6 +89,7 @@ def test_endless_template_stops_within_the_time_limit(tree, tmp_path, case):
     assert seconds < 30, seconds  # 2 s of rendering plus start-up; endless without the limit
 
 
+@pytest.mark.slow
 def test_time_limit_applies_in_forked_workers(tmp_path, monkeypatch):
     """A document that runs forever in a worker process is a TemplateError naming its template."""
     path = tmp_path / "modele.docx"
@@ -122,12 +124,14 @@ def test_killed_worker_is_a_template_error(tmp_path, monkeypatch):
         compiled.render_many([(path, {"k": k}, when) for k in range(20)], jobs=2)
 
 
+@pytest.mark.slow
 def test_bad_render_timeout_exits_3(tree, tmp_path):
     templates = templates_copy(tmp_path, "rapport.docx", "{{ 1 }}")  # something to render
     proc, _ = attack(tree, tmp_path, templates, timeout="bientôt")
     assert "DELIBERATION_RENDER_TIMEOUT : « bientôt » n'est pas un nombre de secondes positif" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["boucles imbriquées", "récursion exponentielle"])
 def test_endless_clause_text_stops_within_the_time_limit(tree, tmp_path, case):
     """Clause texts (``templates/clauses/*.md``) are Jinja too: the same limits apply."""
@@ -157,6 +161,7 @@ HUGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(HUGE))
 def test_huge_value_exits_3(tree, tmp_path, case):
     paragraph, message = HUGE[case]
@@ -213,6 +218,7 @@ XXE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(XXE))
 def test_xml_entity_exits_3_and_leaks_nothing(tree, tmp_path, case):
     name, member, change = XXE[case]

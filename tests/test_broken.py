@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import templates_copy
+from conftest import slow_but, templates_copy
 from docx import Document
 
 from deliberation import pipeline
@@ -89,7 +89,7 @@ WORD_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(WORD_CASES))
+@pytest.mark.parametrize("case", slow_but(WORD_CASES, "variable inconnue"))
 def test_broken_word_template_exits_3_and_keeps_the_previous_bundle(built, tmp_path, case):
     name, paragraph, message = WORD_CASES[case]
     templates = templates_copy(tmp_path)
@@ -99,14 +99,14 @@ def test_broken_word_template_exits_3_and_keeps_the_previous_bundle(built, tmp_p
     assert re.search(re.escape(f"ERREUR (template) : {templates}{os.sep}") + message, result.output), result.output
 
 
-@pytest.mark.parametrize(("case", "damage", "message"), [
+@pytest.mark.parametrize(("case", "damage", "message"), slow_but([
     ("zip tronqué", lambda data: data[: len(data) // 2], r"modèle illisible"),
     ("zip vide", lambda data: b"", r"modèle illisible"),
     ("pas un zip", lambda data: b"<w:document>pas un zip</w:document>", r"modèle illisible"),
     ("sans word/document.xml", lambda data: zip_without(data, "word/document.xml"), r"modèle illisible"),
     ("document.xml mal formé", lambda data: _replace_member(data, "word/document.xml", b"<w:document"),
      r"modèle illisible"),
-])
+], "pas un zip"))
 def test_corrupt_word_template_exits_3(built, tmp_path, case, damage, message):
     templates = templates_copy(tmp_path)
     path = templates / "avenant.docx"
@@ -125,7 +125,7 @@ def _replace_member(data: bytes, member: str, content: bytes) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("name", ["rapport.docx", "convention.docx", "sommaire.docx"])
+@pytest.mark.parametrize("name", slow_but(["rapport.docx", "convention.docx", "sommaire.docx"], "rapport.docx"))
 def test_missing_template_exits_3(built, tmp_path, name):
     templates = templates_copy(tmp_path)
     (templates / name).unlink()
@@ -134,6 +134,7 @@ def test_missing_template_exits_3(built, tmp_path, name):
     assert f"ERREUR (template) : {templates / name}: modèle introuvable" in result.output
 
 
+@pytest.mark.slow
 def test_missing_templates_folder_exits_3(built, tmp_path):
     result = rebuild(built, "--templates", str(tmp_path / "absent"))
     assert result.exit_code == 3, result.output
@@ -159,7 +160,7 @@ CLAUSE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CLAUSE_CASES))
+@pytest.mark.parametrize("case", slow_but(CLAUSE_CASES, "nom inconnu"))
 def test_broken_clause_text_exits_3(built, tmp_path, case):
     name, old, new, message = CLAUSE_CASES[case]
     templates = templates_copy(tmp_path)
@@ -198,7 +199,7 @@ SHEET_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(SHEET_CASES))
+@pytest.mark.parametrize("case", slow_but(SHEET_CASES, "YAML mal formé"))
 def test_broken_annex_sheet_is_a_located_finding(built, case):
     dossier, _, _ = built
     old, new, code, where = SHEET_CASES[case]

@@ -32,6 +32,7 @@ def canonical(docx: bytes) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("fixture", ["fictif", "phase-6-2024-amended"])
+@pytest.mark.slow
 def test_compiled_documents_have_docxtpls_content_part_by_part(fixture):
     checked = pipeline.check(Settings(source=ROOT / "fixtures" / fixture))
     jobs, _ = plan_documents(checked)
@@ -42,6 +43,7 @@ def test_compiled_documents_have_docxtpls_content_part_by_part(fixture):
         assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
 
 
+@pytest.mark.slow
 def test_parallel_rendering_gives_the_bytes_of_sequential_rendering(monkeypatch):
     checked = pipeline.check(Settings(source=ROOT / "fixtures" / "phase-6-2024"))
     jobs, _ = plan_documents(checked)

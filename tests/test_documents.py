@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SOFFICE
 
 from deliberation import pipeline
 from deliberation.cli import main
@@ -37,6 +37,7 @@ def lines_of(out: Path, stem_part: str) -> list[str]:
     return [plain(x) for x in docx_lines(path)]
 
 
+@pytest.mark.slow
 def test_bundle_names_are_numbered_and_stable(built_fictif):
     assert sorted(p.name for p in built_fictif.iterdir()) == [
         "01-rapport.docx",
@@ -95,6 +96,7 @@ def test_deliberation_articles_are_contiguous_and_cite_the_annexes(built_fictif)
     assert "ARRAS, le 10 mars 2025" in lines
 
 
+@pytest.mark.slow
 def test_articles_follow_from_what_is_present(fictif, tmp_path):
     # no new convention in the phase: the « conventions » article disappears and numbers close up
     fictif.edit("thematiques/t4.yaml", "convention: nouvelle", "convention: plateforme")
@@ -108,6 +110,7 @@ def test_articles_follow_from_what_is_present(fictif, tmp_path):
     assert "Article 5" not in text
 
 
+@pytest.mark.slow
 def test_repartition_rows_subtotals_and_totals(built_fictif):
     lines = lines_of(built_fictif, "repartition")
     assert lines[0] == "ANNEXE 3 - APPEL A PROJETS DPID 2025 - REPARTITION FINANCIERE DES OPERATIONS Phase 2"
@@ -151,6 +154,7 @@ def test_unknown_narrative_figure_is_a_finding(fictif):
     assert f and "structurs" in f[0].message
 
 
+@pytest.mark.libreoffice
 def test_hostile_text_is_rendered_literally(fictif, tmp_path):
     hostile = "A & B <c> {{ 7*7 }} {% if x %} </w:t> ]]>"
     fictif.edit("structures.yaml", "nom: Beta Emploi", f"nom: '{hostile}'")
@@ -164,7 +168,7 @@ def test_hostile_text_is_rendered_literally(fictif, tmp_path):
     assert "49" not in rep
     narrative = docx_text(next(out.glob("*thematique-1.docx")))
     assert "A & B <c> {{ 7*7 }} {% if x %} </w:t> ]]>" in narrative
-    if shutil.which("soffice"):
+    if SOFFICE:
         conv = subprocess.run(
             ["soffice", "--headless", "--convert-to", "txt:Text", "--outdir", str(tmp_path / "txt"),
              str(next(out.glob("*repartition*.docx")))],
@@ -175,6 +179,7 @@ def test_hostile_text_is_rendered_literally(fictif, tmp_path):
         assert hostile in txt
 
 
+@pytest.mark.libreoffice  # a build with PDF: LibreOffice is started ahead
 def test_build_refuses_a_dossier_with_errors_and_keeps_the_previous_bundle(fictif, tmp_path):
     out = tmp_path / "out"
     assert build(fictif, out).written
@@ -205,6 +210,7 @@ def test_broken_template_stops_the_build(fictif, tmp_path, name, paragraph, mess
         render_documents(checked, templates)
 
 
+@pytest.mark.slow
 def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
@@ -235,6 +241,7 @@ def phase6_bundle(tmp_path_factory):
     return out, result.checked
 
 
+@pytest.mark.slow
 def test_phase6_documents_have_no_residue(phase6_bundle):
     out, _ = phase6_bundle
     names = sorted(p.name for p in out.glob("*.docx"))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli, files_of, needs_lo, slow_but
 
 from deliberation import pipeline
 from deliberation.bundle import write
@@ -29,11 +30,6 @@ from deliberation.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 CLI = [sys.executable, "-m", "deliberation", "build"]
-needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
-
-
-def files_of(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def complete_version(out: Path) -> int:
@@ -99,11 +95,6 @@ def wait_for(predicate, seconds: float = 60.0) -> None:
         time.sleep(0.02)
 
 
-def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-
-
 def no_traceback(result) -> None:
     """A CliRunner result that ended by sys.exit, never by an exception."""
     assert isinstance(result.exception, SystemExit | None), result.exception
@@ -147,6 +138,7 @@ def fake_soffice(folder: Path, body: str, pids: Path) -> Path:
     return exe
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(FAKES))
 def test_libreoffice_crashing_or_hanging_is_retried_once_then_said(kind, word_bundle, tmp_path, monkeypatch):
     """Verify a failing LibreOffice (found on PATH) is run twice, killed with its children, then reported, exit 3."""
@@ -169,6 +161,7 @@ def test_libreoffice_crashing_or_hanging_is_retried_once_then_said(kind, word_bu
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_libreoffice_named_by_the_environment_is_used_and_its_failure_said(word_bundle, tmp_path, monkeypatch):
     """Verify DELIBERATION_SOFFICE injects the converter (here a fake that crashes)."""
     out, before = word_bundle
@@ -181,7 +174,8 @@ def test_libreoffice_named_by_the_environment_is_used_and_its_failure_said(word_
     assert files_of(out) == before and leftovers(out) == []
 
 
-@pytest.mark.parametrize("how", ["path-without-soffice", "variable-names-nothing", "variable-names-a-plain-file"])
+@pytest.mark.parametrize("how", slow_but(
+    ["path-without-soffice", "variable-names-nothing", "variable-names-a-plain-file"], "path-without-soffice"))
 def test_missing_libreoffice_is_said_before_any_work(how, word_bundle, tmp_path, monkeypatch):
     """Verify a missing LibreOffice (not on PATH, or a DELIBERATION_SOFFICE naming no program) exits 3, clearly."""
     out, before = word_bundle
@@ -205,6 +199,7 @@ def test_missing_libreoffice_is_said_before_any_work(how, word_bundle, tmp_path,
     assert files_of(out) == before and leftovers(out) == []
 
 
+@pytest.mark.libreoffice  # a build with PDF: LibreOffice is started ahead
 def test_bad_timeout_setting_is_said(word_bundle, monkeypatch):
     """Verify DELIBERATION_LO_TIMEOUT must be a positive number of seconds."""
     out, before = word_bundle
@@ -216,6 +211,7 @@ def test_bad_timeout_setting_is_said(word_bundle, monkeypatch):
     assert files_of(out) == before and leftovers(out) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_interrupted_build_kills_libreoffice_and_cleans_up(sig, word_bundle, tmp_path):
     """Verify SIGTERM or Ctrl-C during a conversion: message, exit 130, no LibreOffice left, nothing left beside."""
@@ -269,6 +265,7 @@ class FullDisk:
         return Limited()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget", [0, 5_000, 60_000, 150_000])
 def test_disk_full_while_writing_keeps_the_previous_bundle(budget, tmp_path, monkeypatch):
     """Verify ENOSPC after N bytes written: exit 3, « disque plein », previous bundle whole, temp folder gone."""
@@ -332,19 +329,20 @@ def fill(folder: Path, keep: int) -> Path:
     return ballast
 
 
-@pytest.mark.parametrize("pdf", [False, pytest.param(True, marks=needs_lo)], ids=["word", "pdf"])
+@pytest.mark.parametrize("pdf", [pytest.param(False, marks=pytest.mark.slow),
+                                 pytest.param(True, marks=[pytest.mark.libreoffice, needs_lo])], ids=["word", "pdf"])
 def test_disk_full_on_a_real_small_file_system(pdf, small_tmpfs, tmp_path):
     """Verify a real ENOSPC (2 MiB tmpfs, filled up), while writing or while LibreOffice converts beside the
     output: exit 3, « disque plein », previous bundle whole, nothing left; the next build succeeds."""
     dossier = copy("fictif", tmp_path)
     out = small_tmpfs / "out"
     options = ["-j", "1"] if pdf else ["--no-pdf"]
-    assert cli(str(dossier), "-o", str(out), "--no-pdf").returncode == 0
+    assert cli("build", str(dossier), "-o", str(out), "--no-pdf").returncode == 0
     before = files_of(out)
     toggle(dossier)
     # room for a few documents, not for all that changed; with PDF, for the Word inputs, not for LibreOffice
     ballast = fill(small_tmpfs, keep=(700 if pdf else 64) * 1024)
-    done = cli(str(dossier), "-o", str(out), *options)
+    done = cli("build", str(dossier), "-o", str(out), *options)
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr
     if pdf:
@@ -356,12 +354,13 @@ def test_disk_full_on_a_real_small_file_system(pdf, small_tmpfs, tmp_path):
     assert "No space" not in done.stderr  # the system's English wording stays out of the messages
     assert files_of(out) == before and leftovers(out) == []
     ballast.unlink()
-    assert cli(str(dossier), "-o", str(out), *options).returncode == 0
+    assert cli("build", str(dossier), "-o", str(out), *options).returncode == 0
     assert complete_version(out) == 2 and leftovers(out) == []
 
 
 # -- SIGKILL ----------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_one_complete_bundle(tmp_path):
     """Verify SIGKILL at 8 moments spread over a build: previous or new bundle, whole; the next build cleans up."""
     dossier = copy("fictif", tmp_path)
@@ -409,6 +408,7 @@ NO_EXCHANGE = "import deliberation.bundle.write as w; w._exchange = lambda a, b:
               "from deliberation.cli import main; main()"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["partial", "written", "exchanged", "moved-aside"])
 def test_sigkill_inside_write_bundle(point, tmp_path):
     """Verify SIGKILL at each step of the write: the folder holds the old or the new bundle, whole (after recovery
@@ -436,11 +436,12 @@ def test_sigkill_inside_write_bundle(point, tmp_path):
         assert not out.exists() and [n for n in left if n.startswith(".out.old-")]
         write.recover(out)
         assert files_of(out) == before
-    done = cli(str(dossier), "-o", str(out), "--no-pdf")
+    done = cli("build", str(dossier), "-o", str(out), "--no-pdf")
     assert done.returncode == 0, done.stderr
     assert complete_version(out) == 2 and leftovers(out) == []
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_sigkill_during_pdf_conversion(tmp_path):
     """Verify SIGKILL while LibreOffice converts: previous bundle whole; the next build kills the orphan
@@ -463,7 +464,7 @@ def test_sigkill_during_pdf_conversion(tmp_path):
     assert orphans  # LibreOffice outlived the SIGKILLed build
     assert files_of(out) == before
     assert [n for n in leftovers(out) if n.startswith(".out.tmp-pdf-")]
-    done = cli(str(dossier), "-o", str(out), "-j", "1")
+    done = cli("build", str(dossier), "-o", str(out), "-j", "1")
     assert done.returncode == 0, done.stderr
     assert not [p for p in orphans if alive(p)]
     assert complete_version(out) == 2 and (out / "bundle.pdf").is_file() and leftovers(out) == []
@@ -471,6 +472,7 @@ def test_sigkill_during_pdf_conversion(tmp_path):
 
 # -- concurrent builds ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_second_build_of_a_locked_folder_fails_at_once_and_recover_waits(tmp_path):
     """Verify a build holding the folder makes a second one exit 3 naming its pid, and recover() leaves it alone."""
     dossier = copy("fictif", tmp_path)
@@ -480,7 +482,7 @@ def test_second_build_of_a_locked_folder_fails_at_once_and_recover_waits(tmp_pat
     marker = tmp_path / "marker"
     first = paused([*CLI, str(dossier), "-o", str(out), "--no-pdf"], "written", marker)
     (tmp,) = tmp_path.glob(".out.tmp-*")  # the first build's complete new bundle, about to be swapped in
-    second = cli(str(dossier), "-o", str(out), "--no-pdf")
+    second = cli("build", str(dossier), "-o", str(out), "--no-pdf")
     assert second.returncode == 3
     assert (f"ERREUR (build) : une autre production est en cours dans {out} (pid {first.pid}) : attendez sa fin "
             "puis relancez") in second.stderr
@@ -495,6 +497,7 @@ def test_second_build_of_a_locked_folder_fails_at_once_and_recover_waits(tmp_pat
     assert complete_version(out) == 2 and leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_builds_started_together_end_as_one_complete_bundle(tmp_path):
     """Verify pairs of builds of one dossier into one folder: one writes, the other waits for nothing and says so."""
     dossier = copy("fictif", tmp_path)

@@ -571,6 +571,7 @@ def work(tmp_path_factory):
 BASE_NAMES = st.sampled_from(("fictif", "fictif-amende", "phase-6-2024", "phase-6-2024-amended"))
 
 
+@pytest.mark.slow
 @given(data=st.data(), base=BASE_NAMES)
 def test_tree_mutations_end_in_located_findings(work, data, base):
     mutations = data.draw(st.lists(tree_mutation(base), min_size=1, max_size=4), label="mutations")
@@ -578,6 +579,7 @@ def test_tree_mutations_end_in_located_findings(work, data, base):
     check_mutated(work, "arbre")
 
 
+@pytest.mark.slow
 @given(data=st.data(), base=BASE_NAMES)
 def test_text_mutations_end_in_located_findings(work, data, base):
     mutations = data.draw(st.lists(text_mutation(base), min_size=1, max_size=3), label="mutations")
@@ -585,6 +587,7 @@ def test_text_mutations_end_in_located_findings(work, data, base):
     check_mutated(work, "texte")
 
 
+@pytest.mark.slow
 @given(data=st.data(), base=BASE_NAMES)
 def test_file_mutations_end_in_located_findings(work, data, base):
     mutations = data.draw(st.lists(file_mutation(base) | tree_mutation(base), min_size=1, max_size=3),
@@ -593,6 +596,7 @@ def test_file_mutations_end_in_located_findings(work, data, base):
     check_mutated(work, "fichiers")
 
 
+@pytest.mark.slow
 @given(data=st.data(), base=st.sampled_from(AMENDED))
 def test_amendment_mutations_end_in_located_findings(work, data, base):
     only = ["amendements.yaml"]
@@ -602,6 +606,7 @@ def test_amendment_mutations_end_in_located_findings(work, data, base):
     check_mutated(work, "amendements")
 
 
+@pytest.mark.slow
 @settings(max_examples=max(10, settings.default.max_examples // 4))
 @given(data=st.data(), base=BASE_NAMES)
 def test_cli_on_mutated_dossiers_exits_0_or_1(work, data, base):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATES
+from conftest import TEMPLATES, needs_lo, slow_but
 
 from deliberation import pipeline
 from deliberation.render.acts import md_escape
@@ -78,7 +77,7 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("name", list(HOSTILE))
+@pytest.mark.parametrize("name", slow_but(HOSTILE, "jinja"))
 def test_hostile_text_is_printed_as_written(fictif, tmp_path, name):
     h = HOSTILE[name]
     put_hostile(fictif, h, objet=len(h) < 499)
@@ -182,6 +181,7 @@ def test_amendment_object_of_10_000_characters_is_a_finding(fictif):
     assert f.loc.file.endswith("amendements.yaml") and f.loc.line == 4 and "10000 caractères" in f.message
 
 
+@pytest.mark.slow
 def test_two_structures_with_names_giving_one_folder_keep_both_acts(fictif, tmp_path):
     fictif.edit("structures.yaml", "nom: Association Alpha", 'nom: "<Alpha>"')
     fictif.edit("structures.yaml", "nom: Beta Emploi", 'nom: "alpha !"')
@@ -203,7 +203,8 @@ def test_two_structures_with_names_giving_one_folder_keep_both_acts(fictif, tmp_
 PDF_HOSTILE = [h for k, h in HOSTILE.items() if "right-to-left" not in k and k != "long"]  # bidi marks reorder
 
 
-@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent")
+@pytest.mark.libreoffice
+@needs_lo
 def test_hostile_text_is_printed_as_written_in_pdf(fictif, tmp_path):
     """One LibreOffice build: the PDFs show every hostile string (line breaks aside).
 

@@ -6,11 +6,11 @@ import hashlib
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SOFFICE, files_of, needs_lo
 from pypdf import PdfReader
 
 from deliberation import pipeline
@@ -19,20 +19,15 @@ from deliberation.fmt import plain
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
 
 
 def pdf_text(data: bytes) -> list[str]:
     return [plain(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
 
 
-def files_of(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    if not shutil.which("soffice"):
+    if not SOFFICE:
         pytest.skip("LibreOffice absent")
     out = tmp_path_factory.mktemp("pdf") / "out"
     result = pipeline.build(Settings(source=ROOT / "fixtures" / "phase-6-2024", out_dir=out, pdf=True))
@@ -40,6 +35,7 @@ def bundle(tmp_path_factory):
     return out
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_every_document_has_its_pdf_and_states_its_real_page_count(bundle):
     docx = sorted(bundle.rglob("*.docx"))
@@ -56,6 +52,7 @@ def test_every_document_has_its_pdf_and_states_its_real_page_count(bundle):
     assert "338 226,74 €" in "\n".join(pdc) and "79 850,00 €" in "\n".join(pdc)
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
     reader = PdfReader(io.BytesIO((bundle / "bundle.pdf").read_bytes()))
@@ -84,6 +81,7 @@ def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
     assert "Délibération n°2024-587 — Annexe 5 — page 1/" in annex5
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_manifest_lists_outputs_and_inputs_with_their_hashes(bundle):
     data = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
@@ -107,6 +105,7 @@ def test_manifest_lists_outputs_and_inputs_with_their_hashes(bundle):
     assert str(ROOT) not in text and "/tmp" not in text
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_two_builds_give_identical_bytes_pdf_included(tmp_path):
     fictif = ROOT / "fixtures" / "fictif"
@@ -118,6 +117,7 @@ def test_two_builds_give_identical_bytes_pdf_included(tmp_path):
     assert [n for n in fa if fa[n] != fb[n]] == []
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_pdfa_is_declared_and_reproducible(tmp_path):
     fictif = ROOT / "fixtures" / "fictif"
@@ -176,6 +176,7 @@ def test_build_killed_between_the_two_renames_is_recovered(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_build_leaves_the_previous_bundle_and_the_next_build_succeeds(tmp_path):
     import os
     import signal
@@ -200,6 +201,7 @@ def test_sigkill_mid_build_leaves_the_previous_bundle_and_the_next_build_succeed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_documents_beyond_one_launcher_batch_are_all_converted(monkeypatch):
     from deliberation.bundle import pdf
@@ -229,6 +231,7 @@ def fictif_docx():
     return {n: b for n, b in render_documents(checked).items() if n.endswith(".docx")}
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_a_warm_libreoffice_converts_and_gives_the_bytes_of_a_cold_one(fictif_docx, tmp_path):
     """Verify that LibreOffice started ahead listens on the pipe we expect, takes the batch, and that
@@ -261,6 +264,7 @@ def test_a_warm_libreoffice_converts_and_gives_the_bytes_of_a_cold_one(fictif_do
     assert not any(p.exists() for k in range(2) for p in pdf.ipc_pipes(root / f"warm-{k}"))
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_a_warm_libreoffice_that_died_is_replaced_by_one_started_for_the_batch(fictif_docx, tmp_path):
     import os
@@ -293,6 +297,7 @@ def test_nothing_is_started_ahead_without_a_libreoffice_installation(tmp_path, m
     assert not (tmp_path / "ran").exists()
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_an_interrupted_build_leaves_no_warm_libreoffice(tmp_path):
     """SIGTERM while LibreOffice started ahead converts: exit 130, no LibreOffice left, no scratch."""
@@ -322,6 +327,7 @@ def test_an_interrupted_build_leaves_no_warm_libreoffice(tmp_path):
     assert not _converters_in(scratch[0]) and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_libreoffice_started_ahead_is_stopped_when_nothing_is_to_convert(tmp_path, monkeypatch):
     from deliberation.bundle import pdf, publish
@@ -355,6 +361,7 @@ def test_libreoffice_started_ahead_is_stopped_when_nothing_is_to_convert(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_pdfs_normalised_over_the_cores_are_those_normalised_one_by_one(bundle, monkeypatch):
     import datetime as dt
@@ -375,6 +382,7 @@ def test_pdfs_normalised_over_the_cores_are_those_normalised_one_by_one(bundle, 
                                                                for n in sorted(raw)]
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_a_signal_while_libreoffice_starts_leaves_nothing_running(tmp_path, monkeypatch):
     """Ctrl-C right after the second LibreOffice is spawned, before it is recorded: both are killed."""

@@ -190,6 +190,7 @@ T4 = (FIXTURES / "fictif" / "thematiques" / "t4.yaml").read_text(encoding="utf-8
 LABELS = ("à titre d'avance", "à titre d'acompte", "au solde", "au solde final", "en complément", "en reliquat")
 
 
+@pytest.mark.slow
 @given(montant=st.integers(min_value=1, max_value=10**9).map(lambda c: D(c) / 100), pcts=percentages(places=2))
 def test_convention_instalments_add_up_to_the_amount(fictif_copy, montant, pcts):
     versements = "".join(f'  - {{libelle: "{LABELS[i]}", pourcentage: {p}}}\n' for i, p in enumerate(pcts))

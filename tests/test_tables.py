@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import shutil
 import time
 import zipfile
 
 import pytest
+from conftest import needs_lo
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml import OxmlElement
@@ -17,8 +17,6 @@ from docx.table import _Cell
 from pypdf import PdfReader
 
 from deliberation.render.tables import split_long_tables
-
-needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
 
 
 def make_doc(rows: int, cols: int = 3, header: int = 1, merges=(), look: str | None = None):
@@ -225,6 +223,7 @@ def annexe(rows: int):
     return doc
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_split_5000_row_annexe_converts_with_every_line():
     from deliberation.bundle.pdf import ConvertOptions, convert, page_count

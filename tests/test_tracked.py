@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import needs_lo
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -31,7 +32,6 @@ BASE = ROOT / "fixtures" / "phase-6-2024"
 AMENDED = ROOT / "fixtures" / "phase-6-2024-amended"
 WHEN = dt.datetime(2024, 12, 9, tzinfo=dt.UTC)
 AUTHOR = "deliberation — version 2"
-needs_lo = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice absent (make libreoffice)")
 
 
 def w(tag: str) -> str:
@@ -99,6 +99,7 @@ def amended(tmp_path_factory):
     return v1, v2
 
 
+@pytest.mark.slow
 def test_every_redline_of_the_amended_example_is_made_here_and_resolves_to_both_versions(amended):
     v1, v2 = amended
     names = sorted(str(p.relative_to(v2 / "revisions")) for p in (v2 / "revisions").rglob("*.docx"))
@@ -118,6 +119,7 @@ def test_every_redline_of_the_amended_example_is_made_here_and_resolves_to_both_
         assert len(ids) == len(set(ids))
 
 
+@pytest.mark.slow
 def test_the_deliberation_redline_shows_the_new_visa_and_the_amount_as_a_whole_number(amended):
     _, v2 = amended
     xml = zipfile.ZipFile(v2 / "revisions" / "02-deliberation.docx").read(DOCUMENT).decode()
@@ -129,6 +131,7 @@ def test_the_deliberation_redline_shows_the_new_visa_and_the_amount_as_a_whole_n
     assert len(visa) == 1 and visa[0].find(f"{w('pPr')}/{w('rPr')}/{w('ins')}") is not None  # a new paragraph
 
 
+@pytest.mark.slow
 def test_the_annexe_4_redline_deletes_the_withdrawn_row(amended):
     _, v2 = amended
     root = document((v2 / "revisions" / "06-annexe-4-repartition-financiere.docx").read_bytes())
@@ -139,6 +142,7 @@ def test_the_annexe_4_redline_deletes_the_withdrawn_row(amended):
     assert not list(gone[0].iter(w("t")))  # nothing of that row is left as live text
 
 
+@pytest.mark.libreoffice
 @needs_lo
 def test_libreoffice_shows_the_tracked_changes(amended, tmp_path):
     _, v2 = amended
@@ -256,6 +260,7 @@ def test_a_change_beyond_words_is_left_to_the_general_comparer():
     assert tracked_redline(docx(body)[:-30], docx(changed), AUTHOR, WHEN) is None  # damaged
 
 
+@pytest.mark.slow
 def test_the_general_comparer_still_records_what_the_fast_path_leaves(amended):
     """A table added to a real document: no fast path, and the .NET comparer marks it inserted."""
     v1, _ = amended
@@ -279,6 +284,7 @@ def test_the_general_comparer_still_records_what_the_fast_path_leaves(amended):
     assert re.search(r"<w:ins [^>]*>(?:(?!</w:ins>).)*Tableau ajouté", added, re.DOTALL)
 
 
+@pytest.mark.slow
 def test_without_the_optional_comparer_the_fast_redlines_are_kept_and_the_others_named(amended, monkeypatch):
     """python-redlines is an optional extra: missing, it costs only the redlines the fast path cannot make."""
     v1, v2 = amended

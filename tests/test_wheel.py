@@ -28,7 +28,11 @@ def _run(cmd: list, cwd: Path, timeout: float = 600) -> subprocess.CompletedProc
 def installed(tmp_path_factory) -> Path:
     """The ``deliberation`` command of a fresh venv holding only the wheel and its dependencies."""
     tmp = tmp_path_factory.mktemp("roue")
-    built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", ROOT], cwd=tmp)
+    # built from a clean copy of the sources: a build/lib left in the checkout could slip stale modules in
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "build", ".git", "__pycache__",
+                                                                 "*.egg-info", ".pytest_cache", ".hypothesis"))
+    built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", source], cwd=tmp)
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp / "dist").glob("deliberation-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

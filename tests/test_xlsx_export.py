@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, SOFFICE
 
 from deliberation import pipeline
 from deliberation.settings import Settings
@@ -273,12 +273,13 @@ def test_build_writes_the_workbook_and_lists_it_in_the_manifest(tmp_path):
 
 def _calc() -> str | None:
     """``soffice`` when LibreOffice Calc is installed (the Writer-only package cannot open a workbook)."""
-    exe = shutil.which("soffice")
+    exe = SOFFICE
     if exe and any(Path(exe).resolve().parent.glob("libsclo.*")):
         return exe
     return None
 
 
+@pytest.mark.libreoffice
 @pytest.mark.skipif(_calc() is None, reason="LibreOffice Calc absent (paquet libreoffice-calc-nogui)")
 def test_libreoffice_computes_the_same_figures(phase6, tmp_path):
     checked, data, _ = phase6
