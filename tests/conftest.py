@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -188,3 +189,23 @@ _install_recorders()
 def pytest_collection_modifyitems(items):
     """The French-messages check reads what the other tests printed: it runs last."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_french.py"))
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(tmp_path: Path, size: str):
+    """A small tmpfs mounted at ``tmp_path/mnt`` (needs root or CAP_SYS_ADMIN; the test is skipped otherwise)."""
+    import subprocess
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as err:
+        pytest.skip(f"tmpfs impossible à monter ({err}) : il faut être root ou avoir CAP_SYS_ADMIN")
+    if done.returncode != 0:
+        pytest.skip(f"tmpfs impossible à monter ({done.stderr.strip()}) : il faut être root ou avoir CAP_SYS_ADMIN")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30, check=False)

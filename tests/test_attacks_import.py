@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, ROOT, slow_but, tree_state
+from conftest import FIXTURES, ROOT, mounted_tmpfs, slow_but, tree_state
 from openpyxl import load_workbook
 
 from deliberation import fsio, pipeline
@@ -184,17 +184,8 @@ def test_disk_full_while_staging_changes_nothing(case, tmp_path, monkeypatch):
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A 1 MiB tmpfs (root only; skipped otherwise)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True,
-                              text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as err:
-        pytest.skip(f"tmpfs impossible à monter ({err})")
-    if done.returncode != 0:
-        pytest.skip(f"tmpfs impossible à monter ({done.stderr.strip()}) : il faut être root")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=10)
+    with mounted_tmpfs(tmp_path, "1m") as mnt:
+        yield mnt
 
 
 def _fill(mnt: Path, keep: int) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import cli, files_of, needs_lo, slow_but
+from conftest import cli, files_of, mounted_tmpfs, needs_lo, slow_but
 
 from deliberation import pipeline
 from deliberation.bundle import write
@@ -302,17 +302,8 @@ def test_disk_full_on_a_first_build_writes_nothing(tmp_path, monkeypatch):
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A 2 MiB tmpfs (needs root or CAP_SYS_ADMIN; skipped with the reason otherwise)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True,
-                              text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        pytest.skip(f"tmpfs impossible à monter ({err}) : il faut être root ou avoir CAP_SYS_ADMIN")
-    if done.returncode != 0:
-        pytest.skip(f"tmpfs impossible à monter ({done.stderr.strip()}) : il faut être root ou avoir CAP_SYS_ADMIN")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with mounted_tmpfs(tmp_path, "2m") as mnt:
+        yield mnt
 
 
 def fill(folder: Path, keep: int) -> Path:
