@@ -9,16 +9,29 @@
   command interrupted at any point (even by SIGKILL) is completed by the next one (``recover_files``):
   a journal marked ``commit`` is rolled forward, one marked ``staging`` rolled back (only the staged
   files it names are removed).
-- ``os_error_text``: what the system said, in French.
+- ``read_regular``: the bytes of a regular file, within a limit (never a tube, a device or a link).
+- ``build_time``, ``normalise_zip``: one date and one member order, so that outputs are reproducible.
+- ``cache_get``, ``cache_put``: the parse cache, signed with a per-user key (never loaded from a
+  folder another user could write).
+- ``sha256``, ``os_error_text``: a file's fingerprint; what the system said, in French.
+
+The engine's shared low-level helpers: written once here, used by every stage.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import errno
 import hashlib
+import hmac
+import io
 import json
 import os
+import pickle
+import secrets
 import stat
+import zipfile
 from pathlib import Path
 
 from deliberation.findings import BuildError
@@ -232,3 +245,248 @@ def recover_files(root: Path) -> str | None:
         return f"écriture interrompue terminée dans {root} : {len(names)} fichier(s) mis à jour"
     _roll_back(root, names)
     return f"écriture interrompue annulée dans {root} : aucun fichier modifié"
+
+
+# ---------------------------------------------------------------------------
+# reading: regular files only, within a limit
+
+
+#: Flags for opening a file to read: never wait on a tube, never follow a last link (absent on Windows).
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+class NotRegularError(OSError):
+    """The path is a tube, a device or a socket: it is never read."""
+
+    def __init__(self, mode: int):
+        super().__init__(f"not a regular file (mode {mode:o})")
+        self.mode = mode
+
+
+class TooBigError(OSError):
+    """The file holds more than the limit; ``size`` is its size, or None when it grew while read."""
+
+    def __init__(self, size: int | None):
+        super().__init__(f"file too big ({size} bytes)")
+        self.size = size
+
+
+def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of regular file ``path``, at most ``limit`` of them.
+
+    Anything else is refused before it is opened (a tube would block, ``/dev/zero`` never ends), then
+    again on the opened descriptor (the path may have changed meanwhile); a last link is not followed
+    (``path`` is expected resolved), and no more than ``limit`` + 1 bytes are ever read.
+
+    Raises:
+        IsADirectoryError: a folder.
+        NotRegularError: a tube, device or socket.
+        TooBigError: more than ``limit`` bytes.
+        OSError: any other failure (missing, refused, link loop…).
+
+    """
+    st = os.stat(path)
+    _regular(st.st_mode)
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        _regular(st.st_mode)
+        if st.st_size > limit:
+            raise TooBigError(st.st_size)
+        chunks, total, want = [], 0, st.st_size + 1  # one read in the usual case, then until the end
+        while total <= limit:
+            chunk = os.read(fd, min(want, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 1 << 20
+        if total > limit:
+            raise TooBigError(None)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _regular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise NotRegularError(mode)
+
+
+# ---------------------------------------------------------------------------
+# reproducible outputs: one date, one member order
+
+
+def build_time(seance_date: dt.date | None) -> dt.datetime:
+    """The date stamped into every output: ``SOURCE_DATE_EPOCH`` if set, else the séance."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
+    day = seance_date or dt.date(1980, 1, 1)
+    return dt.datetime(day.year, day.month, day.day)  # noqa: DTZ001 - a calendar date, no time zone
+
+
+def normalise_zip(data: bytes, when: dt.datetime) -> bytes:
+    """Rewrite a zip (DOCX) with one fixed timestamp and a fixed member order: same input, same bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    names = src.namelist()
+    first = [n for n in names if n == "[Content_Types].xml"]
+    order = first + sorted(n for n in names if n not in first)
+    out = io.BytesIO()
+    stamp = (max(when.year, 1980), when.month, when.day, 0, 0, 0)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in order:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(name))
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# parse cache: a file already read by this engine is not parsed again (like mypy's cache)
+
+
+def cache_dir() -> Path | None:
+    """Where parsed files are kept: ``DELIBERATION_CACHE`` (empty: no cache), else ``~/.cache/deliberation``."""
+    explicit = os.environ.get("DELIBERATION_CACHE")
+    if explicit is not None:
+        return Path(explicit) if explicit else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "deliberation" / "parse"
+
+
+#: The per-user secret that signs every entry, in the cache root (mode 0600, never group/world-readable).
+KEY_FILE = "cle-hmac"
+_KEY_BYTES = 32
+_MAC_BYTES = hashlib.sha256().digest_size
+#: A cache entry larger than this is a miss (an entry holds one parsed file or one compiled template).
+_ENTRY_MAX = 200 * 1024 * 1024  # a cached entry: four times the largest dossier file
+_KEYS: dict[str, bytes] = {}  # cache root → its key, read once per process
+
+
+def _owned_private(st: os.stat_result, forbidden: int) -> bool:
+    """Owned by the current user and without the ``forbidden`` mode bits (no owner check without getuid)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (st.st_uid == getuid() and not st.st_mode & forbidden)
+
+
+def _cache_root(create: bool) -> tuple[Path, bytes] | None:
+    """The cache root and its key; None (no cache) unless the folder is the user's own and not group/world-writable.
+
+    Anyone who could write there could plant an entry that unpickles into code, hence the rights check;
+    entries are also signed with a key only this user can read (see ``cache_get``).
+    """
+    root = cache_dir()
+    if root is None:
+        return None
+    try:
+        if create:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(root)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or not _owned_private(st, 0o022):
+        return None
+    name = str(root)
+    key = _KEYS.get(name)
+    if key is None:
+        key = _read_key(root, create)
+        if key is None:
+            return None
+        _KEYS[name] = key
+    return root, key
+
+
+def _read_key(root: Path, create: bool) -> bytes | None:
+    """The root's key, created (O_EXCL, mode 0600) when missing; None if it is not this user's private file."""
+    path = root / KEY_FILE
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600)
+        except FileExistsError:
+            pass  # made earlier, or by a process running alongside: read it
+        except OSError:
+            return None
+        else:
+            try:
+                os.write(fd, secrets.token_bytes(_KEY_BYTES))
+            except OSError:
+                return None
+            finally:
+                os.close(fd)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _owned_private(st, 0o077) or st.st_size != _KEY_BYTES:
+            return None  # a short key is still being written by another process: not memoised, tried again
+        key = os.read(fd, _KEY_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return key if len(key) == _KEY_BYTES else None
+
+
+def _mac(secret: bytes, key: str, payload) -> bytes:
+    """HMAC-SHA256 of an entry, bound to its key (an entry moved under another key does not verify)."""
+    h = hmac.new(secret, key.encode("ascii", "replace") + b"\0", hashlib.sha256)
+    h.update(payload)
+    return h.digest()
+
+
+def cache_get(key: str):
+    """The cached ``(value, findings)`` for ``key``, or None (missing, unreadable or unsigned: a miss).
+
+    An entry is unpickled only once its HMAC verifies with this user's key: nothing planted in the cache
+    folder is ever loaded (pickle and marshal data run code).
+    """
+    found = _cache_root(create=False)
+    if found is None:
+        return None
+    root, secret = found
+    try:
+        data = read_regular(root / key[:2] / key, _ENTRY_MAX)
+    except OSError:
+        return None
+    payload = memoryview(data)[_MAC_BYTES:]
+    if len(data) <= _MAC_BYTES or not hmac.compare_digest(data[:_MAC_BYTES], _mac(secret, key, payload)):
+        return None
+    try:
+        return pickle.loads(payload)  # noqa: S301 - signed by this user's own key, checked above
+    except Exception:  # noqa: BLE001 - a stale entry is only a miss
+        return None
+
+
+def cache_put(key: str, value) -> None:
+    """Store ``value``, signed (written to a private temporary file, then renamed; never fails the caller)."""
+    found = _cache_root(create=True)
+    if found is None:
+        return
+    root, secret = found
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        return
+    folder = root / key[:2]
+    tmp = folder / f".{key}.{os.getpid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(_mac(secret, key, payload))
+            out.write(payload)
+        os.replace(tmp, folder / key)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

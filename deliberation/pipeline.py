@@ -12,7 +12,6 @@ renders and writes (python-docx, docxtpl, openpyxl, pypdf, LibreOffice's process
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from deliberation.bundle.write import check_output, recover, write_bundle
 from deliberation.compute import compute
 from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
 from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
-from deliberation.fsio import JOURNAL, recover_files
+from deliberation.fsio import JOURNAL, build_time, recover_files, sha256
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.outcome import Built, Checked
 from deliberation.rules import DOSSIER, PDF, PdfInput, RuleInput
@@ -151,7 +150,7 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     from deliberation.bundle.pdf import DOCUMENTS_PER_START
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
-    from deliberation.render.documents import build_time, default_templates_dir, render_bundle
+    from deliberation.render.documents import default_templates_dir, render_bundle
     from deliberation.xlsx.export import XLSX, workbook
 
     templates = settings.templates or default_templates_dir()
@@ -166,7 +165,7 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
         if opts is None or office is None:
             return
         stale = len([n for n in changed if n.endswith(".docx")]) + len(
-            [n for n, b in kept.items() if n.endswith(".docx") and (f"{n[:-5]}.pdf", _sha256(b)) not in pdf_cache])
+            [n for n, b in kept.items() if n.endswith(".docx") and (f"{n[:-5]}.pdf", sha256(b)) not in pdf_cache])
         if not stale:
             office.close()
             return
@@ -200,7 +199,7 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
             notes.append(f"copies avec modifications suivies non produites pour {', '.join(err.missing)} : {err}")
     kinds = (".docx", ".xlsx")  # the documents a reader opens; CHANGES.md lists those that changed
     docs = compare_documents(previous.hashes(kinds) if previous else {},
-                             {n: _sha256(b) for n, b in files.items() if n.endswith(kinds)})
+                             {n: sha256(b) for n, b in files.items() if n.endswith(kinds)})
     if settings.pdf:  # the rules on the converted files (@ctes pre-flight, on demand), before any write
         pdf_findings = run_rules(PDF, PdfInput(d, files, settings.out_dir, actes=settings.actes or settings.final))
         if pdf_findings:
@@ -210,7 +209,7 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
         old = {n: e.get("sha256") for n, e in previous.manifest.get("sorties", {}).items()
                if n not in (MANIFEST, CHANGES) and not n.startswith(f"{REVISIONS}/")}
         intact = all(n in previous.files for n in old)  # every earlier file still on disk, unaltered
-        if intact and old == {n: _sha256(b) for n, b in files.items()}:
+        if intact and old == {n: sha256(b) for n, b in files.items()}:
             return Built(checked, {}, previous.version, unchanged=True, documents=docs)
     old_figures = previous.snapshot() if previous else None
     changes = compare(old_figures, snapshot(d, checked.figures)) if old_figures is not None else []
@@ -224,7 +223,3 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     same = {n for n, data in files.items() if previous is not None and previous.files.get(n) == data}
     write_bundle(settings.out_dir, files, same)
     return Built(checked, files, version, changes=changes, documents=docs, notes=notes)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import slow_but
 
+from deliberation import fsio
 from deliberation.load import yaml as loader
 from deliberation.model import Budget, PhaseInfo, Registre, Thematique
 
@@ -130,8 +131,8 @@ def test_a_link_to_dev_zero_is_refused_at_once_with_little_memory(tree):
 
 
 def test_devices_are_never_opened_and_reads_stop_at_the_limit(tmp_path):
-    with pytest.raises(loader.NotRegularError):
-        loader.read_regular("/dev/zero", 10)
+    with pytest.raises(fsio.NotRegularError):
+        fsio.read_regular("/dev/zero", 10)
     text, findings = loader.read_text(Path("/dev/zero"), "zero.yaml")  # no dossier to stay in: still refused
     assert text is None and [f.code for f in findings] == ["fichier.special"]
     assert findings[0].message.startswith("pas un fichier ordinaire (tube, périphérique…) : périphérique")
@@ -142,8 +143,8 @@ def test_devices_are_never_opened_and_reads_stop_at_the_limit(tmp_path):
     assert text is None and [f.code for f in findings] == ["fichier.taille"]
     limit = loader.MAX_BYTES
     assert findings[0].message == f"fichier trop gros : {limit + 1} octets (au plus {limit} octets)"
-    with pytest.raises(loader.TooBigError):
-        loader.read_regular(big, 100)
+    with pytest.raises(fsio.TooBigError):
+        fsio.read_regular(big, 100)
 
 
 @pytest.mark.parametrize("name, target", slow_but([
@@ -249,7 +250,7 @@ def test_a_pickle_planted_in_the_cache_is_never_loaded(tree, tmp_path):
         assert (code, out) == reference, err
         assert not marker.exists()
     assert snapshot(root.parent, skip=cache) == before
-    key = cache / loader.KEY_FILE
+    key = cache / fsio.KEY_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
 
@@ -260,8 +261,8 @@ def test_a_cache_folder_others_can_write_is_ignored(tree, tmp_path, mode):
     reference = run_check(root, "")[:2]
     marker = tmp_path / "execute"
     plant(root, cache, marker)
-    (cache / loader.KEY_FILE).write_bytes(b"k" * 32)  # even a key someone else chose
-    os.chmod(cache / loader.KEY_FILE, 0o600)
+    (cache / fsio.KEY_FILE).write_bytes(b"k" * 32)  # even a key someone else chose
+    os.chmod(cache / fsio.KEY_FILE, 0o600)
     os.chmod(cache, mode)
     before = snapshot(tmp_path)  # the cache folder included: nothing is written there either
     code, out, err, _ = run_check(root, cache)
@@ -280,29 +281,29 @@ def test_a_cache_folder_owned_by_someone_else_is_ignored(tree, tmp_path):
     reference = run_check(root, "")[:2]
     code, out, err, _ = run_check(root, cache)
     assert (code, out) == reference, err
-    assert not marker.exists() and not (cache / loader.KEY_FILE).exists()
+    assert not marker.exists() and not (cache / fsio.KEY_FILE).exists()
 
 
 def test_only_entries_signed_with_the_users_key_are_loaded(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("DELIBERATION_CACHE", str(cache))
-    loader.cache_put("ab" + "0" * 62, ("valeur", []))
-    assert loader.cache_get("ab" + "0" * 62) == ("valeur", [])
+    fsio.cache_put("ab" + "0" * 62, ("valeur", []))
+    assert fsio.cache_get("ab" + "0" * 62) == ("valeur", [])
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    assert stat.S_IMODE((cache / loader.KEY_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE((cache / fsio.KEY_FILE).stat().st_mode) == 0o600
     entry = cache / "ab" / ("ab" + "0" * 62)
     moved = cache / "ab" / ("ab" + "1" * 62)
     shutil.copyfile(entry, moved)  # a genuine entry under another key: bound to its own key
-    assert loader.cache_get(moved.name) is None
+    assert fsio.cache_get(moved.name) is None
     marker = tmp_path / "execute"
     data = entry.read_bytes()
     entry.write_bytes(data[:32] + pickle.dumps(Planted(marker)))  # a genuine signature, another payload
-    assert loader.cache_get(entry.name) is None
+    assert fsio.cache_get(entry.name) is None
     other = tmp_path / "autre"
     monkeypatch.setenv("DELIBERATION_CACHE", str(other))
     other.mkdir(mode=0o700)
-    (other / loader.KEY_FILE).write_bytes(b"k" * 32)
-    os.chmod(other / loader.KEY_FILE, 0o640)  # a key others can read: the cache is off
-    loader.cache_put("cd" + "0" * 62, ("valeur", []))
-    assert loader.cache_get("cd" + "0" * 62) is None and not (other / "cd").exists()
+    (other / fsio.KEY_FILE).write_bytes(b"k" * 32)
+    os.chmod(other / fsio.KEY_FILE, 0o640)  # a key others can read: the cache is off
+    fsio.cache_put("cd" + "0" * 62, ("valeur", []))
+    assert fsio.cache_get("cd" + "0" * 62) is None and not (other / "cd").exists()
     assert not marker.exists()

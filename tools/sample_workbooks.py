@@ -24,8 +24,7 @@ from openpyxl.styles import Font
 from openpyxl.writer.excel import ExcelWriter
 
 from deliberation import pipeline
-from deliberation.render.documents import build_time
-from deliberation.render.docx import normalise_zip
+from deliberation.fsio import build_time, normalise_zip
 from deliberation.settings import Settings
 from deliberation.xlsx.export import workbook
 

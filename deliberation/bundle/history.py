@@ -7,7 +7,6 @@ each PDF's source; a file whose bytes no longer match its manifest entry is not 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -18,12 +17,9 @@ from deliberation.bundle.pdf import converter_id
 from deliberation.bundle.redline import REVISIONS
 from deliberation.diff import SNAPSHOT, Change, Documents, markdown_table
 from deliberation.engine import engine_sha
+from deliberation.fsio import sha256
 
 CHANGES = "CHANGES.md"
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -137,7 +133,7 @@ def read_previous(out: Path | None) -> Previous | None:
         if not isinstance(entry, dict):
             continue
         data = _read_member(Path(out), name, entry.get("octets"))
-        if data is not None and entry.get("sha256") == _sha256(data):
+        if data is not None and entry.get("sha256") == sha256(data):
             files[name] = data
     changes = _read_member(Path(out), CHANGES, 64 * 1024 ** 2)
     if changes is not None:

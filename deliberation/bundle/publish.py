@@ -9,7 +9,6 @@ the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 from deliberation import __version__
 from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
 from deliberation.engine import engine_sha
+from deliberation.fsio import sha256
 from deliberation.outcome import Checked
 from deliberation.plan import Document, documents
 from deliberation.render.compiled import render_many
@@ -51,7 +51,7 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
 
     """
     cache = cache or {}
-    sources = {f"{k[:-5]}.pdf": _sha256(v) for k, v in files.items() if k.endswith(".docx")}
+    sources = {f"{k[:-5]}.pdf": sha256(v) for k, v in files.items() if k.endswith(".docx")}
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
     raw = convert(todo, opts) if todo else {}
@@ -76,7 +76,7 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
             break
         front_pages = page_count(front_pdf)
     pdfs[SOMMAIRE_PDF] = front_pdf
-    sources[BUNDLE] = _sha256("".join(_sha256(data) for data in (front_pdf, *(d for _, d in ordered))).encode())
+    sources[BUNDLE] = sha256("".join(sha256(data) for data in (front_pdf, *(d for _, d in ordered))).encode())
     bundle = cache.get((BUNDLE, sources[BUNDLE]))
     pdfs[BUNDLE] = bundle if bundle is not None else merge(front_pdf, ordered, when, checked.dossier)
     return pdfs, {k: v for k, v in sources.items() if k in pdfs}
@@ -114,10 +114,6 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
 # manifest
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _input_name(path: str, dossier_root: str, engine_root: Path) -> str:
     file = os.path.abspath(path)
     for base, prefix in ((os.path.abspath(dossier_root), "dossier/"), (str(engine_root), "")):
@@ -139,7 +135,7 @@ def input_files(checked: Checked, templates_dir: Path) -> dict[str, str]:
     out = {}
     for p in sorted(paths):
         try:
-            out[_input_name(p, d.root, engine)] = _sha256(Path(p).read_bytes())
+            out[_input_name(p, d.root, engine)] = sha256(Path(p).read_bytes())
         except OSError:
             continue
     return dict(sorted(out.items()))
@@ -156,7 +152,7 @@ def manifest(checked: Checked, files: dict[str, bytes], options: dict, templates
     manifest, so that unchanged PDFs are not read again.
     """
     keys, sources, known_pages = keys or {}, sources or {}, dict(known_pages or {})
-    shas = {name: _sha256(data) for name, data in files.items()}
+    shas = {name: sha256(data) for name, data in files.items()}
 
     def pages(name: str) -> int:
         sha = shas[name]

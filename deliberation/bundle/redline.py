@@ -16,7 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from deliberation.bundle.tracked import tracked_redline
-from deliberation.render.docx import normalise_zip
+from deliberation.fsio import normalise_zip
 
 #: Folder of the bundle that holds the redlines of the latest version.
 REVISIONS = "revisions"

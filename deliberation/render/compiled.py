@@ -39,7 +39,7 @@ from lxml import etree
 
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError as BuildTemplateError
-from deliberation.load.yaml import cache_get, cache_put
+from deliberation.fsio import cache_get, cache_put
 from deliberation.messages import library_error
 from deliberation.render.docx import (
     MAX_OUTPUT,

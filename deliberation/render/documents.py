@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from docx import Document as Docx
 from deliberation.acts import plan_model
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
-from deliberation.load.yaml import cache_get, cache_put
+from deliberation.fsio import build_time, cache_get, cache_put
 from deliberation.messages import library_error
 from deliberation.outcome import Checked
 from deliberation.plan import Document, annexes, documents
@@ -49,15 +48,6 @@ ACT_NAMES = {"acte", "pole", "direction", "tampon"}
 def default_templates_dir() -> Path:
     """The engine's own Word templates and clause texts (``deliberation/templates``, shipped in the package)."""
     return templates_dir()
-
-
-def build_time(seance_date: dt.date | None) -> dt.datetime:
-    """The date stamped into every output: ``SOURCE_DATE_EPOCH`` if set, else the séance."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
-    day = seance_date or dt.date(1980, 1, 1)
-    return dt.datetime(day.year, day.month, day.day)  # noqa: DTZ001 - a calendar date, no time zone
 
 
 def check_templates(templates_dir: Path, context: dict) -> None:

@@ -34,6 +34,7 @@ from lxml import etree
 
 from deliberation.findings import BuildError
 from deliberation.findings import TemplateError as BuildTemplateError
+from deliberation.fsio import normalise_zip
 from deliberation.messages import library_error
 from deliberation.render.filters import FILTERS
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
@@ -337,23 +338,6 @@ def render_docx(template: Path, context: dict, when: dt.datetime) -> bytes:
     buf = io.BytesIO()
     tpl.save(buf)
     return normalise_zip(buf.getvalue(), when)
-
-
-def normalise_zip(data: bytes, when: dt.datetime) -> bytes:
-    """Rewrite a zip (DOCX) with one fixed timestamp and a fixed member order: same input, same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    names = src.namelist()
-    first = [n for n in names if n == "[Content_Types].xml"]
-    order = first + sorted(n for n in names if n not in first)
-    out = io.BytesIO()
-    stamp = (max(when.year, 1980), when.month, when.day, 0, 0, 0)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in order:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, src.read(name))
-    return out.getvalue()
 
 
 def template_variables(template: Path) -> set[str]:

@@ -22,9 +22,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from deliberation.compute import Figures
+from deliberation.fsio import build_time, normalise_zip
 from deliberation.model import Dossier, Ligne, Operation, Thematique
-from deliberation.render.documents import build_time
-from deliberation.render.docx import normalise_zip
 from deliberation.xlsx.layout import (
     ANNEXE4_COLUMNS,
     BUDGET_COLUMNS,
