@@ -258,7 +258,7 @@ def main() -> None:
             for lines in (1000, 5000):
                 src = big if lines == 5000 else generate(tmp / f"synth-{lines}", lines, lines // 10)
                 out = tmp / f"synth-{lines}-word"
-                subprocess.run(build(src, "--no-pdf", out=out), capture_output=True, cwd=ROOT)
+                subprocess.run(build(src, "--sans-pdf", out=out), capture_output=True, cwd=ROOT)
                 annexe4 = next(out.glob("*-annexe-4-*.docx"), out / "annexe-4-absente.docx")
                 row = run_row(f"annexe 4 de {lines} lignes en PDF (un LibreOffice, tables scindées)", [
                     "soffice", "--headless", f"-env:UserInstallation={(tmp / 'lo-a4').as_uri()}",
@@ -272,9 +272,9 @@ def main() -> None:
         (amended / "amendements.yaml").write_text(ONE_AMOUNT.format(ligne="t1-o3-pdc-actif", montant="70 000,00"),
                                                   encoding="utf-8")
         word = run_row("build Word, exemple phase 6 (12 documents + 22 actes)",
-                       lambda: build(EXAMPLE, "--no-pdf"), runs)
+                       lambda: build(EXAMPLE, "--sans-pdf"), runs)
         incr = incremental("  reconstruction après un montant amendé, Word seul", tmp / "p6-v1-word", EXAMPLE,
-                           amended, "--no-pdf")
+                           amended, "--sans-pdf")
         incr.ratio = faster(word, incr)
         rows += [word, incr]
         if lo:
@@ -296,11 +296,11 @@ def main() -> None:
         (amended / "amendements.yaml").write_text(ONE_AMOUNT.format(ligne="a00001", montant="12 345,00"),
                                                   encoding="utf-8")
         word_out = tmp / f"avenants-{n}-word"
-        subprocess.run(build(phase, "--no-pdf", out=word_out), capture_output=True, cwd=ROOT)
+        subprocess.run(build(phase, "--sans-pdf", out=word_out), capture_output=True, cwd=ROOT)
         docs = len(list(word_out.rglob("*.docx")))
         acts = len(list(word_out.glob("actes/*/*.docx")))
         word = run_row(f"build Word, phase de {n} avenants ({docs - acts} documents + {acts} actes)",
-                       lambda: build(phase, "--no-pdf"), runs)
+                       lambda: build(phase, "--sans-pdf"), runs)
         naive = run_row(f"  référence : docxtpl naïf, {docs} modèles chargés et rendus un à un",
                         [*SELF, "--baseline", "docxtpl", str(phase), "0"], runs)
         naive.ratio = "moteur " + faster(naive, word)

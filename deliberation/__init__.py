@@ -1,3 +1,3 @@
 """deliberation: checked, numbered document bundles for a Commission Permanente phase."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -19,10 +19,99 @@ from deliberation.settings import Settings
 
 clifr.install()  # click's help headings and usage errors in French
 
+#: Options renamed in French in version 0.2: the old name still works until 0.3, with a warning.
+RENAMED = {"--output": "--sortie", "--no-pdf": "--sans-pdf", "--jobs": "--processus", "--templates": "--modeles",
+           "--dry-run": "--essai", "--list-rules": "--liste-regles"}
+
+#: Exit codes, the same for every command (shown at the end of each command's help).
+EXIT_CODES = """\b
+Codes de sortie :
+  0    fait (des avertissements peuvent rester)
+  1    constats d'erreur, ou production refusée : rien n'est écrit
+  2    commande mal formée (option ou argument)
+  3    production impossible (modèle, LibreOffice, disque, verrou) : rien n'est écrit
+  130  interrompu (Ctrl-C ou arrêt) : rien de partiel n'est laissé"""
+
+
+def _epilog(*examples: str) -> str:
+    """A command's help epilog: its examples, then the exit codes."""
+    lines = "\n".join(f"  {e}" for e in examples)
+    return f"\b\nExemples :\n{lines}\n\n{EXIT_CODES}"
+
+
+class Command(click.Command):
+    """A command that accepts the old English names of its renamed options, and says they are renamed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Rewrite ``--output`` and the other old names before click parses them."""
+        own = {opt for param in self.params for opt in getattr(param, "opts", ())}
+        rewritten = []
+        for i, arg in enumerate(args):
+            if arg == "--":  # what follows is arguments, never options
+                rewritten.extend(args[i:])
+                break
+            name, eq, value = arg.partition("=")
+            new = RENAMED.get(name)
+            if new is not None and new in own:
+                click.echo(f"attention : l'option {name} s'appelle désormais {new} ; l'ancien nom sera retiré "
+                           "dans la prochaine version", err=True)
+                arg = f"{new}{eq}{value}"
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+class Group(click.Group):
+    """A group whose commands and subgroups accept the old option names."""
+
+    command_class = Command
+    group_class = type  # subgroups are Groups too
+
 DOSSIER = click.argument("dossier", type=click.Path(path_type=Path))
 FICHES = click.option("--fiches", type=click.Path(path_type=Path, file_okay=False),
                       help="Dossier de fiches de dispositif à la place de celles du moteur "
                            "(deliberation/annexes/dispositifs) ; les dispositifs/ du dossier restent prioritaires.")
+
+QUIET = click.option("-q", "--silencieux", "quiet", is_flag=True,
+                     help="N'affiche ni la progression ni le résumé final (les constats restent affichés).")
+
+
+class _Progress:
+    """The PDF step's progress: a bar on a terminal, one line per batch of documents otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int, batch_end: bool) -> None:
+        """Told by the conversion: ``done`` PDFs of ``total``; ``batch_end`` when a batch has ended."""
+        if not self.enabled or total == 0:
+            return
+        if self.tty:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="Conversion PDF", file=sys.stderr,
+                                             show_pos=True, width=30)
+                self.bar.__enter__()
+            self.bar.update(done - self.shown)
+            self.shown = done
+        elif batch_end:
+            click.echo(f"conversion PDF : {done}/{total} document(s)", err=True)
+
+    def end(self) -> None:
+        """Close the bar (before any other line is printed)."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@contextlib.contextmanager
+def _pdf_progress(enabled: bool):
+    progress = _Progress(enabled)
+    try:
+        yield progress
+    finally:
+        progress.end()
 
 
 def _catalogue(fiches: Path | None) -> dict:
@@ -76,19 +165,29 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, subcommand_metavar=clifr.SUBCOMMAND)
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+             subcommand_metavar=clifr.SUBCOMMAND,
+             epilog=_epilog("deliberation check fixtures/phase-6-2024",
+                            "deliberation build fixtures/phase-6-2024 -o build/phase-6",
+                            "deliberation check -h        (l'aide d'une commande)"))
 @click.version_option(__version__, "-V", "--version", prog_name="deliberation")
 def main() -> None:
-    """Prépare, contrôle et produit les documents d'une phase de Commission Permanente."""
+    """Prépare, contrôle et produit les documents d'une phase de Commission Permanente.
+
+    La complétion des commandes et options dans le shell est décrite dans le README (« Complétion »).
+    """
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation check fixtures/phase-6-2024",
+                             "deliberation check fixtures/phase-6-2024 --strict --actes",
+                             "deliberation check fixtures/phase-6-2024 --json > constats.json",
+                             "deliberation check --liste-regles"))
 @DOSSIER
 @click.option("--strict", is_flag=True, help="Les avertissements font aussi échouer.")
 @click.option("--json", "as_json", is_flag=True, help="Constats au format JSON.")
 @click.option("--actes", is_flag=True, help="Contrôle aussi la transmission @ctes : numéro, objet, nature, matière.")
 @FICHES
-@click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules,
+@click.option("--liste-regles", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules,
               help="Liste les règles de contrôle, leurs codes et leur gravité, puis s'arrête.")
 def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path | None) -> None:
     """Contrôle un dossier de phase et liste tous les constats."""
@@ -97,7 +196,8 @@ def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path 
     sys.exit(1 if has_errors(result.findings, strict) else 0)
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation figures fixtures/phase-6-2024",
+                             "deliberation figures fixtures/phase-6-2024 --json"))
 @DOSSIER
 @click.option("--json", "as_json", is_flag=True, help="Chiffres au format JSON.")
 def figures(dossier: Path, as_json: bool) -> None:
@@ -112,39 +212,48 @@ def figures(dossier: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation build fixtures/phase-6-2024",
+                             "deliberation build fixtures/phase-6-2024 -o build/phase-6 --sans-pdf",
+                             "deliberation build fixtures/phase-6-2024 --final --pdfa -j 4",
+                             "deliberation build fixtures/phase-6-2024 --modeles mes-modeles -q"))
 @DOSSIER
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Dossier de sortie (build/<dossier>).")
+@click.option("-o", "--sortie", "output", type=click.Path(path_type=Path),
+              help="Dossier de sortie (build/<dossier>) ; refusé s'il contient autre chose qu'une production.")
 @click.option("--strict", is_flag=True, help="Les avertissements bloquent aussi la production.")
 @click.option("--final", is_flag=True,
               help="Version à signer : refuse tout document resté en PROJET et ce que @ctes rejetterait.")
-@click.option("--no-pdf", is_flag=True, help="Fichiers Word seulement (sans LibreOffice).")
+@click.option("--sans-pdf", "no_pdf", is_flag=True, help="Fichiers Word seulement (sans LibreOffice).")
 @click.option("--pdfa", is_flag=True, help="PDF/A-2b pour l'archivage.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
+@click.option("-j", "--processus", "jobs", type=click.IntRange(1, 16), default=2, show_default=True, metavar="N",
               help="Processus LibreOffice en parallèle.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--modeles", "templates", type=click.Path(path_type=Path, file_okay=False),
               help="Dossier de modèles Word et de textes de clauses (par défaut : ceux du moteur, "
                    "deliberation/templates).")
 @FICHES
+@QUIET
 def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf: bool, pdfa: bool,
-          jobs: int, templates: Path | None, fiches: Path | None) -> None:
+          jobs: int, templates: Path | None, fiches: Path | None, quiet: bool) -> None:
     """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur).
 
-    Produit les fichiers Word et, sauf --no-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
-    signets, numéros de page) et manifest.json (empreintes des entrées et des sorties).
+    Produit les fichiers Word et, sauf --sans-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
+    signets, numéros de page) et manifest.json (empreintes des entrées et des sorties). Pendant la
+    conversion PDF, une barre de progression (dans un terminal) ou une ligne par lot (sinon) ; rien avec -q.
     """
     out = output or Path("build") / dossier.resolve().name
-    settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
-                        jobs=jobs, templates=templates, **_catalogue(fiches))
-    try:
-        with _sigterm_as_interrupt():
-            result = commands.build(settings)
-    except DeliberationError as err:
-        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
-        sys.exit(3)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary folders and LibreOffice are already cleaned up
-        click.echo(f"production interrompue : rien de partiel n'est laissé dans {out}", err=True)
-        sys.exit(130)
+    with _pdf_progress(enabled=not (quiet or no_pdf)) as progress:
+        settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
+                            jobs=jobs, templates=templates, progress=progress, **_catalogue(fiches))
+        try:
+            with _sigterm_as_interrupt():
+                result = commands.build(settings)
+        except DeliberationError as err:
+            progress.end()
+            click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+            sys.exit(3)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary folders and LibreOffice are already cleaned up
+            progress.end()
+            click.echo(f"production interrompue : rien de partiel n'est laissé dans {out}", err=True)
+            sys.exit(130)
     _report(result.checked.findings, as_json=False)
     if result.unchanged:
         click.echo(f"aucun document modifié : {out} est conservé tel quel (version {result.version})", err=True)
@@ -159,10 +268,12 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
         click.echo(f"version {result.version} : {len(docs.modifies)} document(s) modifié(s), {len(docs.ajoutes)} "
                    f"ajouté(s), {len(docs.supprimes)} supprimé(s), {docs.inchanges} inchangé(s) ; "
                    f"{len(result.changes)} chiffre(s) modifié(s) (voir CHANGES.md)", err=True)
-    click.echo(f"{len(result.files)} fichier(s) écrit(s) dans {out} (version {result.version})", err=True)
+    if not quiet:
+        click.echo(f"{len(result.files)} fichier(s) écrit(s) dans {out} (version {result.version})", err=True)
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation explain fixtures/phase-6-2024 pdc-actif",
+                             "deliberation explain fixtures/phase-6-2024 \"Pas-de-Calais Actif\""))
 @DOSSIER
 @click.argument("structure")
 def explain(dossier: Path, structure: str) -> None:
@@ -180,7 +291,8 @@ def explain(dossier: Path, structure: str) -> None:
     click.echo("\n".join(texts))
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation diff fixtures/phase-6-2024-amendee",
+                             "deliberation diff build/phase-6-v1 build/phase-6-v2 --json"))
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Résultat au format JSON.")
@@ -204,14 +316,16 @@ def diff(old: Path, new: Path | None, as_json: bool) -> None:
     click.echo(documents_text(docs))
 
 
-@main.group(subcommand_metavar=clifr.SUBCOMMAND)
+@main.group(subcommand_metavar=clifr.SUBCOMMAND,
+            epilog=_epilog("deliberation export scdl fixtures/phase-6-2024 -o subventions.csv"))
 def export() -> None:
     """Exporte les données de la phase adoptée dans d'autres formats (données ouvertes…)."""
 
 
-@export.command("scdl")
+@export.command("scdl", epilog=_epilog("deliberation export scdl fixtures/phase-6-2024 -o subventions.csv",
+                                       "deliberation export scdl fixtures/phase-6-2024 --brouillon > brouillon.csv"))
 @DOSSIER
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--sortie", "output", type=click.Path(path_type=Path),
               help="Fichier CSV (sortie standard par défaut, ou « - ») ; un dossier, un périphérique, un tube "
                    "ou un lien symbolique est refusé.")
 @click.option("--brouillon", is_flag=True, help="Écrit le CSV malgré les constats SCDL (champs laissés vides).")
@@ -241,12 +355,15 @@ def export_scdl(dossier: Path, output: Path | None, brouillon: bool) -> None:
     click.echo(f"{len(result.rows)} subvention(s) écrite(s) dans {output}", err=True)
 
 
-@main.command("import-xlsx")
+@main.command("import-xlsx", epilog=_epilog(
+    "deliberation import-xlsx annexe4.xlsx fixtures/phase-6-2024 --essai",
+    "deliberation import-xlsx annexe4.xlsx budget.xlsx fixtures/phase-6-2024",
+    "deliberation import-xlsx classeur.xlsx fixtures/phase-6-2024 --colonnes colonnes.yaml"))
 @click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
 @DOSSIER
 @click.option("--colonnes", type=click.Path(path_type=Path, dir_okay=False),
               help="Correspondance YAML des en-têtes : annexe4: {montant: \"Montant voté CP\"}, budget: {…}.")
-@click.option("--dry-run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
+@click.option("--essai", "dry_run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
 def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | None, dry_run: bool) -> None:
     """Met à jour le dossier depuis un classeur Excel : annexe 4 et/ou situation budgétaire.
 
@@ -276,7 +393,7 @@ def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | Non
     click.echo(result.summary())
 
 
-@main.command()
+@main.command(epilog=_epilog("deliberation schema", "deliberation schema | less"))
 def schema() -> None:
     """Affiche le format du dossier (fichier par fichier), tiré des déclarations du modèle."""
     for block in commands.schema():

@@ -1,6 +1,6 @@
 """What each command does, one function per command.
 
-``check`` (and ``--list-rules``), ``figures``, ``build``, ``diff``, ``explain``, ``export scdl``,
+``check`` (and ``--liste-regles``), ``figures``, ``build``, ``diff``, ``explain``, ``export scdl``,
 ``import-xlsx``, ``schema``. The command line (``cli``) turns options into ``Settings``, calls one of
 these functions and prints what it returns; here each command puts the pipeline and the stages
 together. A command that cannot go on raises ``Stop`` with what to show and the exit code; a template,

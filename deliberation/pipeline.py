@@ -139,7 +139,7 @@ def _convert_options(settings: Settings):
 
     out = settings.out_dir.absolute()
     return ConvertOptions(pdfa=settings.pdfa, jobs=settings.jobs, scratch=out.parent,
-                          scratch_prefix=f".{out.name}.tmp-pdf-")
+                          scratch_prefix=f".{out.name}.tmp-pdf-", progress=settings.progress)
 
 
 def _render_and_write(settings: Settings, checked: Checked, office) -> Built:

@@ -1,7 +1,7 @@
 """The engine's own data, shipped inside the package: Word templates, clause texts, dispositif sheets.
 
 Found through ``importlib.resources``, so that an installed copy (a wheel in ``site-packages``) reads
-them as the checkout does. ``build --templates DIR`` and ``--fiches DIR`` override them.
+them as the checkout does. ``build --modeles DIR`` and ``--fiches DIR`` override them.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class Settings:
     pdfa: bool = False  # PDF/A-2b, for archiving
     jobs: int = 2  # LibreOffice processes working side by side
     annexes: tuple[Path, ...] = field(default_factory=lambda: (catalogue_dir(),))
+    #: Told how far the PDF conversion is: (documents converted, documents in all, a batch has just ended).
+    progress: Callable[[int, int, bool], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         """Accept plain strings for the paths (callers from Python, not only the CLI)."""

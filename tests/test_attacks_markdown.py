@@ -85,7 +85,7 @@ def test_markdown_the_writer_cannot_render_is_a_located_finding_and_nothing_is_b
                      result.output, re.M), result.output
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", "--no-pdf", "-o", str(out), str(fictif.root)])
+    result = CliRunner().invoke(main, ["build", "--sans-pdf", "-o", str(out), str(fictif.root)])
     assert result.exit_code == 1, result.output
     assert f"{path}:{line}: ERROR: {message}" in result.output
     assert isinstance(result.exception, SystemExit), result.exception  # an exit code, not a crash
@@ -100,7 +100,7 @@ def test_a_clause_the_writer_cannot_render_stops_the_build_at_its_line(fictif, t
     line = clause.read_text(encoding="utf-8").split("\n").index("      - quatre") + 1
     before = tree_hashes(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", "--no-pdf", "--templates", str(templates), "-o", str(out),
+    result = CliRunner().invoke(main, ["build", "--sans-pdf", "--modeles", str(templates), "-o", str(out),
                                        str(fictif.root)])
     assert result.exit_code == 3, result.output  # a template error
     assert f"{clause}:{line}: liste au 4e niveau d'imbrication" in result.output
@@ -170,7 +170,7 @@ def test_check_finds_it_or_the_word_writers_render_it(text):
 def test_structure_named_con_gets_a_folder_windows_accepts(fictif, tmp_path, nom, folder):
     fictif.edit("structures.yaml", "nom: Beta Emploi", f"nom: {nom!r}")
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", "--no-pdf", "-o", str(out), str(fictif.root)])
+    result = CliRunner().invoke(main, ["build", "--sans-pdf", "-o", str(out), str(fictif.root)])
     assert result.exit_code == 0, result.output
     folders = sorted(p.name for p in (out / "actes").iterdir())
     assert folders == ["association-alpha", "ccas-de-gamma", folder]

@@ -21,7 +21,7 @@ from deliberation.cli import main
 
 
 def _build(dossier: Path, out: Path | str, *extra: str):
-    return CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--no-pdf", *extra])
+    return CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--sans-pdf", *extra])
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Issue 16, item 8: hostile Word templates (``build --templates DIR``) stop the build cleanly.
+"""Issue 16, item 8: hostile Word templates (``build --modeles DIR``) stop the build cleanly.
 
 An endless loop or recursion, a huge value, an XML entity reading a file: each ends the build with
 exit 3 and a French message naming the template, within seconds, with no traceback, leaking nothing,
@@ -32,10 +32,10 @@ Run = subprocess.CompletedProcess
 
 
 def run_build(dossier: Path, out: Path, *args: str, timeout: str = TIMEOUT) -> tuple[Run, float]:
-    """``deliberation build DOSSIER -o OUT --no-pdf ARGS`` in a fresh process: (result, wall seconds)."""
+    """``deliberation build DOSSIER -o OUT --sans-pdf ARGS`` in a fresh process: (result, wall seconds)."""
     env = {**os.environ, "DELIBERATION_RENDER_TIMEOUT": timeout}
     start = time.monotonic()
-    proc = subprocess.run([*CLI, str(dossier), "-o", str(out), "--no-pdf", *args], capture_output=True, text=True,
+    proc = subprocess.run([*CLI, str(dossier), "-o", str(out), "--sans-pdf", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=300, check=False)
     return proc, time.monotonic() - start
 
@@ -54,7 +54,7 @@ def attack(tree, tmp_path, templates: Path, timeout: str = TIMEOUT) -> tuple[Run
     """Build again with ``templates``; check exit 3, no traceback and every earlier file unchanged."""
     dossier, out = tree
     before = tree_state(tmp_path)
-    proc, seconds = run_build(dossier, out, "--templates", str(templates), timeout=timeout)
+    proc, seconds = run_build(dossier, out, "--modeles", str(templates), timeout=timeout)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert tree_state(tmp_path) == before  # nothing changed, nothing added (no temporary folder, no lock)

@@ -32,7 +32,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def built(fictif, tmp_path):
     """The fictitious dossier built once into ``out`` (Word only): (dossier, out, files before)."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(fictif.root), "-o", str(out), "--no-pdf"])
+    result = CliRunner().invoke(main, ["build", str(fictif.root), "-o", str(out), "--sans-pdf"])
     assert result.exit_code == 0, result.output
     return fictif, out, snapshot(out)
 
@@ -40,7 +40,7 @@ def built(fictif, tmp_path):
 def rebuild(built, *args: str):
     """Build again into the same folder; check that nothing there changed and no traceback escaped."""
     dossier, out, before = built
-    result = CliRunner().invoke(main, ["build", str(dossier.root), "-o", str(out), "--no-pdf", *args])
+    result = CliRunner().invoke(main, ["build", str(dossier.root), "-o", str(out), "--sans-pdf", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     assert snapshot(out) == before
@@ -94,7 +94,7 @@ def test_broken_word_template_exits_3_and_keeps_the_previous_bundle(built, tmp_p
     name, paragraph, message = WORD_CASES[case]
     templates = templates_copy(tmp_path)
     add_paragraph(templates, name, paragraph)
-    result = rebuild(built, "--templates", str(templates))
+    result = rebuild(built, "--modeles", str(templates))
     assert result.exit_code == 3, result.output
     assert re.search(re.escape(f"ERREUR (template) : {templates}{os.sep}") + message, result.output), result.output
 
@@ -111,7 +111,7 @@ def test_corrupt_word_template_exits_3(built, tmp_path, case, damage, message):
     templates = templates_copy(tmp_path)
     path = templates / "avenant.docx"
     path.write_bytes(damage(path.read_bytes()))
-    result = rebuild(built, "--templates", str(templates))
+    result = rebuild(built, "--modeles", str(templates))
     assert result.exit_code == 3, result.output
     assert re.search(re.escape(f"ERREUR (template) : {path}: ") + message, result.output), result.output
 
@@ -129,14 +129,14 @@ def _replace_member(data: bytes, member: str, content: bytes) -> bytes:
 def test_missing_template_exits_3(built, tmp_path, name):
     templates = templates_copy(tmp_path)
     (templates / name).unlink()
-    result = rebuild(built, "--templates", str(templates))
+    result = rebuild(built, "--modeles", str(templates))
     assert result.exit_code == 3, result.output
     assert f"ERREUR (template) : {templates / name}: modèle introuvable" in result.output
 
 
 @pytest.mark.slow
 def test_missing_templates_folder_exits_3(built, tmp_path):
-    result = rebuild(built, "--templates", str(tmp_path / "absent"))
+    result = rebuild(built, "--modeles", str(tmp_path / "absent"))
     assert result.exit_code == 3, result.output
     assert "modèle introuvable" in result.output
 
@@ -168,7 +168,7 @@ def test_broken_clause_text_exits_3(built, tmp_path, case):
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    result = rebuild(built, "--templates", str(templates))
+    result = rebuild(built, "--modeles", str(templates))
     assert result.exit_code == 3, result.output
     assert re.search(re.escape(f"ERREUR (template) : {templates}{os.sep}clauses{os.sep}") + message, result.output), \
         result.output
@@ -177,7 +177,7 @@ def test_broken_clause_text_exits_3(built, tmp_path, case):
 def test_missing_clause_text_exits_3(built, tmp_path):
     templates = templates_copy(tmp_path)
     (templates / "clauses" / "duree.md").unlink()
-    result = rebuild(built, "--templates", str(templates))
+    result = rebuild(built, "--modeles", str(templates))
     assert result.exit_code == 3, result.output
     assert f"{templates / 'clauses' / 'duree.md'}: texte de clause introuvable" in result.output
 

@@ -73,10 +73,10 @@ def test_help_is_french(command):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["build", "--nope", "x"], ["Option inconnue", "Vouliez-vous dire '--no-pdf'"]),
+    (["build", "--sans-pf", "x"], ["Option inconnue", "Vouliez-vous dire '--sans-pdf'"]),
     (["check"], ["Argument manquant 'DOSSIER'"]),
     (["bild"], ["Commande inconnue : 'bild'", "Vouliez-vous dire 'build'"]),
-    (["build", "x", "-j", "99"], ["Valeur invalide pour '-j' / '--jobs'", "n'est pas dans l'intervalle"]),
+    (["build", "x", "-j", "99"], ["Valeur invalide pour '-j' / '--processus'", "n'est pas dans l'intervalle"]),
     (["build", "x", "-o"], ["L'option '-o' attend une valeur"]),
     (["check", "a", "b"], ["Argument en trop (b)"]),
     (["import-xlsx"], ["Argument manquant"]),

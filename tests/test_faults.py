@@ -125,7 +125,7 @@ REASONS = {
 def word_bundle(tmp_path):
     """A fictif bundle built without PDF, as the previous bundle that faults must not touch."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--no-pdf"])
+    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--sans-pdf"])
     assert result.exit_code == 0, result.output
     return out, files_of(out)
 
@@ -195,7 +195,7 @@ def test_missing_libreoffice_is_said_before_any_work(how, word_bundle, tmp_path,
         expected = f"DELIBERATION_SOFFICE désigne « {plain} », qui n'existe pas ou n'est pas exécutable"
     result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out)])
     no_traceback(result)
-    assert result.exit_code == 3 and expected in result.output and "--no-pdf" in result.output
+    assert result.exit_code == 3 and expected in result.output and "--sans-pdf" in result.output
     assert files_of(out) == before and leftovers(out) == []
 
 
@@ -277,7 +277,7 @@ def test_disk_full_while_writing_keeps_the_previous_bundle(budget, tmp_path, mon
     monkeypatch.setattr("deliberation.bundle.redline.redlines", lambda *a, **k: {})  # speed only: not under test
     disk = FullDisk(budget)
     monkeypatch.setattr(write, "open", disk.open, raising=False)  # the module's open, looked up before builtins
-    result = CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--no-pdf"])
+    result = CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--sans-pdf"])
     no_traceback(result)
     assert disk.failed == 1
     assert result.exit_code == 3
@@ -285,7 +285,7 @@ def test_disk_full_while_writing_keeps_the_previous_bundle(budget, tmp_path, mon
             "le jeu précédent est conservé") in result.output
     assert files_of(out) == before and leftovers(out) == []
     monkeypatch.setattr(write, "open", builtins.open)
-    result = CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--no-pdf"])
+    result = CliRunner().invoke(main, ["build", str(dossier), "-o", str(out), "--sans-pdf"])
     assert result.exit_code == 0 and complete_version(out) == 2 and files_of(out) != before
 
 
@@ -293,7 +293,7 @@ def test_disk_full_on_a_first_build_writes_nothing(tmp_path, monkeypatch):
     """Verify ENOSPC with no previous bundle: no output folder, no temp folder, « rien n'a été écrit »."""
     out = tmp_path / "out"
     monkeypatch.setattr(write, "open", FullDisk(1000).open, raising=False)
-    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--no-pdf"])
+    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--sans-pdf"])
     no_traceback(result)
     assert result.exit_code == 3 and "disque plein" in result.output and "rien n'a été écrit" in result.output
     assert not out.exists() and leftovers(out) == []
@@ -327,8 +327,8 @@ def test_disk_full_on_a_real_small_file_system(pdf, small_tmpfs, tmp_path):
     output: exit 3, « disque plein », previous bundle whole, nothing left; the next build succeeds."""
     dossier = copy("fictif", tmp_path)
     out = small_tmpfs / "out"
-    options = ["-j", "1"] if pdf else ["--no-pdf"]
-    assert cli("build", str(dossier), "-o", str(out), "--no-pdf").returncode == 0
+    options = ["-j", "1"] if pdf else ["--sans-pdf"]
+    assert cli("build", str(dossier), "-o", str(out), "--sans-pdf").returncode == 0
     before = files_of(out)
     toggle(dossier)
     # room for a few documents, not for all that changed; with PDF, for the Word inputs, not for LibreOffice
@@ -356,7 +356,7 @@ def test_sigkill_at_random_moments_leaves_one_complete_bundle(tmp_path):
     """Verify SIGKILL at 8 moments spread over a build: previous or new bundle, whole; the next build cleans up."""
     dossier = copy("fictif", tmp_path)
     out = tmp_path / "out"
-    args = [*CLI, str(dossier), "-o", str(out), "--no-pdf"]
+    args = [*CLI, str(dossier), "-o", str(out), "--sans-pdf"]
     assert subprocess.run(args, capture_output=True, cwd=ROOT).returncode == 0
     relocate(dossier, "LENS")
     start = time.monotonic()  # a rebuild with changes (redlines included), as each attempt below
@@ -410,9 +410,9 @@ def test_sigkill_inside_write_bundle(point, tmp_path):
     before = files_of(out)
     toggle(dossier)
     if point == "moved-aside":  # the fallback where the two folders cannot be exchanged in one call
-        args = [sys.executable, "-c", NO_EXCHANGE, "build", str(dossier), "-o", str(out), "--no-pdf"]
+        args = [sys.executable, "-c", NO_EXCHANGE, "build", str(dossier), "-o", str(out), "--sans-pdf"]
     else:
-        args = [*CLI, str(dossier), "-o", str(out), "--no-pdf"]
+        args = [*CLI, str(dossier), "-o", str(out), "--sans-pdf"]
     proc = paused(args, point, tmp_path / "marker")
     proc.kill()
     proc.communicate()
@@ -427,7 +427,7 @@ def test_sigkill_inside_write_bundle(point, tmp_path):
         assert not out.exists() and [n for n in left if n.startswith(".out.old-")]
         write.recover(out)
         assert files_of(out) == before
-    done = cli("build", str(dossier), "-o", str(out), "--no-pdf")
+    done = cli("build", str(dossier), "-o", str(out), "--sans-pdf")
     assert done.returncode == 0, done.stderr
     assert complete_version(out) == 2 and leftovers(out) == []
 
@@ -471,9 +471,9 @@ def test_second_build_of_a_locked_folder_fails_at_once_and_recover_waits(tmp_pat
     assert pipeline.build(Settings(source=dossier, out_dir=out)).written
     toggle(dossier)
     marker = tmp_path / "marker"
-    first = paused([*CLI, str(dossier), "-o", str(out), "--no-pdf"], "written", marker)
+    first = paused([*CLI, str(dossier), "-o", str(out), "--sans-pdf"], "written", marker)
     (tmp,) = tmp_path.glob(".out.tmp-*")  # the first build's complete new bundle, about to be swapped in
-    second = cli("build", str(dossier), "-o", str(out), "--no-pdf")
+    second = cli("build", str(dossier), "-o", str(out), "--sans-pdf")
     assert second.returncode == 3
     assert (f"ERREUR (build) : une autre production est en cours dans {out} (pid {first.pid}) : attendez sa fin "
             "puis relancez") in second.stderr
@@ -493,7 +493,7 @@ def test_builds_started_together_end_as_one_complete_bundle(tmp_path):
     """Verify pairs of builds of one dossier into one folder: one writes, the other waits for nothing and says so."""
     dossier = copy("fictif", tmp_path)
     out = tmp_path / "out"
-    args = [*CLI, str(dossier), "-o", str(out), "--no-pdf"]
+    args = [*CLI, str(dossier), "-o", str(out), "--sans-pdf"]
     codes = []
     for version in (1, 2, 3):
         if version > 1:

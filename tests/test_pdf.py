@@ -138,13 +138,13 @@ def test_pdfa_is_declared_and_reproducible(tmp_path):
 def test_missing_libreoffice_is_said_and_no_pdf_builds_word_alone(tmp_path, monkeypatch):
     out = tmp_path / "out"
     fictif = str(ROOT / "fixtures" / "fictif")
-    assert CliRunner().invoke(main, ["build", fictif, "-o", str(out), "--no-pdf"]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", fictif, "-o", str(out), "--sans-pdf"]).exit_code == 0
     before = files_of(out)
     assert before and not [n for n in before if n.endswith(".pdf")]
     monkeypatch.setenv("DELIBERATION_SOFFICE", "")
     result = CliRunner().invoke(main, ["build", fictif, "-o", str(out)])
     assert result.exit_code == 3
-    assert "LibreOffice introuvable" in result.output and "--no-pdf" in result.output
+    assert "LibreOffice introuvable" in result.output and "--sans-pdf" in result.output
     assert files_of(out) == before  # the previous bundle is untouched
     assert not list(tmp_path.glob(".out.*"))
 
@@ -186,7 +186,7 @@ def test_sigkill_mid_build_leaves_the_previous_bundle_and_the_next_build_succeed
 
     source = ROOT / "fixtures" / "phase-6-2024"
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "deliberation", "build", str(source), "-o", str(out), "--no-pdf"]
+    cmd = [sys.executable, "-m", "deliberation", "build", str(source), "-o", str(out), "--sans-pdf"]
     assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
     before = files_of(out)
     for delay in (0.5, 1.5, 3.0):

@@ -3,7 +3,7 @@
 A crippled interpreter stands for Windows: ``fcntl`` (and the other POSIX-only modules) cannot be
 imported, and ``os.killpg``, ``os.sync``, ``os.getuid``, ``os.fchmod``, ``os.pread``… and
 ``signal.SIGKILL`` are gone. Every module imports there, and ``--help``, ``check`` and
-``build --no-pdf`` exit 0 writing the same Word files as a normal build. The fallbacks themselves
+``build --sans-pdf`` exit 0 writing the same Word files as a normal build. The fallbacks themselves
 (locks without ``pread``, killing without process groups, two renames, one flush per file) and the
 lookup of LibreOffice in its usual install folders are tested one by one.
 """
@@ -107,13 +107,13 @@ def test_help_check_and_build_run_without_posix_only_pieces(tmp_path, cache):
     checked = run(RUN_CLI, "check", str(dossier), env=cache)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "0 erreur(s), 0 avertissement(s)" in checked.stderr
-    built = run(RUN_CLI, "build", str(dossier), "-o", str(crippled), "--no-pdf", env=cache)
+    built = run(RUN_CLI, "build", str(dossier), "-o", str(crippled), "--sans-pdf", env=cache)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "Traceback" not in built.stderr
     assert sorted(p.name for p in crippled.parent.iterdir()) == ["sans-posix"]  # no lock file, no leftover
 
     reference = run("from deliberation.cli import main; import sys; main(args=sys.argv[1:])",
-                    "build", str(dossier), "-o", str(normal), "--no-pdf", env=cache)
+                    "build", str(dossier), "-o", str(normal), "--sans-pdf", env=cache)
     assert reference.returncode == 0, reference.stdout + reference.stderr
     ours, theirs = docx_of(crippled), docx_of(normal)
     assert len(ours) >= 6 and ours.keys() == theirs.keys()

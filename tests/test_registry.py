@@ -1,4 +1,4 @@
-"""One rule registry: every validation is a registered rule, listed by ``check --list-rules``, true to its codes."""
+"""One rule registry: every validation is a registered rule, listed by ``check --liste-regles``, true to its codes."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ FIXTURE_NAMES = ("phase-6-2024-as-written", "phase-6-2024", "phase-6-2024-amende
 
 
 def test_list_rules_prints_every_rule_in_order_without_a_dossier():
-    result = CliRunner().invoke(main, ["check", "--list-rules"])
+    result = CliRunner().invoke(main, ["check", "--liste-regles"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"Règles de contrôle ({len(REGISTRY)}), dans l'ordre où elles s'appliquent :"
@@ -45,7 +45,7 @@ def test_list_rules_prints_every_rule_in_order_without_a_dossier():
 
 def test_list_rules_is_in_check_help():
     result = CliRunner().invoke(main, ["check", "--help"])
-    assert "--list-rules" in result.output and "Liste les règles de contrôle" in result.output
+    assert "--liste-regles" in result.output and "Liste les règles de contrôle" in result.output
 
 
 def test_every_rule_module_is_run():

@@ -60,9 +60,9 @@ def test_installed_copy_checks_and_builds_like_the_checkout(installed, tmp_path,
     assert ours.returncode == theirs.returncode == 0, ours.stdout + ours.stderr
     assert ours.stdout == theirs.stdout and ours.stderr == theirs.stderr
     assert "aucune fiche" not in ours.stdout  # the catalogue is there
-    built = _run([installed, "build", example, "-o", "installe", "--no-pdf"], cwd=elsewhere)
+    built = _run([installed, "build", example, "-o", "installe", "--sans-pdf"], cwd=elsewhere)
     assert built.returncode == 0, built.stderr
-    again = _run([checkout, "build", example, "-o", "checkout", "--no-pdf"], cwd=elsewhere)
+    again = _run([checkout, "build", example, "-o", "checkout", "--sans-pdf"], cwd=elsewhere)
     assert again.returncode == 0, again.stderr
     a, b = _tree(elsewhere / "installe"), _tree(elsewhere / "checkout")
     assert sorted(a) == sorted(b) and len(a) > 10

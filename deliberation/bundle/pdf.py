@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +108,13 @@ def missing_message(exe: str | None = None) -> str:
     """What to tell the user when LibreOffice is not there (``exe``: the program named, not found)."""
     if exe:
         return (f"LibreOffice introuvable : DELIBERATION_SOFFICE désigne « {exe} », qui n'existe pas ou n'est "
-                "pas exécutable ; corrigez cette variable ou produisez les seuls fichiers Word avec --no-pdf")
+                "pas exécutable ; corrigez cette variable ou produisez les seuls fichiers Word avec --sans-pdf")
     if sys.platform.startswith(("win", "darwin")):
         return ("LibreOffice introuvable (ni « soffice » dans le PATH, ni dans son dossier d'installation "
                 "habituel) : installez LibreOffice (libreoffice.org), désignez-le par DELIBERATION_SOFFICE, ou "
-                "produisez les seuls fichiers Word avec --no-pdf")
+                "produisez les seuls fichiers Word avec --sans-pdf")
     return ("LibreOffice introuvable (commande « soffice ») : installez le paquet libreoffice-writer-nogui "
-            "(« make libreoffice ») ou produisez les seuls fichiers Word avec --no-pdf")
+            "(« make libreoffice ») ou produisez les seuls fichiers Word avec --sans-pdf")
 
 
 #: Environment variable: seconds allowed to one LibreOffice run (one batch), instead of the default.
@@ -137,6 +138,9 @@ class ConvertOptions:
     scratch: Path | None = None
     scratch_prefix: str = "deliberation-pdf-"
     office: Office | None = None  # LibreOffice started ahead of the conversion (its working folder too)
+    #: Told how far the conversion is: (documents converted, documents in all, a batch has just ended).
+    #: Called from the conversion's threads, every half second while PDFs appear and at each batch's end.
+    progress: Callable[[int, int, bool], None] | None = None
 
     def limit(self, documents: int) -> float:
         """Seconds allowed to one LibreOffice run converting ``documents`` files.
@@ -466,9 +470,17 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
                     time.sleep(0.5)
             return j, why
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        report = _Progress(opts.progress, [outdir for _, _, outdir in batches], len(names))
+
+        def tracked(j: int) -> tuple[int, str] | None:
+            result = run(j)
+            if result is None:
+                report.batch_done(len(batches[j][0]))
+            return result
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool, report:
             try:
-                failed = [f for f in pool.map(run, range(n)) if f is not None]
+                failed = [f for f in pool.map(tracked, range(n)) if f is not None]
             except BaseException:  # KeyboardInterrupt, SystemExit from a signal handler…
                 with lock:
                     stop.set()
@@ -491,6 +503,62 @@ def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOp
             for name, f in zip(part, files, strict=True):
                 out[re.sub(r"\.docx$", ".pdf", name)] = (outdir / f.with_suffix(".pdf").name).read_bytes()
         return out
+
+
+class _Progress:
+    """Tells ``opts.progress`` how many PDFs are done.
+
+    Polled from the batches' output folders, and told at each batch's end (the count then includes
+    every document of the batches already done).
+    """
+
+    POLL = 0.5
+
+    def __init__(self, tell: Callable[[int, int, bool], None] | None, outdirs: list[Path], total: int):
+        self.tell, self.outdirs, self.total = tell, outdirs, total
+        self.done = 0  # documents of the batches finished
+        self.shown = -1
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Progress:
+        if self.tell is not None:
+            self.tell(0, self.total, False)
+            self.shown = 0
+            self.thread = threading.Thread(target=self._poll, daemon=True, name="pdf-progress")
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _count(self) -> int:
+        try:
+            seen = sum(1 for d in self.outdirs for _ in d.glob("*.pdf"))
+        except OSError:
+            return 0
+        return min(seen, self.total)
+
+    def _poll(self) -> None:
+        while not self.stop.wait(self.POLL):
+            with self.lock:
+                now = max(self.done, self._count())
+                if now > self.shown:
+                    self.shown = now
+                    self.tell(now, self.total, False)
+
+    def batch_done(self, documents: int) -> None:
+        """One batch of ``documents`` has been converted."""
+        if self.tell is None:
+            return
+        with self.lock:
+            self.done += documents
+            now = max(self.done, self.shown)
+            self.shown = now
+            self.tell(now, self.total, True)
 
 
 def _pdf_date(when: dt.datetime) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
@@ -70,7 +71,8 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         sources[SOMMAIRE_PDF] = job.key
         front_pdf = cache.get((SOMMAIRE_PDF, job.key))
         if front_pdf is None:
-            front = convert({"00-sommaire.docx": render_many([(job.template, job.context, job.when)])[0]}, opts)
+            front = convert({"00-sommaire.docx": render_many([(job.template, job.context, job.when)])[0]},
+                            replace(opts, progress=None))  # the progress told is the documents'
             front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
         if page_count(front_pdf) == front_pages:
             break

@@ -1,6 +1,6 @@
 """Word rendering with docxtpl under a sandboxed, strict, autoescaping Jinja environment.
 
-Templates come from a folder the user names (``--templates``), so rendering has limits; each broken
+Templates come from a folder the user names (``--modeles``), so rendering has limits; each broken
 one stops the build with a ``TemplateError`` (exit 3) naming the template:
 
 - time: one document may render for ``DELIBERATION_RENDER_TIMEOUT`` seconds (default 60). The

@@ -10,7 +10,7 @@ their severities. A stage is a point of the pipeline where there is something to
 - ``SCDL`` (``ScdlInput``): the open-data rows of the adopted phase (``export scdl``).
 
 ``deliberation.validate`` imports every rule module and runs a stage's rules in order
-(``run_rules``); ``deliberation check --list-rules`` lists them.
+(``run_rules``); ``deliberation check --liste-regles`` lists them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from deliberation.model import Dispositif, Dossier
 if TYPE_CHECKING:  # annotations only: ``opendata`` imports the SIRET rule's helpers
     from deliberation.opendata import ScdlLine
 
-#: The stages, in pipeline order, and how ``--list-rules`` names them.
+#: The stages, in pipeline order, and how ``--liste-regles`` names them.
 DOSSIER, PDF, SCDL = "dossier", "pdf", "scdl"
 STAGES = {DOSSIER: "dossier", PDF: "PDF produits", SCDL: "export SCDL"}
 
