@@ -254,6 +254,10 @@ class AnnexeConvention(Node):
     dispositif: str | None = spec(
         Text(), "Code du dispositif que décrit l'annexe (absent : un dispositif qui n'existe plus).", required=False
     )
+    montant: Decimal | None = spec(
+        Money(), "Part du montant de la convention portée par cette annexe, en euros (quand la convention a "
+        "plusieurs annexes : les parts s'additionnent au montant de la convention).", required=False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -276,6 +280,23 @@ class Modele(Node):
     annexes_initiales: tuple = spec(
         ListOf(Record(AnnexeConvention)),
         "Annexes de la convention initiale que le modèle modifie ou remplace.", required=False,
+    )
+    numero: int | None = spec(
+        Int(minimum=1), "Numéro propre du modèle (« Modèle d'avenant n°10 » : 10), qui peut différer de son numéro "
+        "d'annexe dans la délibération.", required=False,
+    )
+    texte: str | None = spec(
+        Text(), "Texte voté du modèle, chemin relatif au dossier (« modeles/avenant-10.md ») : ses phrases fixes "
+        "et ses blancs déclarés `[[champ]]` ; chaque acte signé sous ce modèle lui est comparé mot à mot.",
+        required=False,
+    )
+    fusion: tuple = spec(
+        ListOf(Text()), "Modèles que ce modèle peut rejoindre dans un même avenant (clés) : un avenant qui cite "
+        "deux modèles sans cette déclaration est une erreur.", required=False, default=(),
+    )
+    acte: str | None = spec(
+        Text(), "L'annexe est l'acte rempli d'une structure (« pdc-actif/2024-01213 » : structure/convention) : "
+        "la délibération vote ce texte, identique à l'acte produit dans actes/.", required=False,
     )
 
 
@@ -477,6 +498,12 @@ class Structure(Node):
 
     id: str = ""
     nom: str | None = spec(Text(), "Nom usuel (colonne « Structure » de l'annexe 4).")
+    article: str | None = spec(
+        Choice("le", "la", "l'", "les", "aucun"),
+        "Article devant le nom dans une phrase (« la » : « entre le Département et la Maison de l'emploi », « pour la "
+        "Maison de l'emploi ») ; « aucun » pour un nom propre (« Pas-de-Calais Actif »). Absent : le nom seul.",
+        required=False,
+    )
     raison_sociale: str | None = spec(Text(), "Dénomination légale.", required=False)
     forme_juridique: str | None = spec(Text(), "Forme juridique (« Groupement d'intérêt public »).", required=False)
     siege: str | None = spec(Text(), "Adresse du siège.", required=False)
