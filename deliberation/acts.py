@@ -329,7 +329,8 @@ def plan_model(d: Dossier, modele: Modele, dispositifs: dict[str, Dispositif]) -
     for s in act.sheets:  # a model shows the sheet, not any structure's lines
         s.lignes = []
     act.lignes = []
-    declared = set(modele.clauses)
+    voted = d.textes_modeles.get(modele.id)
+    declared = set(voted.clauses if voted is not None else modele.clauses)
     act.decisions = [
         Decision(c, c in declared, "modele", "article prévu par le modèle voté" if c in declared
                  else "article absent du modèle voté", [Datum("modèle", modele.id, modele.at("clauses"))],
@@ -643,7 +644,69 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
         "ajoutees": _liste([f"l'annexe {sh.numero}" for sh in act.sheets if sh.ancienne is None
                             and sh.numero not in {a.numero for a in anciennes}]),
     }
+    values["champs"] = _model_fields(v, act, d, values, per, total)
     return values, v.blanks
+
+
+def model_texts_of(act: Act, d: Dossier) -> list:
+    """The voted texts of the avenant models the act's lines cite (``Dossier.textes_modeles``), in citing order."""
+    return [d.textes_modeles[k] for k in act.modeles_cites if k in d.textes_modeles]
+
+
+def _model_fields(v: Values, act: Act, d: Dossier, values: dict, per, total: Decimal) -> dict[str, str]:
+    """The values of the blanks a voted model text may declare (``model.MODEL_FIELDS``), for this act.
+
+    Only computed when a cited model has a voted text (a blank is recorded only if the text uses it).
+    ``articles_modifies`` and ``motifs`` depend on the clause texts: the renderer adds them.
+    """
+    texts = [d.textes_modeles[act.modele.id]] if act.is_model and act.modele and act.modele.id in d.textes_modeles \
+        else model_texts_of(act, d)
+    used = {m for t in texts for a in t.articles for m in re.findall(r"\[\[\s*([a-z_0-9]+)\s*\]\]", a.texte)}
+    if not used:
+        return {}
+    conv = act.convention
+    cloc = conv.loc if conv else act.loc
+    cp = conv.periode if conv else None
+    seance = d.info.seance if d.info else None
+    sheets = act.sheets
+    raw = {
+        "structure": (act.nom, "nom de la structure", act.loc, str),
+        "numero_convention": (conv.numero if conv else None, "numéro de la convention", cloc, str),
+        "signature_convention": (conv.signature if conv else None, "date de signature de la convention", cloc,
+                                 fmt.date_long),
+        "objet_convention": ((conv.objet[0].lower() + conv.objet[1:]) if conv and conv.objet else None,
+                             "objet de la convention", cloc, str),
+        "debut_convention": (cp.debut if cp else None, "début de la convention", cloc, fmt.date_long),
+        "fin_initiale": (cp.fin if cp else None, "fin de la convention", cloc, fmt.date_long),
+        "fin_convention": (max(x for x in (cp.fin if cp else None, per[1] if per else None) if x)
+                           if (cp and cp.fin) or per else None, "fin de la convention", cloc, fmt.date_long),
+        "montant_convention": (conv.montant if conv else None, "montant de la convention initiale", cloc, fmt.money),
+        "cout_total": (conv.montant + total if conv and conv.montant is not None else None, "coût total", cloc,
+                       fmt.money),
+        "debut_phase": (per[0] if per else None, "début de la période", act.loc, fmt.date_long),
+        "fin_phase": (per[1] if per else None, "fin de la période", act.loc, fmt.date_long),
+        "montant_phase": (total if act.lignes else None, "montant de la phase", act.loc, fmt.money),
+        "annexe_numero": (sheets[0].numero if sheets else None, "numéro de l'annexe", act.loc, str),
+        "annexe_titre": (sheets[0].titre if sheets else None, "titre de l'annexe", act.loc, str),
+        "annexes": (modified_annexes([s.numero for s in sheets]) if sheets else None, "annexes", act.loc, str),
+        "date_cp": (seance.date if seance else None, "date de la séance", d.info.loc if d.info else act.loc,
+                    fmt.date_long),
+    }
+    out = {}
+    for name in sorted(used & set(raw)):
+        value, label, loc, render = raw[name]
+        if act.is_model:
+            value = None
+        out[name] = v.need(value, label, loc, render)
+    return out
+
+
+def modified_annexes(numbers: list[int]) -> str:
+    """« l'annexe 2 » / « les annexes 2 et 3 »."""
+    nums = [str(n) for n in numbers]
+    if len(nums) == 1:
+        return f"l'annexe {nums[0]}"
+    return "les annexes " + _liste(nums)
 
 
 def modified_articles(numbers: list[int]) -> str:

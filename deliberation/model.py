@@ -45,6 +45,60 @@ NOUVELLE = "nouvelle"
 #: The conditional changes an avenant can make to a convention, in article order (see ``acts``).
 CLAUSES = ("objet_convention", "duree", "cout", "obligations", "annexes")
 
+#: Every article an avenant can have: the two fixed ones framing the conditional ``CLAUSES``.
+ARTICLES = ("objet", *CLAUSES, "autres")
+
+#: Blanks a voted model text may declare (``[[name]]``), with what each holds; the rest of its text is fixed.
+MODEL_FIELDS = {
+    "structure": "nom de la structure",
+    "numero_convention": "numéro de la convention",
+    "signature_convention": "date de signature de la convention",
+    "objet_convention": "objet de la convention (tel que le registre le donne)",
+    "articles_modifies": "articles modifiés (« les articles 4 et 12 »), déduits des articles de l'avenant",
+    "motifs": "motifs de l'avenant (« , afin de … »), déduits de ses articles",
+    "debut_convention": "premier jour de la convention",
+    "fin_initiale": "dernier jour de la convention initiale",
+    "fin_convention": "dernier jour de la convention, prolongation comprise",
+    "montant_convention": "montant de la convention initiale",
+    "cout_total": "coût total : montant de la convention et montant de la phase",
+    "debut_phase": "premier jour des lignes de la phase",
+    "fin_phase": "dernier jour des lignes de la phase",
+    "montant_phase": "montant attribué par la phase",
+    "annexe_numero": "numéro de la première annexe jointe",
+    "annexe_titre": "titre de la première annexe jointe",
+    "annexes": "annexes jointes (« l'annexe 2 », « les annexes 2 et 3 »)",
+    "date_cp": "date de la séance de la Commission Permanente",
+}
+
+
+@dataclass(frozen=True)
+class VotedArticle:
+    """One article of a voted model text: the clause it is, its voted title and wording (``[[blanks]]`` kept)."""
+
+    clause: str
+    titre: str
+    texte: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class VotedText:
+    """The text of an avenant model as the délibération votes it (``modeles.<clé>.texte``)."""
+
+    modele: str
+    articles: tuple[VotedArticle, ...]
+    loc: Loc
+
+    @property
+    def clauses(self) -> tuple[str, ...]:
+        """The conditional articles the voted text has, in its order."""
+        return tuple(a.clause for a in self.articles if a.clause in CLAUSES)
+
+    def article(self, clause: str) -> VotedArticle | None:
+        """The voted article for ``clause``, if the text has one."""
+        return next((a for a in self.articles if a.clause == clause), None)
+
+
 #: Obligations a dispositif sheet can require (each has a text in ``templates/clauses/``).
 OBLIGATIONS = ("france-travail",)
 
@@ -535,6 +589,7 @@ class Dossier(Node):
     structures: dict = field(default_factory=dict)
     files: tuple = ()
     amendements: tuple = ()  # as loaded from amendements.yaml (adopted or not)
+    textes_modeles: dict = field(default_factory=dict)  # model key → VotedText (``modeles.<clé>.texte``)
 
     def operations(self):
         """Yield ``(thematique, operation)`` pairs in order."""

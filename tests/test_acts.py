@@ -179,7 +179,10 @@ def test_review_sheet_explains_each_article(phase6):
     sheet = (out / "actes" / "mempa" / "avenant-plateforme.revue.md").read_text(encoding="utf-8")
     assert "| 2 | Objet de la convention | 1 | dispositifs-modifies |" in sheet
     assert "coût de l'opération (article 4) — règle `montant-attribue` : valorisation seule" in sheet
-    assert "**non conforme** — le modèle prévoit coût de l'opération (article 4)" in sheet
+    assert "- Conformité au modèle avenant-5 + avenant-8 : **non conforme** — 2 article(s) diffèrent" in sheet
+    gap = sheet.split("## Écarts avec le modèle")[1].split("## Valeurs propres")[0]
+    assert "### Coût de l'opération (absent de l'acte, article 3 du modèle)" in gap  # model 5's cost article
+    assert "~~; 4~~" in gap  # the objet article lists article 4 in the model, not in the act
     assert "SIRET (structures.yaml:7)" in sheet
     assert "/work/" not in sheet and str(ROOT) not in sheet  # no machine-specific path
 
@@ -291,11 +294,24 @@ def test_explicit_decision_against_the_data_is_reported(fictif):
 
 
 def test_model_divergence_and_legal_form(fictif):
-    fictif.edit("phase.yaml", "avenant-accueil: {type: avenant, titre: Avenant accueil}",
-                "avenant-accueil: {type: avenant, titre: Avenant accueil, clauses: [obligations, annexes]}")
+    _, findings = acts_of(fictif.root)
+    assert [f for f in findings if f.code.startswith(("acte.", "modele."))] == []  # each act matches its model
+    fictif.edit("phase.yaml", "clauses: [objet_convention, cout, obligations, annexes]",
+                "clauses: [obligations, annexes]")
     _, findings = acts_of(fictif.root)
     (f,) = [f for f in findings if f.code == "acte.modele_divergent"]
     assert "Association Alpha" in f.message and "le modèle ne prévoit pas : coût de l'opération" in f.message
+
+
+def test_a_model_without_articles_is_compared_too(fictif):
+    """Issue 18: a model declaring no article used to pass every act as conforming."""
+    fictif.edit("phase.yaml", ", clauses: [objet_convention, cout, obligations, annexes]", "")
+    _, findings = acts_of(fictif.root)
+    (empty,) = [f for f in findings if f.code == "modele.sans_article"]
+    assert empty.loc.file.endswith("phase.yaml") and "Avenant accueil" in empty.message
+    (f,) = [f for f in findings if f.code == "acte.modele_divergent"]
+    assert "Association Alpha" in f.message and "le modèle ne déclare aucun article" in f.message
+    assert "le modèle ne prévoit pas : coût de l'opération (article 4)" in f.message
     fictif.edit("thematiques/t4.yaml", "document: convention-type", "document: avenant-accueil")
     _, findings = acts_of(fictif.root)
     (f,) = [f for f in findings if f.code == "acte.forme"]

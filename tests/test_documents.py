@@ -87,7 +87,7 @@ def test_deliberation_articles_are_contiguous_and_cite_the_annexes(built_fictif)
     text = "\n".join(lines)
     assert "pour un montant total de 50 000 € ainsi que la répartition financière proposée en annexe 3 à la " \
            "présente délibération." in text
-    assert "dans les termes des projets joints en annexe 4 à la présente délibération." in text
+    assert "dans les termes des projets joints en annexes 4 et 5 à la présente délibération." in text
     assert "Les dépenses versées en application des articles 1 et 2 de la présente délibération" in text
     assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 12 000,00" in lines
     assert "Monsieur Louis PETIT, intéressé à l'affaire, n'a pas donné de délégation de vote pour ce rapport." in lines

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
+from deliberation.load.modeles import load_model_texts
 from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
 from deliberation.schema import control_message
@@ -52,7 +53,10 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         a, fa = load_record(root / AMENDEMENTS_FILE, Amendements, within=within)
         findings += fa
         amendements = a.amendements if a is not None else ()
+    textes, fm = load_model_texts(root, info.modeles if info else {}, within)
+    findings += fm
     inputs = [root / n for n in (*DOSSIER_FILES, AMENDEMENTS_FILE)] + files
+    inputs += [Path(t.loc.file) for _, t in sorted(textes.items())]
     dossier = Dossier(
         root=str(root),
         info=info,
@@ -61,6 +65,7 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         structures=registre.structures if registre else {},
         files=tuple(str(p) for p in inputs if is_inside(os.path.realpath(p), within) and p.exists()),
         amendements=amendements,
+        textes_modeles=textes,
         loc=Loc(str(root)),
     )
     return dossier, findings

@@ -9,6 +9,8 @@ rendered as the seed's two-column table, per-structure fields filled.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import os
 import re
@@ -20,14 +22,17 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from deliberation.acts import (
     CLAUSE_LABELS,
     Act,
+    Decision,
     act_values,
+    model_texts_of,
     modified_articles,
     motifs,
 )
 from deliberation.findings import TemplateError as BuildTemplateError
+from deliberation.load.modeles import blanks_of, fill
 from deliberation.load.yaml import convert_text, read_text
 from deliberation.messages import library_error
-from deliberation.model import CLAUSES, ClauseText, Dossier
+from deliberation.model import CLAUSES, ClauseText, Dossier, VotedText
 from deliberation.outcome import Checked
 from deliberation.plan import annexes, slugify
 from deliberation.render.docx import GuardedEnvironment, render_timeout
@@ -126,11 +131,19 @@ class Article:
     titre: str
     modifie: int | None
     texte: str
+    voted: bool = False  # worded by the model's voted text (not by the engine's clause text)
 
 
-def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
-    """The articles of an avenant, numbered 1..n, with the « modifier les articles » list derived."""
-    included = act.included
+def articles(act: Act, values: dict, clauses: Clauses, voted: list[VotedText] | None = None,
+             included: list[str] | None = None) -> list[Article]:
+    """The articles of an avenant, numbered 1..n, with the « modifier les articles » list derived.
+
+    ``voted``: the voted texts of the models the act follows (by default those its lines cite); an
+    article a voted text has keeps its voted title and wording, blanks filled. ``included``: the
+    conditional articles (by default the act's own, as the rules decided).
+    """
+    included = act.included if included is None else included
+    voted = voted if voted is not None else []
     texts = clauses.texts
     modifies = [texts[c].modifie for c in included if texts[c].modifie]
     acte = {
@@ -140,9 +153,15 @@ def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
         "articles_modifies": modified_articles(modifies),
         "motifs": motifs([texts[c].motif for c in included if texts[c].motif]),
     }
+    fields = {**values.get("champs", {}), "articles_modifies": acte["articles_modifies"], "motifs": acte["motifs"]}
     out = []
     timeout = render_timeout()
     for name in ("objet", *included, "autres"):
+        own = next((a for t in voted if (a := t.article(name)) is not None), None)
+        if own is not None:
+            body = re.sub(r"\n{3,}", "\n\n", fill(own.texte, fields, md_escape)).strip()
+            out.append(Article(len(out) + 1, name, own.titre, texts[name].modifie, body, voted=True))
+            continue
         template = clauses.compiled[name]
         try:
             template.environment.start(timeout)  # each clause its own deadline and loop budget
@@ -156,6 +175,91 @@ def articles(act: Act, values: dict, clauses: Clauses) -> list[Article]:
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
         out.append(Article(len(out) + 1, name, texts[name].titre or name, texts[name].modifie, body))
     return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An article where the act and the voted model differ (text empty: the article is missing there)."""
+
+    clause: str
+    titre: str
+    modele: str
+    acte: str
+    numero_modele: int | None
+    numero_acte: int | None
+
+
+@dataclass(frozen=True)
+class Conformity:
+    """The act compared, as text, with the model(s) its lines cite, rendered with the act's own values."""
+
+    modeles: tuple[str, ...]  # the model keys compared with (several: a declared merge)
+    voted: bool  # at least one of them has a voted text (else: the engine's clause texts for its articles)
+    gaps: tuple[Gap, ...]
+    blanks: int  # declared blanks filled with the act's values
+
+    @property
+    def conforme(self) -> bool:
+        """True when only the declared blanks differ."""
+        return not self.gaps
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def conformity(act: Act, values: dict, clauses: Clauses, d: Dossier) -> Conformity | None:
+    """Render the model(s) the act cites with the act's values and compare them with the act, article by article.
+
+    ``None`` for a convention, a blank model, or an avenant citing no avenant model.
+    """
+    if act.kind != "avenant" or act.is_model:
+        return None
+    modeles = d.info.modeles if d.info else {}
+    cited = [modeles[k] for k in act.modeles_cites if k in modeles and modeles[k].type == "avenant"]
+    if not cited:
+        return None
+    voted = [d.textes_modeles[m.id] for m in cited if m.id in d.textes_modeles]
+    wanted: set[str] = set()
+    for m in cited:
+        t = d.textes_modeles.get(m.id)
+        wanted |= set(t.clauses if t is not None else m.clauses)
+    # the model's articles, valued as if the act had exactly them (its cost article needs the cost values…)
+    as_model = dataclasses.replace(act, decisions=[Decision(c, c in wanted, "modele", "") for c in CLAUSES],
+                                   cached_values=None)
+    model_values, _ = act_values(as_model, d)
+    model_arts = articles(as_model, model_values, clauses, voted, [c for c in CLAUSES if c in wanted])
+    act_arts = articles(act, values, clauses, model_texts_of(act, d))
+    by_m = {a.clause: a for a in model_arts}
+    by_a = {a.clause: a for a in act_arts}
+    gaps = []
+    for clause in ("objet", *CLAUSES, "autres"):
+        ma, aa = by_m.get(clause), by_a.get(clause)
+        if ma is None and aa is None:
+            continue
+        same = ma is not None and aa is not None and (_norm(ma.titre), _norm(ma.texte)) == (_norm(aa.titre),
+                                                                                            _norm(aa.texte))
+        if same:
+            continue
+        gaps.append(Gap(clause, (ma or aa).titre, ma.texte if ma else "", aa.texte if aa else "",
+                        ma.numero if ma else None, aa.numero if aa else None))
+    blanks = sum(len(blanks_of(a.texte)) for t in voted for a in t.articles if a.clause in by_a)
+    return Conformity(tuple(m.id for m in cited), bool(voted), tuple(gaps), blanks)
+
+
+def word_diff(old: str, new: str) -> str:
+    """The words of ``old`` and ``new`` merged: removed words as ~~struck~~, added ones in **bold**."""
+    a, b = old.split(), new.split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(" ".join(a[i1:i2]))
+            continue
+        if i2 > i1:
+            out.append("~~" + " ".join(a[i1:i2]) + "~~")
+        if j2 > j1:
+            out.append("**" + " ".join(b[j1:j2]) + "**")
+    return " ".join(out)
 
 
 def articles_markdown(arts: list[Article]) -> str:
@@ -217,7 +321,10 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
     ctx = dict(values)
     visas = list(values["visas"])
     if act.kind == "avenant":
-        arts = articles(act, values, clauses)
+        own = ([d.textes_modeles[act.modele.id]] if act.is_model and act.modele and act.modele.id in d.textes_modeles
+               else model_texts_of(act, d))
+        arts = articles(act, values, clauses, own)
+        ctx["conformite"] = conformity(act, values, clauses, d)
         extra = [clauses.texts[a.clause].visa for a in arts if clauses.texts[a.clause].visa]
         visas = extra + visas
         ctx["articles"] = MarkdownText(articles_markdown(arts))
@@ -300,15 +407,6 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _divergences(act: Act) -> list[str]:
-    m = act.modele
-    if not m.clauses:
-        return []
-    out = [f"le modèle prévoit {CLAUSE_LABELS[c]}" for c in m.clauses if c not in act.included]
-    out += [f"le modèle ne prévoit pas {CLAUSE_LABELS[c]}" for c in act.included if c not in m.clauses]
-    return out
-
-
 def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, int], clauses: Clauses,
                  root: str = ".", path: str | None = None) -> str:
     """A Markdown review sheet: every article with the rule that put it there, what was left out, and why.
@@ -321,10 +419,16 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
     if act.kind == "avenant":
         cited = [f"{c} (annexe {modele_numbers[c]})" if c in modele_numbers else c for c in act.modeles_cites]
         lines.append(f"- Modèle(s) cité(s) en annexe 4 : {', '.join(cited) or 'aucun'}")
-        if act.modele is not None and act.modele.type == "avenant":
-            div = _divergences(act)
-            lines.append(f"- Conformité au modèle {act.modele.id} : "
-                         + ("conforme" if not div else "**non conforme** — " + " ; ".join(div)))
+        conf = ctx.get("conformite")
+        if conf is not None:
+            names = " + ".join(conf.modeles)
+            source = "texte voté" if conf.voted else "articles déclarés du modèle, textes de clauses du moteur"
+            if conf.conforme:
+                lines.append(f"- Conformité au modèle {names} : conforme — comparé mot à mot ({source}) : seuls les "
+                             f"{conf.blanks} blanc(s) déclaré(s) diffèrent")
+            else:
+                lines.append(f"- Conformité au modèle {names} : **non conforme** — {len(conf.gaps)} article(s) "
+                             f"diffèrent du modèle ({source}) : voir « Écarts avec le modèle »")
     lines.append(f"- Lignes : {', '.join(ligne.id or '?' for _, _, ligne in act.lignes)}")
     lines.append("- Articles numérotés de 1 à " + str(len(ctx.get("liste_articles", ()))) if act.kind == "avenant"
                  else "- Articles : ceux de la convention type (modèle Word)")
@@ -361,6 +465,21 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
             lines += ["", "## À trancher", ""]
             lines += [f"- {CLAUSE_LABELS[x.clause]} : {x.reason} ; déclarez `clauses: {{{x.clause}: oui|non}}` "
                       f"dans la convention du registre" for x in undecided]
+    conf = ctx.get("conformite")
+    if conf is not None and conf.gaps:
+        lines += ["", "## Écarts avec le modèle", "",
+                  f"Le modèle {' + '.join(conf.modeles)}, rempli avec les valeurs de cet acte, comparé à l'acte "
+                  "(~~barré~~ : texte du modèle absent de l'acte ; **gras** : texte de l'acte absent du modèle).", ""]
+        for g in conf.gaps:
+            where = (f"article {g.numero_acte} de l'acte" if g.numero_acte else "absent de l'acte") + ", " + (
+                f"article {g.numero_modele} du modèle" if g.numero_modele else "absent du modèle")
+            lines += [f"### {g.titre} ({where})", ""]
+            if g.modele and g.acte:
+                lines += [word_diff(g.modele, g.acte), ""]
+            elif g.modele:
+                lines += ["Le modèle dit :", "", *[f"> {x}" for x in g.modele.splitlines()], ""]
+            else:
+                lines += ["L'acte ajoute :", "", *[f"> {x}" for x in g.acte.splitlines()], ""]
     lines += ["", "## Valeurs propres à la structure", "", "| Valeur | Texte |", "|---|---|"]
     p = ctx["partie"]
     for label, value in (("Structure", p["raison_sociale"]), ("Forme juridique", p["forme_juridique"] or "—"),

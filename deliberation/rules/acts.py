@@ -35,23 +35,50 @@ def check_form(act: Act, modeles: dict) -> list[Finding]:
     return out
 
 
-def check_conformity(act: Act) -> list[Finding]:
-    """The avenant the data calls for has the articles and annexes of the model it cites."""
-    m = act.modele
-    if act.kind != "avenant" or m is None or m.type != "avenant" or not m.clauses:
+def check_conformity(act: Act, d) -> list[Finding]:
+    """The avenant the data calls for has the articles and annexes of the model(s) it cites.
+
+    A model's articles are those of its voted text (``modeles.<clé>.texte``) when it has one, else its
+    declared ``clauses`` — none declared means an avenant that changes nothing, compared too. Several
+    models cited by one avenant are compared as one (their articles together). The review sheet of
+    each act gives the word-by-word comparison (``render.acts.conformity``).
+    """
+    modeles = d.info.modeles if d.info else {}
+    cited = [modeles[k] for k in act.modeles_cites if k in modeles and modeles[k].type == "avenant"]
+    if act.kind != "avenant" or act.is_model or not cited:
         return []
-    want, have = set(m.clauses), set(act.included)
-    ligne = next(ligne for _, _, ligne in act.lignes if ligne.document == m.id)
-    why = {d.clause: d.reason for d in act.decisions}
-    parts = [f"le modèle prévoit en plus : {CLAUSE_LABELS[c]} ({why[c]})" for c in m.clauses if c not in have]
-    parts += [f"le modèle ne prévoit pas : {CLAUSE_LABELS[c]} ({why[c]})" for c in act.included if c not in want]
+    voted = {m.id: d.textes_modeles[m.id] for m in cited if m.id in d.textes_modeles}
+    want: list[str] = []
+    for m in cited:
+        for c in (voted[m.id].clauses if m.id in voted else m.clauses):
+            if c not in want:
+                want.append(c)
+    have = act.included
+    why = {x.clause: x.reason for x in act.decisions}
+
+    def quoted(clause: str) -> str:
+        for t in voted.values():
+            a = t.article(clause)
+            if a is not None:
+                text = " ".join(a.texte.split())
+                text = text if len(text) <= 160 else text[:159] + "…"
+                return f" — le texte voté dit : « {text} » ({a.loc.file.rsplit('/', 1)[-1]}:{a.loc.line})"
+        return ""
+
+    parts = [f"le modèle prévoit en plus : {CLAUSE_LABELS[c]} ({why[c]}){quoted(c)}" for c in want if c not in have]
+    parts += [f"le modèle ne prévoit pas : {CLAUSE_LABELS[c]} ({why[c]})" for c in have if c not in want]
     codes = [s.code for s in act.sheets]
-    if m.dispositifs and sorted(m.dispositifs) != sorted(codes):
-        parts.append(f"fiches jointes : {', '.join(codes)}, le modèle joint : {', '.join(m.dispositifs)}")
+    joined = [c for m in cited for c in m.dispositifs]
+    if joined and sorted(set(joined)) != sorted(set(codes)):
+        parts.append(f"fiches jointes : {', '.join(codes)}, le modèle joint : {', '.join(dict.fromkeys(joined))}")
     if not parts:
         return []
+    ligne = next(ligne for _, _, ligne in act.lignes if ligne.document in {m.id for m in cited})
+    names = " + ".join(m.titre or m.id for m in cited)
+    if not want:
+        parts.insert(0, "le modèle ne déclare aucun article (ni `clauses`, ni texte voté) : il ne modifie rien")
     return [warning("acte.modele_divergent", f"{act.label} : l'avenant déduit des données diffère de "
-                    f"{m.titre or m.id} — " + " ; ".join(parts), ligne.at("document"))]
+                    f"{names} — " + " ; ".join(parts), ligne.at("document"))]
 
 
 def check_decisions(act: Act) -> list[Finding]:
@@ -93,16 +120,27 @@ def check_sheets(inp: RuleInput) -> list[Finding]:
     return out
 
 
+def check_empty_models(d) -> list[Finding]:
+    """An avenant model with neither declared articles nor voted text: its annex says it modifies nothing."""
+    modeles = d.info.modeles if d.info else {}
+    return [warning("modele.sans_article", f"{m.titre or m.id} : ni articles déclarés (`clauses`) ni texte voté "
+                    "(`texte`) ; son annexe dirait « modifier les articles de la convention » sans en nommer aucun, "
+                    "et les avenants qui le citent lui sont comparés comme à un avenant qui ne modifie rien",
+                    m.loc)
+            for m in modeles.values()
+            if m.type == "avenant" and not m.clauses and m.id not in d.textes_modeles]
+
+
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
-                "acte.clause_contredite", "acte.incomplet"), (ERROR, WARNING))
+                "acte.clause_contredite", "acte.incomplet", "modele.sans_article"), (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
-    out: list[Finding] = []
+    out: list[Finding] = check_empty_models(d)
     for act in inp.acts:
         out += check_form(act, modeles)
-        out += check_conformity(act)
+        out += check_conformity(act, d)
         out += check_decisions(act)
         out += check_blanks(act, d, inp.final)
     return out
