@@ -314,6 +314,14 @@ def plan_acts(d: Dossier, dispositifs: dict[str, Dispositif]) -> list[Act]:
     return acts
 
 
+def filled_act(modele: Modele, acts: list[Act]) -> Act | None:
+    """The act a model's annex is (``modeles.<clé>.acte``: « structure/convention »), if it names one of ``acts``."""
+    if not modele.acte:
+        return None
+    skey, _, ckey = modele.acte.partition("/")
+    return next((a for a in acts if a.structure_key == skey and a.convention_key == ckey and not a.is_model), None)
+
+
 def plan_model(d: Dossier, modele: Modele, dispositifs: dict[str, Dispositif]) -> Act:
     """The voted model of an avenant, from its declaration: articles as declared, values blank."""
     lignes = [(t, o, ligne) for t, o, ligne in d.lignes() if ligne.document == modele.id]
@@ -669,6 +677,7 @@ def _model_fields(v: Values, act: Act, d: Dossier, values: dict, per, total: Dec
     cp = conv.periode if conv else None
     seance = d.info.seance if d.info else None
     sheets = act.sheets
+    funded = _periode(ligne for _, _, ligne in act.lignes if ligne.montant and ligne.montant > 0) or per
     raw = {
         "structure": (act.nom, "nom de la structure", act.loc, str),
         "numero_convention": (conv.numero if conv else None, "numéro de la convention", cloc, str),
@@ -683,8 +692,8 @@ def _model_fields(v: Values, act: Act, d: Dossier, values: dict, per, total: Dec
         "montant_convention": (conv.montant if conv else None, "montant de la convention initiale", cloc, fmt.money),
         "cout_total": (conv.montant + total if conv and conv.montant is not None else None, "coût total", cloc,
                        fmt.money),
-        "debut_phase": (per[0] if per else None, "début de la période", act.loc, fmt.date_long),
-        "fin_phase": (per[1] if per else None, "fin de la période", act.loc, fmt.date_long),
+        "debut_phase": (funded[0] if funded else None, "début de la période", act.loc, fmt.date_long),
+        "fin_phase": (funded[1] if funded else None, "fin de la période", act.loc, fmt.date_long),
         "montant_phase": (total if act.lignes else None, "montant de la phase", act.loc, fmt.money),
         "annexe_numero": (sheets[0].numero if sheets else None, "numéro de l'annexe", act.loc, str),
         "annexe_titre": (sheets[0].titre if sheets else None, "titre de l'annexe", act.loc, str),

@@ -76,15 +76,24 @@ def test_pdc_actif_avenant_reproduces_the_seed_figure_for_figure(phase6):
     assert [(n, t) for n, t, _ in arts] == [
         (1, "Objet de l'avenant"), (2, "Coût de l'opération"), (3, "Annexes"), (4, "Autres dispositions"),
     ]  # seed l.797-819
-    assert arts[0][2][0].startswith("Le présent avenant a pour objet de modifier les articles 4 et 12 de la "
-                                    "convention initiale n°2024-01213, signée le 14 août 2024")
+    # the voted text of model 10 (fixtures/phase-6-2024/modeles/avenant-10.md, seed l.797-825), blanks filled
+    assert arts[0][2] == ["Le présent avenant a pour objet de modifier les articles 4 et 12 de la convention "
+                          "2024-01213 définissant les modalités de partenariat entre le Département et Pas-de-Calais "
+                          "Actif dans le cadre de l'accompagnement des bénéficiaires du RSA exerçant une activité "
+                          "indépendante, signée le 14 août 2024."]
     cout = "\n".join(arts[1][2])
     assert "Pour la période du 1er juillet 2023 au 31 décembre 2025, le coût total de l'opération est estimé à un " \
            "montant maximum de 338 226,74 €." in cout
     assert "Pour la période du 1er janvier 2025 au 31 décembre 2025, le coût supplémentaire de l'opération est " \
-           "estimé à un montant maximum de 79 850,00 €. »" in cout
-    assert "L'annexe 2 de l'article 12 de la convention initiale : « Accompagnement des bénéficiaires du RSA " \
-           "exerçant une activité indépendante » est modifiée quant à son titre et son contenu." in arts[2][2]
+           "estimé à un montant maximum de 79 850,00 €." in cout
+    assert cout.startswith("L'article 4 de la convention 2024-01213 est supprimé et remplacé par les dispositions "
+                           "suivantes :")
+    assert "En outre, la contribution financière annuelle du Département définie selon les principes mentionnés " \
+           "ci-dessus ne sera applicable que sous réserve des conditions suivantes :" in cout  # seed l.809
+    assert cout.endswith("La transmission, dans les délais précisés en annexe, des documents de bilan. »")
+    assert arts[2][2] == ["L'annexe 2 : Accompagnement des bénéficiaires du RSA exerçant une activité indépendante "
+                          "est modifiée."]
+    assert arts[3][2] == ["Les autres dispositions de la convention demeurent inchangées."]
     # the annex sheet (seed l.843-935)
     assert "Annexe N°2 – PAS-DE-CALAIS ACTIF" in lines
     assert "Durée | Du 01/07/2023 au 31/12/2025" in lines
@@ -139,12 +148,16 @@ def test_every_avenant_is_numbered_and_cross_referenced(phase6):
         arts = articles_of(lines)
         assert [n for n, _, _ in arts] == list(range(1, len(arts) + 1)), p  # contiguous, no double « Article 4 »
         assert arts[0][1] == "Objet de l'avenant" and arts[-1][1] == "Autres dispositions"
-        assert listed_in_objet(arts) == modified_in_body(arts), p
+        voted = "pas-de-calais-actif" in str(p) or "annexe-10" in str(p)  # model 10: its voted text, as voted
+        if not voted:
+            assert listed_in_objet(arts) == modified_in_body(arts), p
         # annexes announced in article 1 of the convention, listed in article 12, attached after the signatures
         text = "\n".join(lines)
         attached = [int(n) for n in re.findall(r"^Annexe N°(\d+) – ", text, re.M)]
         listed = [int(n) for n in re.findall(r"^Annexe (\d+) : « ", text, re.M)]
         announced = [int(n) for n in re.findall(r"\(annexe (\d+)\)$", text, re.M)]
+        if voted:  # « L'annexe 2 : … est modifiée. » (seed l.817)
+            listed = [int(n) for n in re.findall(r"^L'annexe (\d+) : ", text, re.M)]
         assert attached == listed, p
         if announced:
             assert announced == listed, p
@@ -153,7 +166,11 @@ def test_every_avenant_is_numbered_and_cross_referenced(phase6):
 
 def test_models_are_annexes_with_visible_blanks(phase6):
     out, checked = phase6
-    for n in range(5, 11):
+    # annexe 10 is the filled « AVENANT N°1 » of Pas-de-Calais Actif (seed l.773), the very act it signs
+    (ten,) = out.glob("*-annexe-10-avenant-10.docx")
+    signed = out / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.docx"
+    assert docx_text(ten) == docx_text(signed) and ten.read_bytes() == signed.read_bytes()
+    for n in range(5, 10):
         (path,) = out.glob(f"*-annexe-{n}-avenant-{n}.docx")
         text = docx_text(path)
         assert f"Annexe {n} — Modèle d'avenant n°{n}" in text
@@ -226,7 +243,7 @@ def test_complete_registry_builds_final_without_any_blank(tmp_path):
     result = CliRunner().invoke(main, ["build", str(ROOT / "fixtures" / "fictif"), "-o", str(out), "--final"])
     assert result.exit_code == 0, result.output
     docs = sorted(out.rglob("*.docx"))
-    assert len(docs) == 9
+    assert len(docs) == 10  # rapport, délibération, 2 narratives, annexe 3, 2 models, 3 acts
     for p in docs:
         text = docx_text(p)
         assert not PROJET.search(text) and not BLANK.search(text), p

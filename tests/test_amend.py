@@ -156,8 +156,9 @@ def test_exactly_the_affected_documents_change(rebuilt):
     v1, out, result = rebuilt
     v2 = files_of(out)
     changed = sorted(n for n in v2 if n.endswith(".docx") and n in v1 and v1[n] != v2[n])
+    # annexe 10 is Pas-de-Calais Actif's avenant itself (the filled act the délibération votes): it changes with it
     assert changed == ["02-deliberation.docx", "03-annexe-1-thematique-1.docx",
-                       "06-annexe-4-repartition-financiere.docx", PDC]
+                       "06-annexe-4-repartition-financiere.docx", "12-annexe-10-avenant-10.docx", PDC]
     assert [n for n in v1 if n.endswith(".docx") and n not in v2] == [AMIE]
     assert v1["01-rapport.docx"] == v2["01-rapport.docx"]  # the rapport keeps the figures as presented
     assert sorted(n for n in v2 if n.startswith("revisions/")) == [f"revisions/{n}" for n in changed]
@@ -194,9 +195,9 @@ def test_changes_md_says_what_changed_with_the_figures(rebuilt):
     assert "| proposition | 712 000,00 € | 655 350,00 € | −56 650,00 € |" in text
     assert "| solde | 203 067,73 € | 259 717,73 € | +56 650,00 € |" in text
     assert "| Phase | Total de la phase | montant | 871 198,00 € | 814 548,00 € | −56 650,00 € |" in text
-    assert "- 5 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text
+    assert "- 6 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text
     assert f"`{PDC}` — modifications suivies : `revisions/{PDC}`" in text
-    assert f"- 1 supprimé(s) :\n  - `{AMIE}`" in text and "- 29 inchangé(s)" in text
+    assert f"- 1 supprimé(s) :\n  - `{AMIE}`" in text and "- 28 inchangé(s)" in text
     assert "## Version 1\n\nPremière version : 35 document(s) Word et Excel." in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == 2
@@ -251,7 +252,7 @@ def test_diff_cli_before_and_after_amendments_table_and_json():
     assert re.search(r"Ligne\s+t1-o3-pdc-actif — Pas-de-Calais Actif \(Départemental\)\s+montant\s+79 850,00 €\s+"
                      r"70 000,00 €\s+−9 850,00 €", out)
     assert re.search(r"Ligne budgétaire\s+C02-446A05.*proposition\s+712 000,00 €\s+655 350,00 €\s+−56 650,00 €", out)
-    assert "Documents modifiés (4) :" in out and f"  {PDC}" in out and "01-rapport.docx" not in out
+    assert "Documents modifiés (5) :" in out and f"  {PDC}" in out and "01-rapport.docx" not in out
     assert f"Documents supprimés (1) :\n  {AMIE}" in out
     res = runner.invoke(main, ["diff", str(BASE), str(AMENDED), "--json"])
     data = json.loads(res.output)
@@ -259,7 +260,7 @@ def test_diff_cli_before_and_after_amendments_table_and_json():
     assert (pdc["avant"], pdc["apres"], pdc["ecart"]) == ("79850.00", "70000.00", "-9850.00")
     phase = next(c for c in data["chiffres"] if c["portee"] == "phase" and c["champ"] == "montant")
     assert phase["ecart"] == "-56650.00"
-    assert data["documents"]["supprimes"] == [AMIE] and len(data["documents"]["modifies"]) == 4
+    assert data["documents"]["supprimes"] == [AMIE] and len(data["documents"]["modifies"]) == 5
 
 
 @pytest.mark.slow
@@ -274,7 +275,8 @@ def test_diff_of_two_bundles_and_of_a_bundle_and_a_dossier(rebuilt, tmp_path):
         data = json.loads(res.output)
         assert {c["cle"] for c in data["chiffres"] if c["portee"] == "ligne"} == {"t1-o3-pdc-actif", "t1-o2-amie-ple"}
         assert data["documents"]["modifies"] == ["02-deliberation.docx", "03-annexe-1-thematique-1.docx",
-                                                 "06-annexe-4-repartition-financiere.docx", PDC]
+                                                 "06-annexe-4-repartition-financiere.docx",
+                                                 "12-annexe-10-avenant-10.docx", PDC]
     res = runner.invoke(main, ["diff", str(BASE)])
     assert res.exit_code == 0 and "aucun amendement" in res.output
 

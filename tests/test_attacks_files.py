@@ -200,7 +200,8 @@ def test_the_amended_example_holds_exact_copies_of_the_example():
     """``phase-6-2024-amended`` repeats the example's files (links out of a dossier are not followed)."""
     base, amended = FIXTURES / "phase-6-2024", FIXTURES / "phase-6-2024-amended"
     names = ["phase.yaml", "budget.yaml", "structures.yaml",
-             *(f"thematiques/{p.name}" for p in sorted((base / "thematiques").glob("*.yaml")))]
+             *(f"thematiques/{p.name}" for p in sorted((base / "thematiques").glob("*.yaml"))),
+             *(f"modeles/{p.name}" for p in sorted((base / "modeles").glob("*.md")))]
     for name in names:
         assert not (amended / name).is_symlink(), name
         assert (amended / name).read_bytes() == (base / name).read_bytes(), (

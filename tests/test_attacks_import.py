@@ -140,6 +140,7 @@ def test_dossier_made_of_links_is_refused_cleanly(case, tmp_path):
     (dossier / "thematiques").mkdir()
     for path in (tmp_path / "source").rglob("*"):
         if path.is_file():
+            (dossier / path.relative_to(tmp_path / "source")).parent.mkdir(parents=True, exist_ok=True)
             (dossier / path.relative_to(tmp_path / "source")).symlink_to(path)
     before = tree_state(tmp_path)
     result = _run(str(book), str(dossier))

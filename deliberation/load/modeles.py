@@ -102,7 +102,7 @@ def parse_model_text(key: str, text: str, file: str) -> tuple[VotedText | None, 
     articles = []
     for n, (i, titre, clause) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
-        body = "\n".join(lines[i + 1: end]).strip("\n")
+        body = "\n".join(lines[i + 1: end])
         for j, line in enumerate(lines[i + 1: end], i + 2):
             for name in _FIELD.findall(line):
                 if name not in MODEL_FIELDS:
@@ -110,6 +110,7 @@ def parse_model_text(key: str, text: str, file: str) -> tuple[VotedText | None, 
                                           f"blancs possibles : {', '.join(MODEL_FIELDS)}", Loc(file, j)))
         for problem in unrenderable(body):
             findings.append(error(problem.code, problem.message, Loc(file, i + 2 + problem.line)))
+        body = body.strip("\n")
         articles.append(VotedArticle(clause, titre, body.strip(), Loc(file, i + 1)))
     return VotedText(key, tuple(articles), Loc(file, 1)), findings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from docx import Document as Docx
 
-from deliberation.acts import plan_model
+from deliberation.acts import filled_act, plan_model
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
 from deliberation.fsio import build_time, cache_get, cache_put
@@ -223,6 +223,10 @@ def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple
         ctx = {**(rapport_context if doc.kind == "rapport" else context), "tampon": tampon}
         if doc.kind == "narrative":
             ctx["t"] = by_numero[doc.annexe.thematique.numero]
+        elif doc.kind == "modele" and (filled := filled_act(doc.annexe.modele, checked.acts)) is not None:
+            # the délibération votes this structure's act itself: the annex is that act, as signed
+            acte, _ = act_context(filled, d, clauses)
+            ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {filled.label}"}
         elif doc.kind == "modele":
             act = plan_model(d, doc.annexe.modele, checked.dispositifs)
             acte, _ = act_context(act, d, clauses, annexe_numero=doc.annexe.numero)

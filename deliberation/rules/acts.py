@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deliberation.acts import CLAUSE_LABELS, Act, act_values, unknown_sheet_fields
+from deliberation.acts import CLAUSE_LABELS, Act, act_values, filled_act, unknown_sheet_fields
 from deliberation.findings import Finding, Loc, error, warning
 from deliberation.model import NOUVELLE
 from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
@@ -131,13 +131,32 @@ def check_empty_models(d) -> list[Finding]:
             if m.type == "avenant" and not m.clauses and m.id not in d.textes_modeles]
 
 
+def check_filled_models(d, acts) -> list[Finding]:
+    """A model voted as a filled act (``acte: structure/convention``) names an act of the phase that cites it."""
+    out = []
+    modeles = d.info.modeles if d.info else {}
+    used = {ligne.document for _, _, ligne in d.lignes()}
+    for m in modeles.values():
+        if not m.acte or m.id not in used:  # a model no line cites is no annex (an amendment may withdraw it)
+            continue
+        act = filled_act(m, acts)
+        if act is None:
+            known = ", ".join(f"{a.structure_key}/{a.convention_key}" for a in acts if a.kind == "avenant")
+            out.append(error("modele.acte", f"{m.titre or m.id} : « {m.acte} » ne désigne aucun acte de la phase "
+                             f"(structure/convention : {known or 'aucun'})", m.at("acte")))
+        elif m.id not in act.modeles_cites:
+            out.append(error("modele.acte", f"{m.titre or m.id} : l'acte « {m.acte} » ({act.label}) ne cite pas ce "
+                             f"modèle (ses lignes citent : {', '.join(act.modeles_cites)})", m.at("acte")))
+    return out
+
+
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
-                "acte.clause_contredite", "acte.incomplet", "modele.sans_article"), (ERROR, WARNING))
+                "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte"), (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
-    out: list[Finding] = check_empty_models(d)
+    out: list[Finding] = check_empty_models(d) + check_filled_models(d, inp.acts)
     for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act, d)
