@@ -314,6 +314,16 @@ def plan_acts(d: Dossier, dispositifs: dict[str, Dispositif]) -> list[Act]:
     return acts
 
 
+def model_clauses(modele: Modele, voted) -> tuple[str, ...]:
+    """The conditional articles of an avenant model: its declared ``clauses``, else those of its voted text.
+
+    A voted text may word only some of the declared articles (the others keep the engine's clause texts).
+    """
+    if modele.clauses:
+        return tuple(modele.clauses)
+    return voted.clauses if voted is not None else ()
+
+
 def filled_act(modele: Modele, acts: list[Act]) -> Act | None:
     """The act a model's annex is (``modeles.<clé>.acte``: « structure/convention »), if it names one of ``acts``."""
     if not modele.acte:
@@ -338,7 +348,7 @@ def plan_model(d: Dossier, modele: Modele, dispositifs: dict[str, Dispositif]) -
         s.lignes = []
     act.lignes = []
     voted = d.textes_modeles.get(modele.id)
-    declared = set(voted.clauses if voted is not None else modele.clauses)
+    declared = set(model_clauses(modele, voted))
     act.decisions = [
         Decision(c, c in declared, "modele", "article prévu par le modèle voté" if c in declared
                  else "article absent du modèle voté", [Datum("modèle", modele.id, modele.at("clauses"))],

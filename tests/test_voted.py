@@ -181,8 +181,11 @@ def test_fictif_act_follows_its_voted_text_word_for_word(fictif, tmp_path):
 
 
 def test_fictif_divergence_from_the_voted_text_is_reported(fictif):
+    """The voted text has no obligations article (and the model declares none): the act needs one."""
     voted_fictif(fictif, ACCUEIL.replace("## Obligations de l'organisme {obligations}\n\nL'organisme utilise les "
                                          "outils de France Travail.\n\n", ""))
+    assert [f.code for f in check(fictif.root).findings] == []  # declared clauses rule: text words only some
+    fictif.edit("phase.yaml", "clauses: [objet_convention, cout, obligations, annexes]", "clauses: []")
     findings = check(fictif.root).findings
     (f,) = [f for f in findings if f.code == "acte.modele_divergent"]
     assert "Association Alpha" in f.message and "le modèle ne prévoit pas : obligations de l'organisme" in f.message
@@ -206,6 +209,15 @@ def test_voted_text_mistakes_are_located(fictif, text, code, line, words):
     assert f.loc.file.endswith("modeles/accueil.md") and f.loc.line == line and words in f.message, (f.loc, f.message)
 
 
+def test_voted_article_must_be_a_declared_one(fictif):
+    voted_fictif(fictif)
+    fictif.edit("phase.yaml", "clauses: [objet_convention, cout, obligations, annexes]",
+                "clauses: [objet_convention, obligations, annexes]")
+    (f,) = [f for f in check(fictif.root).findings if f.code == "modele.texte_article"]
+    assert "le texte voté a l'article {cout} « Coût de l'opération », que le modèle ne déclare pas" in f.message
+    assert f.loc.file.endswith("modeles/accueil.md") and f.loc.line == 11
+
+
 def test_voted_text_path_must_stay_in_the_dossier(fictif, phase6):
     fictif.edit("phase.yaml", "titre: Avenant accueil,", "titre: Avenant accueil, texte: ../phase.yaml,")
     (f,) = [f for f in check(fictif.root).findings if f.code == "modele.texte"]
@@ -223,3 +235,54 @@ def test_a_filled_act_annex_must_name_an_act_citing_the_model(phase6, fictif):
                 "acte: alpha/plateforme,")
     (f,) = [f for f in check(fictif.root).findings if f.code == "modele.acte"]
     assert "ne cite pas ce modèle (ses lignes citent : avenant-accueil)" in f.message
+
+
+# ---------------------------------------------------------------------------
+# a voted term (model 9: « du 1er janvier 2024 au 30 juin 2025 inclus ») against the act's data
+
+
+def test_model_9_keeps_its_voted_term_and_sentences(example):
+    plie = text_of(example / "actes" / "mempa" / "avenant-plie.docx")
+    assert "« La présente convention s'applique sur la période du 1er janvier 2024 au 30 juin 2025 inclus. La " \
+           "conclusion d'une nouvelle convention pourra être négociée" in plie
+    assert "- Pour la période du 1er janvier 2024 au 31 décembre 2024 : [montant de la convention initiale à " \
+           "compléter]" in plie.replace("\n", "\n- ").replace("- - ", "- ")
+    nine = text_of(next(example.glob("*-annexe-9-avenant-9.docx")))
+    assert "du 1er janvier 2024 au 30 juin 2025 inclus" in nine and "[début de la convention]" not in nine
+    for n in (5, 6):  # one cost sentence: the total over the convention
+        model = text_of(next(example.glob(f"*-annexe-{n}-avenant-{n}.docx")))
+        assert "« Pour la durée de la convention le coût total de l'opération est estimé à un montant maximum de " \
+               "[coût total]. »" in model
+        assert "coût supplémentaire" not in model
+    tp = text_of(example / "actes" / "tous-parrains" / "avenant-plateforme.docx")
+    assert "« Pour la durée de la convention le coût total de l'opération est estimé à un montant maximum de " \
+           "[coût total à compléter]. »" in tp and "coût supplémentaire" not in tp
+
+
+def test_a_line_beyond_the_voted_term_is_an_error(phase6):
+    assert [f for f in check(phase6.root).findings if f.code == "modele.terme"] == []
+    phase6.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}",
+                "periode: {debut: 01/01/2025, fin: 31/12/2025}")
+    found = [f for f in check(phase6.root).findings if f.code == "modele.terme"]
+    assert found and all(f.severity.name == "ERROR" for f in found)
+    assert "le texte voté (avenant-9.md:" in found[0].message
+    assert "fixe la fin de la convention au 30/06/2025, les données de l'acte au 31/12/2025" in found[0].message
+    assert found[0].loc.file.endswith("t1.yaml")
+
+
+def test_fictif_voted_term_is_checked_against_the_registry_and_lines(fictif):
+    term = ACCUEIL.replace("## Coût de l'opération {cout}", "## Période d'application {duree}\n\nLa convention "
+                           "s'applique du 1er janvier 2024 au 30 juin 2026 inclus.\n\n## Coût de l'opération {cout}")
+    voted_fictif(fictif, term)
+    fictif.edit("phase.yaml", "clauses: [objet_convention, cout, obligations, annexes]",
+                "clauses: [objet_convention, duree, cout, obligations, annexes]")
+    fictif.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}",
+                "periode: {debut: 01/01/2026, fin: 30/06/2026}")
+    assert [f for f in check(fictif.root).findings if f.code == "modele.terme"] == []
+    fictif.edit("thematiques/t1.yaml", "fin: 30/06/2026", "fin: 31/03/2026")
+    (f,) = [f for f in check(fictif.root).findings if f.code == "modele.terme"]
+    assert "au 30/06/2026, les données de l'acte au 31/03/2026" in f.message
+    fictif.edit("structures.yaml", "periode: {debut: 2024-01-01, fin: 2025-12-31}\n        montant: \"120 000,00\"",
+                "periode: {debut: 2024-02-01, fin: 2025-12-31}\n        montant: \"120 000,00\"")
+    starts = [f for f in check(fictif.root).findings if "fait commencer la convention" in f.message]
+    assert len(starts) == 1 and "le 01/01/2024, le registre le 01/02/2024" in starts[0].message

@@ -24,6 +24,7 @@ from deliberation.acts import (
     Act,
     Decision,
     act_values,
+    model_clauses,
     model_texts_of,
     modified_articles,
     motifs,
@@ -223,7 +224,7 @@ def conformity(act: Act, values: dict, clauses: Clauses, d: Dossier) -> Conformi
     wanted: set[str] = set()
     for m in cited:
         t = d.textes_modeles.get(m.id)
-        wanted |= set(t.clauses if t is not None else m.clauses)
+        wanted |= set(model_clauses(m, t))
     # the model's articles, valued as if the act had exactly them (its cost article needs the cost values…)
     as_model = dataclasses.replace(act, decisions=[Decision(c, c in wanted, "modele", "") for c in CLAUSES],
                                    cached_values=None)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from deliberation.acts import CLAUSE_LABELS, Act, act_values, filled_act, unknown_sheet_fields
+import datetime as dt
+import re
+
+from deliberation import fmt
+from deliberation.acts import (
+    CLAUSE_LABELS,
+    Act,
+    act_values,
+    filled_act,
+    model_clauses,
+    model_texts_of,
+    unknown_sheet_fields,
+)
 from deliberation.findings import Finding, Loc, error, warning
 from deliberation.model import NOUVELLE
 from deliberation.rules import DOSSIER, ERROR, WARNING, RuleInput, rule
@@ -50,7 +62,7 @@ def check_conformity(act: Act, d) -> list[Finding]:
     voted = {m.id: d.textes_modeles[m.id] for m in cited if m.id in d.textes_modeles}
     want: list[str] = []
     for m in cited:
-        for c in (voted[m.id].clauses if m.id in voted else m.clauses):
+        for c in model_clauses(m, voted.get(m.id)):
             if c not in want:
                 want.append(c)
     have = act.included
@@ -120,6 +132,75 @@ def check_sheets(inp: RuleInput) -> list[Finding]:
     return out
 
 
+def check_voted_articles(d) -> list[Finding]:
+    """A voted text's conditional articles are among the model's declared ``clauses`` (when it declares some)."""
+    out = []
+    modeles = d.info.modeles if d.info else {}
+    for key, t in d.textes_modeles.items():
+        m = modeles.get(key)
+        if m is None or not m.clauses:
+            continue
+        for a in t.articles:
+            if a.clause not in ("objet", "autres") and a.clause not in m.clauses:
+                out.append(error("modele.texte_article", f"{m.titre or key} : le texte voté a l'article {{{a.clause}}} "
+                                 f"« {a.titre} », que le modèle ne déclare pas (clauses : {', '.join(m.clauses)})",
+                                 a.loc))
+    return out
+
+
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
+_DATE = re.compile(r"\b(\d{1,2})(?:er)?\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})\b|\b(\d{1,2})/(\d{1,2})/(\d{4})\b",
+                   re.IGNORECASE)
+
+
+def written_dates(text: str) -> list[dt.date]:
+    """The dates a French text writes in full (« 1er janvier 2024 ») or as dd/mm/yyyy, in order.
+
+    An impossible date (« 31 juin ») is skipped: the text is a voted one, its dates are read, not judged.
+    """
+    out = []
+    for m in _DATE.finditer(text):
+        try:
+            if m.group(1):
+                out.append(dt.date(int(m.group(3)), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(1))))
+            else:
+                out.append(dt.date(int(m.group(6)), int(m.group(5)), int(m.group(4))))
+        except ValueError:
+            continue
+    return out
+
+
+def check_voted_term(act: Act, d) -> list[Finding]:
+    """A voted text that fixes the convention's term (its « duree » article) agrees with the act's data.
+
+    The term is the first and last dates the voted article writes (blanks aside); the act's term runs
+    from the convention's first day to the later of its last day and the lines' last day.
+    """
+    if act.kind != "avenant" or act.is_model or "duree" not in act.included:
+        return []
+    out = []
+    for t in model_texts_of(act, d):
+        a = t.article("duree")
+        dates = written_dates(a.texte) if a is not None else []
+        if not dates:
+            continue
+        cp = act.convention.periode if act.convention else None
+        ends = [x for x in ((cp.fin if cp else None),
+                            *(ligne.periode.fin for _, _, ligne in act.lignes if ligne.periode)) if x]
+        where = f"{a.loc.file.rsplit('/', 1)[-1]}:{a.loc.line}"
+        voted_end, voted_start = max(dates), min(dates)
+        if ends and max(ends) != voted_end:
+            out.append(error("modele.terme", f"{act.label} : le texte voté ({where}) fixe la fin de la convention au "
+                             f"{fmt.date_short(voted_end)}, les données de l'acte au {fmt.date_short(max(ends))}",
+                             act.lignes[0][2].at("periode") if act.lignes else act.loc))
+        if cp is not None and cp.debut is not None and cp.debut != voted_start:
+            out.append(error("modele.terme", f"{act.label} : le texte voté ({where}) fait commencer la convention le "
+                             f"{fmt.date_short(voted_start)}, le registre le {fmt.date_short(cp.debut)}",
+                             act.convention.at("periode")))
+    return out
+
+
 def check_empty_models(d) -> list[Finding]:
     """An avenant model with neither declared articles nor voted text: its annex says it modifies nothing."""
     modeles = d.info.modeles if d.info else {}
@@ -151,15 +232,17 @@ def check_filled_models(d, acts) -> list[Finding]:
 
 
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
-                "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte"), (ERROR, WARNING))
+                "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte",
+                "modele.texte_article", "modele.terme"), (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
-    out: list[Finding] = check_empty_models(d) + check_filled_models(d, inp.acts)
+    out: list[Finding] = check_empty_models(d) + check_filled_models(d, inp.acts) + check_voted_articles(d)
     for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act, d)
+        out += check_voted_term(act, d)
         out += check_decisions(act)
         out += check_blanks(act, d, inp.final)
     return out
