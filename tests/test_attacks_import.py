@@ -249,9 +249,9 @@ def test_read_only_folder_changes_nothing(case, tmp_path):
 def test_dry_run_copy_is_removed_even_on_error(case, tmp_path, monkeypatch):
     dossier, book = case
     before = tree_state(tmp_path)
-    result = _run(str(book), str(dossier), "--dry-run")
+    result = _run(str(book), str(dossier), "--essai")
     assert result.exit_code == 0, result.output
-    assert "--dry-run : aucun fichier écrit" in result.output and "Contrôle du dossier :" in result.output
+    assert "--essai : aucun fichier écrit" in result.output and "Contrôle du dossier :" in result.output
     assert tree_state(tmp_path) == before and _copies(tmp_path) == []
     real, calls = pipeline.check, []
 
@@ -276,7 +276,7 @@ def test_dry_run_copy_of_a_killed_import_is_swept(case, tmp_path):
     (stale / "d").mkdir(parents=True)
     alive = Path(os.environ["TMPDIR"]) / f"deliberation-import-{os.getppid()}-efgh"
     alive.mkdir()
-    assert _run(str(book), str(dossier), "--dry-run").exit_code == 0
+    assert _run(str(book), str(dossier), "--essai").exit_code == 0
     assert not stale.exists() and alive.is_dir()
 
 
@@ -288,10 +288,10 @@ def test_dry_run_copy_keeps_links_inside_the_copy(case, tmp_path):
     (dossier / "thematiques").symlink_to(dossier / "donnees")
     plain = _fresh(FIXTURES / "phase-6-2024", tmp_path, "sans-lien")
     before = tree_state(tmp_path)
-    result = _run(str(book), str(dossier), "--dry-run")
+    result = _run(str(book), str(dossier), "--essai")
     assert result.exit_code == 0, result.output
     assert re.search(r"t1-o3-pdc-actif +montant : 79 850,00 € → 80 000,00 €", result.output)
-    expected = _run(str(book), str(plain), "--dry-run").output
+    expected = _run(str(book), str(plain), "--essai").output
     assert "Contrôle du dossier : 27 erreur(s), 31 avertissement(s)" in expected  # amounts no longer add up
     assert result.output.replace(str(dossier), "D") == expected.replace(str(plain), "D")
     assert tree_state(tmp_path) == before
@@ -309,7 +309,7 @@ def test_interrupted_commit_is_completed_by_the_next_import(case, tmp_path):
     with pytest.raises(SystemExit):
         fsio.write_files(dossier, files, before_commit=killed)
     assert (dossier / fsio.JOURNAL).is_file()
-    result = _cli(str(book), str(dossier), "--dry-run")
+    result = _cli(str(book), str(dossier), "--essai")
     assert result.returncode == 0, result.stderr
     assert f"attention : écriture interrompue terminée dans {dossier} : 4 fichier(s) mis à jour" in result.stderr
     assert "Valeurs modifiées (0) : aucune" in result.stdout
@@ -413,7 +413,7 @@ def test_kill_at_any_point_leaves_the_old_set_or_the_new_one(case, tmp_path):
             renamed = [rel for rel in FILES if tree_state(target)[rel] == new[rel]]
             assert len(renamed) == k, (k, renamed)
         if i % 4 == 3:  # the next command: an import --dry-run
-            done = _cli(str(book), str(target), "--dry-run")
+            done = _cli(str(book), str(target), "--essai")
             assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
         else:
             fsio.recover_files(target)
@@ -700,7 +700,7 @@ def test_workbook_at_the_limits_is_imported(case, tmp_path):
         ws.append([f"Z{r:05d}", r, *[f"t{r}"] * 8])
     wb.save(tmp_path / "grand.xlsx")
     assert 19_999 * 10 < MAX_CELLS
-    result = _run(str(tmp_path / "grand.xlsx"), str(dossier), "--dry-run")
+    result = _run(str(tmp_path / "grand.xlsx"), str(dossier), "--essai")
     assert result.exit_code == 0, result.output
     assert "C02-446A05  disponible : 915 067,73 € → 900 000,00 €" in result.output
 
@@ -754,7 +754,7 @@ def test_import_during_a_build_is_refused_at_once(case, tmp_path, holder):
             "l'import après elle") in result.stderr
     assert "Traceback" not in result.stderr
     assert tree_state(tmp_path) == before
-    dry = _cli(str(book), str(dossier), "--dry-run")  # a dry run writes nothing: it runs beside the build
+    dry = _cli(str(book), str(dossier), "--essai")  # a dry run writes nothing: it runs beside the build
     assert dry.returncode == 0, dry.stderr
     assert tree_state(tmp_path) == before
 

@@ -109,14 +109,14 @@ def test_valorisation_amount_keeps_its_comment(phase6, tmp_path):
 
 
 def test_dry_run_writes_nothing(phase6, tmp_path):
-    """Verify that --dry-run says what would change and writes nothing."""
+    """Verify that --essai says what would change and writes nothing."""
     path = _export(phase6.root, tmp_path)
     _set_cell(path, "t3-o1-aifor", "montant", 31000)
     before = _bytes(phase6.root)
-    result = _run(str(path), str(phase6.root), "--dry-run")
+    result = _run(str(path), str(phase6.root), "--essai")
     assert result.exit_code == 0, result.output
     assert "t3-o1-aifor  montant : 30 000,00 € → 31 000,00 €" in result.output
-    assert "--dry-run : aucun fichier écrit" in result.output
+    assert "--essai : aucun fichier écrit" in result.output
     assert "Contrôle du dossier :" in result.output
     assert _bytes(phase6.root) == before
 
@@ -261,7 +261,7 @@ def test_column_mapping(phase6, tmp_path):
     ws.append(["Ligne", "Montant voté CP"])
     ws.append(["t4-o1-impact-oval", 41000])
     wb.save(tmp_path / "w.xlsx")
-    assert _run(str(tmp_path / "w.xlsx"), str(phase6.root), "--dry-run").exit_code == 1  # no Montant column
+    assert _run(str(tmp_path / "w.xlsx"), str(phase6.root), "--essai").exit_code == 1  # no Montant column
     mapping = tmp_path / "colonnes.yaml"
     mapping.write_text('annexe4:\n  montant: "Montant voté CP"\n', encoding="utf-8")
     result = _run(str(tmp_path / "w.xlsx"), str(phase6.root), "--colonnes", str(mapping))

@@ -1082,7 +1082,7 @@ class Imported:
                        + ", ".join(self.ignored_codes))
         out.append("Chiffres modifiés :\n" + changes_table(self.changes))
         if self.dry_run:
-            out.append("--dry-run : aucun fichier écrit")
+            out.append("--essai : aucun fichier écrit")
         else:
             out.append(f"Fichiers écrits : {', '.join(self.written) or 'aucun (rien ne change)'}")
         if self.after is not None:
