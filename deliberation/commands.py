@@ -34,7 +34,7 @@ from deliberation.rules import SCDL, STAGES, ScdlInput
 from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
-from deliberation.xlsx.importer import Imported, apply_tables, dry_run_copy, read_workbooks
+from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
 
 if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
     from deliberation.bundle.history import Previous

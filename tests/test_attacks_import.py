@@ -31,8 +31,8 @@ from deliberation.cli import main
 from deliberation.commands import import_xlsx
 from deliberation.settings import Settings
 from deliberation.xlsx.export import workbook
-from deliberation.xlsx.importer import MAX_CELLS, MAX_ROWS, read_workbook
 from deliberation.xlsx.layout import ANNEXE4_COLUMNS, SHEET_ANNEXE4, SHEET_BUDGET
+from deliberation.xlsx.reading import MAX_CELLS, MAX_ROWS, read_workbook
 
 CLI = [sys.executable, "-m", "deliberation", "import-xlsx"]
 #: One ligne of each thématique file and one budget line: the import rewrites four files.

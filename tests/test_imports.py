@@ -196,6 +196,17 @@ def test_no_stage_imports_a_later_stage():
     assert backward(edges, STAGES) == []
 
 
+def test_the_import_modules_read_then_edit_then_apply():
+    """``import-xlsx`` in three jobs: reading ← yamledit ← apply, never the other way."""
+    _, edges = graph(PACKAGE)
+    order = ["deliberation.xlsx.reading", "deliberation.xlsx.yamledit", "deliberation.xlsx.apply"]
+    seen = {(e.source, e.target) for e in edges}
+    assert ("deliberation.xlsx.apply", "deliberation.xlsx.reading") in seen
+    assert ("deliberation.xlsx.yamledit", "deliberation.xlsx.reading") in seen
+    assert [(a, b) for a, b in seen if a in order and b in order and order.index(b) > order.index(a)] == []
+    assert not (PACKAGE / "xlsx" / "importer.py").exists()
+
+
 def test_the_walk_sees_the_package_imports():
     """The walk finds what is there: a sample of known imports, module level and inside functions."""
     _, edges = graph(PACKAGE)
