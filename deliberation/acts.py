@@ -225,10 +225,16 @@ def _rule_duree(act: Act) -> Decision:
 def _rule_cout(act: Act) -> Decision:
     total = _montant(x for _, _, x in act.lignes)
     natures = sorted({ligne.nature for _, _, ligne in act.lignes if ligne.nature})
-    # one line: point at its amount (in amendements.yaml when an amendment set it)
-    where = act.lignes[0][2].at("montant") if len(act.lignes) == 1 else act.loc
-    data = [Datum("montant attribué par la phase", fmt.plain(fmt.money(total)), where),
-            Datum("nature des lignes", ", ".join(natures), act.loc)]
+    # point at the amount where it is written (its own thématique file, or amendements.yaml when an amendment
+    # set it): the one line bringing an amount, else each of them
+    funded = [ligne for _, _, ligne in act.lignes if ligne.montant and ligne.montant > 0]
+    where = funded[0].at("montant") if len(funded) == 1 else (act.lignes[0][2].at("montant") if len(act.lignes) == 1
+                                                              else act.loc)
+    data = [Datum("montant attribué par la phase", fmt.plain(fmt.money(total)), where)]
+    if len(funded) > 1:
+        data += [Datum(f"dont ligne {ligne.id}", fmt.plain(fmt.money(ligne.montant)), ligne.at("montant"))
+                 for ligne in funded]
+    data.append(Datum("nature des lignes", ", ".join(natures), act.loc))
     if total > 0:
         return Decision("cout", True, "montant-attribue",
                         "la phase attribue un montant à cette convention : le coût de l'opération change", data)
@@ -312,6 +318,22 @@ def plan_acts(d: Dossier, dispositifs: dict[str, Dispositif]) -> list[Act]:
             act.decisions = _decide(act)
         acts.append(act)
     return acts
+
+
+_TITLE_NUMBER = re.compile(r"n°\s*(\d+)", re.IGNORECASE)
+
+
+def titled_number(modele: Modele) -> int | None:
+    """The number a model's title gives (« Modèle d'avenant n°10 » → 10), if any."""
+    m = _TITLE_NUMBER.search(modele.titre or "")
+    return int(m.group(1)) if m else None
+
+
+def model_number(modele: Modele, annexe: int | None) -> int | str:
+    """A model's own number: declared (``numero``), else its title's, else its annex number in the délibération."""
+    if modele.numero is not None:
+        return modele.numero
+    return titled_number(modele) or annexe or "?"
 
 
 def model_clauses(modele: Modele, voted) -> tuple[str, ...]:
@@ -459,7 +481,9 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
         if act.is_model:
             out["cout"] = v.need(None, "coût")
         elif s.ancienne is not None:
-            base = v.need(conv.montant if conv else None, "montant de la convention", cloc, fmt.money)
+            # the annex's own part of the convention when the registry splits it (else the convention has one annex)
+            part = s.ancienne.montant if s.ancienne.montant is not None else (conv.montant if conv else None)
+            base = v.need(part, "montant de la convention", cloc, fmt.money)
             out["cout"] = f"{base} + {fmt.money(total)}" if total > 0 else base
         elif total > 0:
             out["cout"] = fmt.money(total)

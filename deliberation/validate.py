@@ -14,6 +14,7 @@ from deliberation.rules import (
     acts,
     amounts,
     budget,
+    conventions,
     declared,
     dispositifs,
     narratives,
@@ -43,6 +44,7 @@ MODULES = (
     seance,
     narratives,
     acts,  # the avenants and conventions to sign
+    conventions,  # the conventions they amend
     transmission,  # @ctes, on demand
     scdl,  # open data, at ``export scdl``
 )

@@ -52,8 +52,12 @@ def test_corrected_dossier_has_no_error():
     # 21 of the 22 documents to sign lack registry data about real bodies (SIRET, siège…): drafts
     assert codes["acte.incomplet"] == 21
     # the seed's own model citations that the data contradicts (see README.md)
-    assert codes["acte.modele_divergent"] == 4 and codes["acte.modeles_multiples"] == 1
-    assert sum(codes.values()) == out.stdout.count(": WARNING:") == 31
+    # MEMPA's two models (5 and 8) are declared merged (`fusion`): its avenant is compared with both at once
+    assert codes["acte.modele_divergent"] == 4 and codes["acte.modeles_multiples"] == 0
+    assert "MEMPA — avenant à la convention « plateforme » : l'avenant déduit des données diffère de Modèle " \
+           "d'avenant n°5 + Modèle d'avenant n°8" in out.stdout
+    assert "MEILL HC — avenant à la convention « plateforme » : l'avenant déduit des données diffère" in out.stdout
+    assert sum(codes.values()) == out.stdout.count(": WARNING:") == 30
 
 
 def test_corrected_figures_golden():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from deliberation.acts import model_number
 from deliberation.compute import Figures, Totaux
 from deliberation.model import NOUVELLE, Dossier
 from deliberation.plan import annexes
@@ -86,7 +87,7 @@ def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
                 structure = d.structures.get(ligne.structure)
                 modele = info.modeles.get(ligne.document)
                 if modele is not None and modele.type == "avenant":
-                    document = f"Modèle d'avenant n°{modele_numero.get(modele.id, '?')}"
+                    document = f"Modèle d'avenant n°{model_number(modele, modele_numero.get(modele.id))}"
                 elif modele is not None:
                     document = "Convention type"
                 else:

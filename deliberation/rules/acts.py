@@ -13,6 +13,7 @@ from deliberation.acts import (
     filled_act,
     model_clauses,
     model_texts_of,
+    titled_number,
     unknown_sheet_fields,
 )
 from deliberation.findings import Finding, Loc, error, warning
@@ -36,14 +37,62 @@ def check_form(act: Act, modeles: dict) -> list[Finding]:
             out.append(error("acte.forme", f"{act.label} : la ligne « {ligne.id} » modifie une convention existante "
                              f"mais cite la convention type ({m.id}) ; il faut un avenant", ligne.at("document")))
     avenant_models = [k for k in seen if modeles[k].type == "avenant"]
-    if len(avenant_models) > 1:
+    if len(avenant_models) > 1 and not merged(avenant_models, modeles):
         second = seen[avenant_models[1]]
-        out.append(warning(
+        out.append(error(
             "acte.modeles_multiples",
             f"{act.label} : les lignes de cette convention citent {len(avenant_models)} modèles d'avenant "
-            f"({', '.join(avenant_models)}) ; un seul avenant est produit par convention",
-            second.at("document"),
+            f"({', '.join(avenant_models)}) ; un seul avenant est produit par convention : déclarez la fusion "
+            f"(`fusion: [{avenant_models[1]}]` sous le modèle {avenant_models[0]} de phase.yaml) ou citez un seul "
+            "modèle", second.at("document"),
         ))
+    return out
+
+
+def merged(keys: list[str], modeles: dict) -> bool:
+    """True when the phase declares that these models go together in one avenant (``fusion``, either way)."""
+    first = keys[0]
+    return all(k == first or k in modeles[first].fusion or first in modeles[k].fusion for k in keys)
+
+
+_CITED_NUMBER = re.compile(r"(?:avenant|mod[eè]le)[^\d\n]{0,20}?n°\s*(\d+)", re.IGNORECASE)
+
+
+def check_model_numbers(d) -> list[Finding]:
+    """A model is cited by its own number: its title agrees with ``numero``; a line's text cites its model's.
+
+    A line's description that names a model number (« avenant n°7 », « Modèle d'avenant n° 6 ») must
+    name the number of the model its ``document`` cites: the annexe 4 prints that model's number.
+    """
+    modeles = d.info.modeles if d.info else {}
+    out = []
+    for m in modeles.values():
+        t = titled_number(m)
+        if m.numero is not None and t is not None and t != m.numero:
+            out.append(error("modele.numero", f"{m.titre} : le titre dit n°{t}, le modèle est déclaré n°{m.numero}",
+                             m.at("numero")))
+    for _, _, ligne in d.lignes():
+        m = modeles.get(ligne.document)
+        if m is None or m.type != "avenant" or not ligne.description:
+            continue
+        own = m.numero if m.numero is not None else titled_number(m)
+        for cited in _CITED_NUMBER.finditer(ligne.description):
+            if own is not None and int(cited.group(1)) != own:
+                out.append(error("modele.numero", f"ligne {ligne.id} : la description cite « {cited.group(0)} » mais "
+                                 f"la ligne signe le modèle {m.id} (n°{own})", ligne.at("description")))
+    return out
+
+
+def check_merges(d) -> list[Finding]:
+    """A ``fusion`` names avenant models of the phase."""
+    modeles = d.info.modeles if d.info else {}
+    out = []
+    for m in modeles.values():
+        for k in m.fusion:
+            if k not in modeles or modeles[k].type != "avenant" or k == m.id:
+                out.append(error("modele.fusion", f"{m.titre or m.id} : fusion avec « {k} », qui n'est pas un autre "
+                                 f"modèle d'avenant de la phase ({', '.join(x for x in modeles if x != m.id)})",
+                                 m.at("fusion")))
     return out
 
 
@@ -233,12 +282,13 @@ def check_filled_models(d, acts) -> list[Finding]:
 
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
                 "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte",
-                "modele.texte_article", "modele.terme"), (ERROR, WARNING))
+                "modele.texte_article", "modele.terme", "modele.fusion", "modele.numero"), (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
-    out: list[Finding] = check_empty_models(d) + check_filled_models(d, inp.acts) + check_voted_articles(d)
+    out: list[Finding] = (check_empty_models(d) + check_filled_models(d, inp.acts) + check_voted_articles(d)
+                          + check_merges(d) + check_model_numbers(d))
     for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act, d)
