@@ -427,6 +427,13 @@ def _tranches(lignes) -> list[tuple[dt.date | None, dt.date | None, Decimal]]:
     return sorted(by.items(), key=lambda kv: (kv[0][0] or dt.date.min, kv[0][1] or dt.date.min))
 
 
+#: Key of a sheet's values saying that the phase brings it no amount (no instalment of the phase to state).
+UNFUNDED = "__sans_financement__"
+
+#: Sheet fields stating the phase's instalments.
+PHASE_INSTALMENTS = re.compile(r"\[\[\s*(?:versements|versement_\d+)\s*\]\]")
+
+
 def sheet_placeholders(body: str) -> set[str]:
     """The ``[[name]]`` fields a sheet body uses."""
     return set(re.findall(r"\[\[\s*([a-z_0-9]+)\s*\]\]", body))
@@ -506,7 +513,12 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     parts: list[Decimal] = []
     if pcts and total > 0 and sum(pcts) == 100:
         parts = schedule(total, pcts)
-    if "versements" in used:
+    # a sheet the phase brings no amount to (valorisation only) has no instalment of the phase to state:
+    # its lines naming one are left out of the sheet (``render.acts.sheet_rows``), nothing is a blank
+    unfunded = total <= 0 and not act.is_model
+    if unfunded:
+        out[UNFUNDED] = "oui"
+    if "versements" in used and not unfunded:
         if parts:
             items = [
                 f"- {fmt.number(x.pourcentage)} % {x.libelle}, soit {fmt.money(m)}"
@@ -517,7 +529,7 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
             out["versements"] = v.need(None, "échéancier des versements", s.dispositif.loc if s.dispositif else None)
     for name in sorted(used):
         m = re.fullmatch(r"versement_(\d+)", name)
-        if m:
+        if m and not unfunded:
             i = int(m.group(1)) - 1
             value = parts[i] if i < len(parts) else None
             out[name] = v.need(value, f"montant du versement n°{i + 1}",
@@ -703,7 +715,9 @@ def _model_fields(v: Values, act: Act, d: Dossier, values: dict, per, total: Dec
     """
     texts = [d.textes_modeles[act.modele.id]] if act.is_model and act.modele and act.modele.id in d.textes_modeles \
         else model_texts_of(act, d)
-    used = {m for t in texts for a in t.articles for m in re.findall(r"\[\[\s*([a-z_0-9]+)\s*\]\]", a.texte)}
+    shown = {"objet", "autres", *act.included}  # the blanks of articles the act has, not of the others
+    used = {m for t in texts for a in t.articles if a.clause in shown
+            for m in re.findall(r"\[\[\s*([a-z_0-9]+)\s*\]\]", a.texte)}
     if not used:
         return {}
     conv = act.convention

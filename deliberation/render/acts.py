@@ -21,6 +21,8 @@ from jinja2 import StrictUndefined, TemplateError, meta
 
 from deliberation.acts import (
     CLAUSE_LABELS,
+    PHASE_INSTALMENTS,
+    UNFUNDED,
     Act,
     Decision,
     act_values,
@@ -309,7 +311,21 @@ def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
                                               "« [[chapitre]] » du budget du Département du Pas-de-Calais."))
     if not sections:
         rows.append(("Description du dispositif", "[[texte_fiche]]"))
+    if sheet_values.get(UNFUNDED):
+        rows = [(h, _without_phase_instalments(t)) for h, t in rows]
     return [(h, _fill(t, sheet_values)) for h, t in rows]
+
+
+#: What a sheet's « Modalités de versement » says when the phase funds nothing there.
+NO_INSTALMENT = "Aucun versement au titre de cette phase : valorisation, sans financement supplémentaire."
+
+
+def _without_phase_instalments(text: str) -> str:
+    """``text`` without the lines (list items, paragraphs) stating an instalment of the phase; said so if any went."""
+    if not PHASE_INSTALMENTS.search(text):
+        return text
+    kept = [line for line in text.split("\n") if not PHASE_INSTALMENTS.search(line)]
+    return (NO_INSTALMENT + "\n\n" + "\n".join(kept)).strip()
 
 
 # ---------------------------------------------------------------------------
