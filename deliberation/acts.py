@@ -346,6 +346,23 @@ def model_clauses(modele: Modele, voted) -> tuple[str, ...]:
     return voted.clauses if voted is not None else ()
 
 
+def reconstructed(act: Act, d: Dossier, statuts: dict) -> list[tuple[str, object]]:
+    """The templates an act is built from that are not declared adopted: (file, its status or None).
+
+    A convention is built from the convention type (``convention.docx``); an avenant from its frame
+    (``avenant.docx``) and, for each article no voted model text words, the engine's clause text
+    (``clauses/<article>.md``). The models voted as annexes are not acts: they are what is voted.
+    """
+    if act.is_model:
+        return []
+    files = ["convention.docx"] if act.kind == "convention" else ["avenant.docx"]
+    if act.kind == "avenant":
+        voted = model_texts_of(act, d)
+        files += [f"clauses/{name}.md" for name in ("objet", *act.included, "autres")
+                  if not any(t.article(name) is not None for t in voted)]
+    return [(f, statuts.get(f)) for f in files if statuts.get(f) is None or statuts[f].statut != "adopté"]
+
+
 def filled_act(modele: Modele, acts: list[Act]) -> Act | None:
     """The act a model's annex is (``modeles.<clé>.acte``: « structure/convention »), if it names one of ``acts``."""
     if not modele.acte:

@@ -672,6 +672,30 @@ class ClauseText(Node):
     corps_ligne: int = 1
 
 
+STATUTS = ("adopté", "reconstitution")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TemplateStatus(Node):
+    """Whether a template of an act is the text the Département adopted, or a reconstruction (``statuts.yaml``)."""
+
+    id: str = ""
+    statut: str | None = spec(Choice(*STATUTS), "adopté (le texte adopté) ou reconstitution (à remplacer).")
+    reference: str | None = spec(Text(), "La délibération qui l'adopte, ou ce dont il est reconstitué.",
+                                 required=False)
+    parties: str | None = spec(Text(), "Les parties reconstituées, quand ce n'est pas tout le texte.", required=False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Statuts(Node):
+    """``templates/statuts.yaml``: the status of each act template and clause text, by file."""
+
+    modeles: dict = spec(MapOf(TemplateStatus), "Modèle Word d'acte (« convention.docx ») → statut.",
+                         required=False, default={})
+    clauses: dict = spec(MapOf(TemplateStatus), "Texte de clause (« cout » : clauses/cout.md) → statut.",
+                         required=False, default={})
+
+
 # ---------------------------------------------------------------------------
 # amendments (amendements.yaml)
 

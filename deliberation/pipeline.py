@@ -26,7 +26,9 @@ from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
 from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
 from deliberation.fsio import JOURNAL, build_time, recover_files, sha256
 from deliberation.load import load_dispositifs, load_dossier
+from deliberation.load.modeles import STATUTS_FILE, load_statuts
 from deliberation.outcome import Built, Checked
+from deliberation.resources import templates_dir
 from deliberation.rules import DOSSIER, PDF, PdfInput, RuleInput
 from deliberation.settings import Settings
 from deliberation.validate import run_rules
@@ -62,8 +64,12 @@ def check(settings: Settings) -> Checked:
     findings += amend_findings
     figures = compute(dossier) if effects else presented_figures
     acts = plan_acts(dossier, dispositifs)  # one avenant or convention per (structure, convention) pair
+    templates = settings.templates or templates_dir()
+    statuts, status_findings = load_statuts(templates)  # adopted texts or reconstructions
+    findings += status_findings
     findings += run_rules(DOSSIER, RuleInput(dossier, figures, dispositifs, presented, presented_figures, effects,
-                                             acts, final=settings.final, actes=settings.actes or settings.final))
+                                             acts, final=settings.final, actes=settings.actes or settings.final,
+                                             statuts=statuts, statuts_file=str(templates / STATUTS_FILE)))
     return Checked(dossier, figures, dispositifs, sort_findings(findings), acts, presented, presented_figures,
                    effects)
 

@@ -89,6 +89,22 @@ class Dossier:
         return [f.code for f in self.check()]
 
 
+def adopted_templates(tmp_path: Path) -> Path:
+    """A copy of the engine's templates that the Département has adopted as they are (``statuts.yaml`` says so).
+
+    What a Département does once it has put its adopted texts in place: ``build --final`` then accepts
+    the acts built from them (the engine's own templates are reconstructions, refused by ``--final``).
+    """
+    import re
+
+    dest = templates_copy(tmp_path / "adopted")
+    text = (dest / "statuts.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"statut: reconstitution", "statut: adopté", text)
+    text = re.sub(r"\n\s+parties: >-\n(?:\s{6,}.*\n)+", "\n", text)
+    (dest / "statuts.yaml").write_text(text, encoding="utf-8")
+    return dest
+
+
 def templates_copy(tmp_path: Path, name: str | None = None, paragraph: str | None = None) -> Path:
     """A copy of the engine's templates; with ``name``, that Word template gets ``paragraph`` appended."""
     from docx import Document

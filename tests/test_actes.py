@@ -6,7 +6,7 @@ import io
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES
+from conftest import FIXTURES, adopted_templates
 from pypdf import PdfReader, PdfWriter
 
 from deliberation import pipeline
@@ -223,7 +223,8 @@ def test_final_build_refuses_an_encrypted_pdf_and_writes_nothing(fictif, tmp_pat
 
     monkeypatch.setattr(publish, "publish_pdfs", fake_publish)
     out = tmp_path / "out"
-    built = pipeline.build(Settings(source=fictif.root, out_dir=out, final=True, pdf=True))
+    built = pipeline.build(Settings(source=fictif.root, out_dir=out, final=True, pdf=True,
+                                    templates=adopted_templates(tmp_path)))
     assert not built.written and not out.exists()
     f = only(built.checked.findings, "actes.pdf_chiffre")
     assert f.loc == Loc(str(out / "02-deliberation.pdf"))
@@ -233,7 +234,8 @@ def test_final_build_refuses_an_encrypted_pdf_and_writes_nothing(fictif, tmp_pat
 def test_final_build_of_fictif_with_pdf_passes(tmp_path):
     """One real LibreOffice build: every transmitted PDF opens, none is encrypted, the total is far under 150 Mo."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--final"])
+    result = CliRunner().invoke(main, ["build", str(FIXTURES / "fictif"), "-o", str(out), "--final",
+                                       "--modeles", str(adopted_templates(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "[actes." not in result.output
     d = pipeline.check(Settings(source=FIXTURES / "fictif")).dossier

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import templates_copy
+from conftest import adopted_templates, templates_copy
 
 from deliberation import pipeline
 from deliberation.cli import main
@@ -240,7 +240,8 @@ def test_missing_siret_makes_a_draft_and_final_refuses(phase6, tmp_path):
 @pytest.mark.libreoffice
 def test_complete_registry_builds_final_without_any_blank(tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "fixtures" / "fictif"), "-o", str(out), "--final"])
+    result = CliRunner().invoke(main, ["build", str(ROOT / "fixtures" / "fictif"), "-o", str(out), "--final",
+                                       "--modeles", str(adopted_templates(tmp_path))])
     assert result.exit_code == 0, result.output
     docs = sorted(out.rglob("*.docx"))
     assert len(docs) == 10  # rapport, délibération, 2 narratives, annexe 3, 2 models, 3 acts

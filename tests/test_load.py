@@ -106,8 +106,8 @@ def test_parse_cache_gives_the_same_dossier_and_survives_a_corrupt_entry(tmp_pat
 
     cold = run()
     entries = sorted((tmp_path / "cache").rglob("*"))
-    # phase, budget, structures, 3 thématiques (and the cache's signing key)
-    assert len([e for e in entries if e.is_file() and e.name != "cle-hmac"]) == 6
+    # phase, budget, structures, 3 thématiques, the templates' statuts.yaml (and the cache's signing key)
+    assert len([e for e in entries if e.is_file() and e.name != "cle-hmac"]) == 7
     assert run() == cold  # from the cache
     for e in entries:
         if e.is_file():

@@ -286,3 +286,64 @@ def test_fictif_voted_term_is_checked_against_the_registry_and_lines(fictif):
                 "periode: {debut: 2024-02-01, fin: 2025-12-31}\n        montant: \"120 000,00\"")
     starts = [f for f in check(fictif.root).findings if "fait commencer la convention" in f.message]
     assert len(starts) == 1 and "le 01/01/2024, le registre le 01/02/2024" in starts[0].message
+
+
+# ---------------------------------------------------------------------------
+# templates carry their status: adopted text or reconstruction
+
+
+def test_acts_from_reconstructions_are_projets_and_say_which_parts(fictif, tmp_path):
+    out = tmp_path / "out"
+    build(fictif.root, out)
+    gamma = text_of(out / "actes" / "ccas-de-gamma" / "convention-nouvelle.docx")
+    assert "PROJET — valeurs à compléter : texte adopté de convention.docx (reconstitution : articles 2, 5, 6, 7, " \
+           "9, 10, 11 et 13" in gamma
+    sheet = (out / "actes" / "ccas-de-gamma" / "convention-nouvelle.revue.md").read_text("utf-8")
+    assert "- Statut : **PROJET** — aucun blanc, mais des textes reconstitués (ci-dessous)" in sheet
+    assert "  - `convention.docx` — parties : articles 2, 5, 6, 7, 9, 10, 11 et 13 (dont « Litiges … tribunal " \
+           "administratif de Lille »)" in sheet
+    alpha = (out / "actes" / "association-alpha" / "avenant-plateforme.revue.md").read_text("utf-8")
+    assert "  - `clauses/objet.md` — d'après : article 1 des modèles d'avenant n°5 à 10" in alpha
+    assert "`avenant.docx`" not in alpha  # the frame is the voted models' frame: adopted
+    # the models voted as annexes are what the délibération votes: no PROJET there
+    assert "PROJET" not in text_of(next(out.glob("*-annexe-4-avenant-accueil.docx")))
+
+
+def test_final_refuses_reconstructions_naming_the_template(fictif, tmp_path):
+    from conftest import adopted_templates
+
+    result = pipeline.build(Settings(source=fictif.root, out_dir=tmp_path / "out", final=True))
+    assert not result.written and not (tmp_path / "out").exists()
+    errors = [f for f in result.checked.findings if f.code == "acte.reconstitution"]
+    assert {f.message.split(" ")[0] for f in errors} == {"convention.docx", "clauses/objet.md",
+                                                          "clauses/objet_convention.md", "clauses/cout.md",
+                                                          "clauses/obligations.md", "clauses/annexes.md",
+                                                          "clauses/autres.md"}
+    conv = next(f for f in errors if f.message.startswith("convention.docx"))
+    assert "n'est pas le texte adopté : reconstitution (convention type adoptée par la Commission Permanente du 12 " \
+           "juin 2023, dont le texte manque)" in conv.message
+    assert "1 acte(s) production définitive impossible (CCAS de Gamma — nouvelle convention)" in conv.message
+    assert conv.loc.file.endswith("statuts.yaml") and conv.severity.name == "ERROR"
+    # the Département's adopted texts in place: --final goes through, nothing is a PROJET
+    adopted = adopted_templates(tmp_path)
+    result = pipeline.build(Settings(source=fictif.root, out_dir=tmp_path / "final", final=True, templates=adopted))
+    assert result.written, [f.message for f in result.checked.findings if f.severity.name == "ERROR"]
+    assert "PROJET" not in text_of(tmp_path / "final" / "actes" / "ccas-de-gamma" / "convention-nouvelle.docx")
+
+
+def test_example_final_names_the_reconstructed_convention_type(phase6):
+    findings = pipeline.check(Settings(source=phase6.root, final=True)).findings
+    conv = [f for f in findings if f.code == "acte.reconstitution" and f.message.startswith("convention.docx")]
+    assert conv and "6 acte(s) production définitive impossible" in conv[0].message
+    # Pas-de-Calais Actif's avenant is all voted text in the adopted frame: not among them
+    assert not any("Pas-de-Calais Actif" in f.message for f in findings if f.code == "acte.reconstitution")
+
+
+def test_undeclared_templates_are_reconstructions(fictif, tmp_path):
+    from conftest import templates_copy
+
+    templates = templates_copy(tmp_path)
+    (templates / "statuts.yaml").unlink()
+    findings = pipeline.check(Settings(source=fictif.root, final=True, templates=templates)).findings
+    (f,) = [f for f in findings if f.code == "acte.reconstitution" and f.message.startswith("avenant.docx")]
+    assert "statut non déclaré dans statuts.yaml" in f.message

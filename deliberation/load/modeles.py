@@ -21,8 +21,8 @@ import re
 from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
-from deliberation.load.yaml import read_text
-from deliberation.model import ARTICLES, MODEL_FIELDS, Modele, VotedArticle, VotedText
+from deliberation.load.yaml import load_record, read_text
+from deliberation.model import ARTICLES, MODEL_FIELDS, Modele, Statuts, TemplateStatus, VotedArticle, VotedText
 from deliberation.schema import control_message
 from deliberation.text import unrenderable
 
@@ -127,3 +127,23 @@ def fill(text: str, values: dict[str, str], escape=lambda s: s) -> str:
 def blanks_of(text: str) -> list[str]:
     """The declared blanks a voted text uses, in order."""
     return _FIELD.findall(text)
+
+
+#: The file of a templates folder that gives each act template's status (adopted text or reconstruction).
+STATUTS_FILE = "statuts.yaml"
+
+
+def load_statuts(templates: Path) -> tuple[dict[str, TemplateStatus], list[Finding]]:
+    """The status of each act template and clause text of ``templates`` (``statuts.yaml``).
+
+    Keys: the Word template's file name (« convention.docx ») or the clause text's path
+    (« clauses/cout.md »). A folder without the file declares nothing: every template is then a
+    reconstruction.
+    """
+    path = templates / STATUTS_FILE
+    if not os.path.lexists(path):
+        return {}, []
+    statuts, findings = load_record(path, Statuts)
+    if statuts is None:
+        return {}, findings
+    return {**statuts.modeles, **{f"clauses/{k}.md": v for k, v in statuts.clauses.items()}}, findings

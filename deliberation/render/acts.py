@@ -30,9 +30,10 @@ from deliberation.acts import (
     model_texts_of,
     modified_articles,
     motifs,
+    reconstructed,
 )
 from deliberation.findings import TemplateError as BuildTemplateError
-from deliberation.load.modeles import blanks_of, fill
+from deliberation.load.modeles import blanks_of, fill, load_statuts
 from deliberation.load.yaml import convert_text, read_text
 from deliberation.messages import library_error
 from deliberation.model import CLAUSES, ClauseText, Dossier, VotedText
@@ -74,6 +75,7 @@ class Clauses:
 
     texts: dict[str, ClauseText]
     compiled: dict
+    statuts: dict = dataclasses.field(default_factory=dict)  # file → TemplateStatus (``statuts.yaml``)
 
 
 def load_clauses(templates_dir: Path) -> Clauses:
@@ -114,7 +116,8 @@ def load_clauses(templates_dir: Path) -> Clauses:
             line = front.count("\n") + 4 + problems[0].line
             raise BuildTemplateError(f"{path}:{line}: {problems[0].message}")
         texts[name] = clause
-    return Clauses(texts, compiled)
+    statuts, _ = load_statuts(templates_dir)  # its findings are the check's (``pipeline.check``)
+    return Clauses(texts, compiled, statuts)
 
 
 def clause_markdown(body: str) -> str:
@@ -358,8 +361,12 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
     ctx["nom_majuscules"] = act.nom.upper()
     ctx["annexe_modele"] = annexe_numero
     ctx["modele_titre"] = (act.modele.titre or act.modele.id) if act.is_model else ""
-    ctx["projet"] = bool(blanks)
-    ctx["manquants"] = sorted({b.label for b in blanks})
+    parts = reconstructed(act, d, clauses.statuts)
+    ctx["reconstitutions"] = [{"fichier": f, "reference": st.reference if st else "",
+                               "parties": st.parties if st else "", "declare": st is not None} for f, st in parts]
+    ctx["projet"] = bool(blanks) or bool(parts)
+    ctx["manquants"] = sorted({b.label for b in blanks}) + [
+        f"texte adopté de {f} (reconstitution{' : ' + st.parties if st and st.parties else ''})" for f, st in parts]
     return ctx, blanks
 
 
@@ -449,11 +456,21 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
     lines.append(f"- Lignes : {', '.join(ligne.id or '?' for _, _, ligne in act.lignes)}")
     lines.append("- Articles numérotés de 1 à " + str(len(ctx.get("liste_articles", ()))) if act.kind == "avenant"
                  else "- Articles : ceux de la convention type (modèle Word)")
+    rebuilt = ctx.get("reconstitutions", [])
     if blanks:
         lines.append(f"- Statut : **PROJET** — {len(blanks)} valeur(s) à compléter :")
         lines += [f"  - {b.label} ({_where(b.loc, root)})" for b in blanks]
+    elif rebuilt:
+        lines.append("- Statut : **PROJET** — aucun blanc, mais des textes reconstitués (ci-dessous)")
     else:
-        lines.append("- Statut : complet (aucun blanc)")
+        lines.append("- Statut : complet (aucun blanc, textes adoptés)")
+    if rebuilt:
+        lines.append("- Textes reconstitués, à remplacer par le texte adopté (`build --final` les refuse) :")
+        for r in rebuilt:
+            detail = "; ".join(x for x in (r["parties"] and f"parties : {r['parties']}",
+                                           r["reference"] and f"d'après : {r['reference']}") if x)
+            lines.append(f"  - `{r['fichier']}`" + (f" — {detail}" if detail else "")
+                         + ("" if r["declare"] else " — statut non déclaré dans statuts.yaml"))
     lines.append("")
     if act.kind == "avenant":
         lines += ["## Articles", "", "| Article | Titre | Modifie | Règle | Pourquoi | Données lues |",

@@ -16,7 +16,7 @@ their severities. A stage is a point of the pipeline where there is something to
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,8 @@ class RuleInput:
     acts: Sequence[Act] = ()  # the avenants and conventions to sign
     final: bool = False  # the version to sign: a blank is an error
     actes: bool = False  # the @ctes pre-flight is asked (``check --actes``, ``build --final``)
+    statuts: dict = field(default_factory=dict)  # status of each act template (``templates/statuts.yaml``)
+    statuts_file: str = ""  # where that status is declared
 
 
 @dataclass(frozen=True)

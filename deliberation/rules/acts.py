@@ -13,6 +13,7 @@ from deliberation.acts import (
     filled_act,
     model_clauses,
     model_texts_of,
+    reconstructed,
     titled_number,
     unknown_sheet_fields,
 )
@@ -250,6 +251,31 @@ def check_voted_term(act: Act, d) -> list[Finding]:
     return out
 
 
+def check_reconstructions(inp: RuleInput) -> list[Finding]:
+    """Acts built from a template that is a reconstruction, not the adopted text: one finding per template.
+
+    Their documents are PROJETs, and their review sheets say which parts (no finding: the engine ships
+    reconstructions, every phase would warn); ``--final`` refuses them with an error naming the template.
+    """
+    if not inp.final:
+        return []
+    by_file: dict[str, tuple[object, list[Act]]] = {}
+    for act in inp.acts:
+        for file, status in reconstructed(act, inp.dossier, inp.statuts):
+            by_file.setdefault(file, (status, []))[1].append(act)
+    out = []
+    for file, (status, acts) in sorted(by_file.items()):
+        names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
+        what = (f"reconstitution ({status.reference})" if status is not None and status.reference
+                else "reconstitution" if status is not None else "statut non déclaré dans statuts.yaml")
+        parts = f", parties reconstituées : {status.parties}" if status is not None and status.parties else ""
+        verdict = "production définitive impossible"
+        out.append(error("acte.reconstitution", f"{file} n'est pas le texte adopté : {what}{parts} ; {len(acts)} "
+                        f"acte(s) {verdict} ({names}) ; remplacez-le par le texte adopté (--modeles) et déclarez-le "
+                        "« adopté » dans statuts.yaml", status.loc if status is not None else Loc(inp.statuts_file)))
+    return out
+
+
 def check_empty_models(d) -> list[Finding]:
     """An avenant model with neither declared articles nor voted text: its annex says it modifies nothing."""
     modeles = d.info.modeles if d.info else {}
@@ -282,13 +308,14 @@ def check_filled_models(d, acts) -> list[Finding]:
 
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
                 "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte",
-                "modele.texte_article", "modele.terme", "modele.fusion", "modele.numero"), (ERROR, WARNING))
+                "modele.texte_article", "modele.terme", "modele.fusion", "modele.numero", "acte.reconstitution"),
+      (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
     out: list[Finding] = (check_empty_models(d) + check_filled_models(d, inp.acts) + check_voted_articles(d)
-                          + check_merges(d) + check_model_numbers(d))
+                          + check_merges(d) + check_model_numbers(d) + check_reconstructions(inp))
     for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act, d)
