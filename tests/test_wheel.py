@@ -37,6 +37,7 @@ def installed(tmp_path_factory) -> Path:
     (wheel,) = (tmp / "dist").glob("deliberation-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "deliberation/templates/avenant.docx" in names and "deliberation/templates/clauses/cout.md" in names
+    assert "deliberation/templates/statuts.yaml" in names  # which templates are adopted texts
     assert any(n.startswith("deliberation/annexes/dispositifs/") and n.endswith(".md") for n in names)
     made = _run([sys.executable, "-m", "venv", tmp / "venv"], cwd=tmp)
     assert made.returncode == 0, made.stderr
