@@ -34,6 +34,7 @@ from deliberation.model import (
     Structure,
     Thematique,
 )
+from deliberation.text import sheet_sections
 
 ZERO = Decimal(0)
 
@@ -313,7 +314,10 @@ def plan_acts(d: Dossier, dispositifs: dict[str, Dispositif]) -> list[Act]:
         kind = "convention" if ckey == NOUVELLE else "avenant"
         act = Act(kind, skey, structure, ckey, convention, lignes, modele, cited)
         anciennes = list(convention.annexes) if convention else []
-        act.sheets = _sheets(_codes_in_order(lignes), lignes, anciennes if kind == "avenant" else [], dispositifs)
+        # a new convention numbers its annexes from 1; an avenant continues the convention's (from 2 when the
+        # registry does not say: annexe 1 of an existing convention is not the phase's to replace)
+        act.sheets = _sheets(_codes_in_order(lignes), lignes, anciennes if kind == "avenant" else [], dispositifs,
+                             first_default=2 if kind == "avenant" else 1)
         if kind == "avenant":
             act.decisions = _decide(act)
         acts.append(act)
@@ -444,6 +448,9 @@ def _tranches(lignes) -> list[tuple[dt.date | None, dt.date | None, Decimal]]:
     return sorted(by.items(), key=lambda kv: (kv[0][0] or dt.date.min, kv[0][1] or dt.date.min))
 
 
+#: Key of a sheet's values saying that a new convention's annex needs its own instalments row.
+CONVENTION_ROWS = "__lignes_convention__"
+
 #: Key of a sheet's values saying that the phase brings it no amount (no instalment of the phase to state).
 UNFUNDED = "__sans_financement__"
 
@@ -530,6 +537,16 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     parts: list[Decimal] = []
     if pcts and total > 0 and sum(pcts) == 100:
         parts = schedule(total, pcts)
+    if act.kind == "convention" and not act.is_model:
+        # the convention type's articles 5 and 9 send the reader to the annex for the instalments and the
+        # bilan: the annex holds them, from the sheet or as a blank to fill
+        heads = [h.lower() for h, _, _ in sheet_sections(body)]
+        if not any(h.startswith("modalités de versement") for h in heads):
+            used.add("versements")
+            out[CONVENTION_ROWS] = "oui"
+        if not any(h.startswith("bilan") for h in heads):
+            out["bilan"] = v.need(None, f"conditions du bilan (section « Bilan » de la fiche {s.code})",
+                                  s.dispositif.loc if s.dispositif else act.loc)
     # a sheet the phase brings no amount to (valorisation only) has no instalment of the phase to state:
     # its lines naming one are left out of the sheet (``render.acts.sheet_rows``), nothing is a blank
     unfunded = total <= 0 and not act.is_model

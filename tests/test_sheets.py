@@ -70,3 +70,42 @@ def test_valorisation_only_sheets_ask_for_no_instalment_fictif(fictif, tmp_path)
     assert "% à la signature" not in beta and "échéancier des versements" not in beta
     alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
     assert "60 % à la signature de l'avenant, soit 30 000,00 €" in sheet(alpha, 3)  # alpha's is funded
+
+
+# ---------------------------------------------------------------------------
+# new conventions: annexes from 1, and the annex holds what articles 5 and 9 refer to
+
+
+def _convention_lines(path: Path) -> tuple[str, str]:
+    text = text_of(path)
+    return text.split("Fait en deux exemplaires")[0], text.split("Annexe N°", 1)[1]
+
+
+def test_new_convention_annexes_start_at_1_and_hold_instalments_and_bilan_fictif(tmp_path):
+    out = tmp_path / "out"
+    built(ROOT / "fixtures" / "fictif", out)
+    body, annex = _convention_lines(out / "actes" / "ccas-de-gamma" / "convention-nouvelle.docx")
+    assert "Dispositif « Projets collectifs jeunesse - FAJ collectif » (annexe 1)" in body
+    assert "Annexe 1 : « Projets collectifs jeunesse - FAJ collectif »" in body and "Annexe 2" not in body
+    assert annex.startswith("1 – CCAS DE GAMMA")
+    assert "La participation financière est versée selon les modalités précisées en annexe." in body  # article 5
+    assert "Modalités de versement | 80 % à la signature de la convention, soit 9 600,00 €" in annex
+    assert "dans les conditions précisées en annexe." in body  # article 9
+    assert "Bilan | Un bilan qualitatif et quantitatif est remis" in annex
+
+
+def test_new_convention_annex_without_those_sections_shows_blanks_example(tmp_path):
+    out = tmp_path / "out"
+    result = built(ROOT / "fixtures" / "phase-6-2024", out)
+    body, annex = _convention_lines(out / "actes" / "ccas-de-lievin" / "convention-nouvelle.docx")
+    assert "Annexe 1 : « Expérimentation du coaching familial »" in body and "Annexe 2 :" not in body
+    assert "Modalités de versement | [échéancier des versements à compléter]" in annex
+    assert "Bilan | [conditions du bilan (section « Bilan » de la fiche 1.8) à compléter]" in annex
+    (act,) = [a for a in result.checked.acts if a.structure_key == "ccas-lievin"]
+    from deliberation.acts import act_values
+    _, blanks = act_values(act, result.checked.dossier)
+    assert "conditions du bilan (section « Bilan » de la fiche 1.8)" in [b.label for b in blanks]  # a PROJET
+    for path in (out / "actes").rglob("convention-nouvelle.docx"):  # every new convention of the phase
+        body, annex = _convention_lines(path)
+        assert "(annexe 1)" in body and annex.startswith("1 – "), path
+        assert "Modalités de versement |" in annex and "Bilan |" in annex, path

@@ -21,6 +21,7 @@ from jinja2 import StrictUndefined, TemplateError, meta
 
 from deliberation.acts import (
     CLAUSE_LABELS,
+    CONVENTION_ROWS,
     PHASE_INSTALMENTS,
     UNFUNDED,
     Act,
@@ -314,6 +315,11 @@ def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
                                               "« [[chapitre]] » du budget du Département du Pas-de-Calais."))
     if not sections:
         rows.append(("Description du dispositif", "[[texte_fiche]]"))
+    if act.kind == "convention" and not act.is_model:  # what articles 5 and 9 of the convention type refer to
+        if sheet_values.get(CONVENTION_ROWS):
+            rows.append(("Modalités de versement", "[[versements]]"))
+        if "bilan" in sheet_values:
+            rows.append(("Bilan", "[[bilan]]"))
     if sheet_values.get(UNFUNDED):
         rows = [(h, _without_phase_instalments(t)) for h, t in rows]
     return [(h, _fill(t, sheet_values)) for h, t in rows]
