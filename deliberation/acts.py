@@ -465,7 +465,8 @@ def sheet_placeholders(body: str) -> set[str]:
 
 #: Fields an annex sheet may use; other ``[[…]]`` names are reported when the sheet is loaded.
 SHEET_FIELDS = {
-    "duree": "période de l'opération pour la structure",
+    "duree": "période de l'opération pour la structure (« Du 01/01/2025 au 31/12/2025 »)",
+    "periode": "la même, dans une phrase (« soit [[periode]] » : « soit du 01/01/2025 au 31/12/2025 »)",
     "cout": "coût (montant de la convention + montant de la phase)",
     "territoire": "territoire(s) d'intervention des lignes",
     "chapitre": "code opération de la ligne budgétaire",
@@ -494,9 +495,10 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     total = _montant(s.lignes)
     per = _periode(s.lignes)
     cloc = conv.loc if conv else act.loc
-    if "duree" in used:
+    if "duree" in used or "periode" in used:
         if act.is_model:
             out["duree"] = v.need(None, "durée")
+            out["periode"] = v.need(None, "période de l'opération")
         else:
             debut, fin = per if per else (None, None)
             if s.ancienne is not None:
@@ -508,6 +510,7 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
             label = "période de la convention" if s.ancienne is not None else "période"
             out["duree"] = (f"Du {fmt.date_short(debut)} au {fmt.date_short(fin)}" if debut and fin
                             else v.need(None, label, cloc))
+            out["periode"] = out["duree"][0].lower() + out["duree"][1:] if debut and fin else out["duree"]
     if "cout" in used:
         if act.is_model:
             out["cout"] = v.need(None, "coût")

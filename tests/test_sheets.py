@@ -109,3 +109,39 @@ def test_new_convention_annex_without_those_sections_shows_blanks_example(tmp_pa
         body, annex = _convention_lines(path)
         assert "(annexe 1)" in body and annex.startswith("1 – "), path
         assert "Modalités de versement |" in annex and "Bilan |" in annex, path
+
+
+# ---------------------------------------------------------------------------
+# a catalogue sheet's own dates against the act's period
+
+
+def test_sheet_period_contradicting_the_act_is_an_error_fictif(fictif, tmp_path):
+    sheet = "dispositifs/1.2-fictif.md"
+    fictif.edit(sheet, "## Territoire d'intervention", "## Durée de l'opération\n\nLa durée de l'opération est fixée "
+                "à 6 mois, soit du 01/01/2027 au 30/06/2027. L'appel à projets est ouvert du 12/01/2030 au "
+                "15/02/2030 inclus.\n\n## Territoire d'intervention")
+    findings = [f for f in pipeline.check(Settings(source=fictif.root)).findings if f.code == "fiche.periode_contraire"]
+    (f,) = findings  # the call for projects' opening is not about the act: not reported
+    assert f.severity.name == "ERROR" and f.loc.file.endswith("1.2-fictif.md") and f.loc.line == 27
+    assert "« soit du 01/01/2027 au 30/06/2027 » contredit la période de l'acte (du 01/01/2024 au 31/12/2025) : " \
+           "Association Alpha — avenant à la convention « plateforme »" in f.message
+    fictif.edit(sheet, "soit du 01/01/2027 au 30/06/2027", "soit [[periode]]")
+    assert [f for f in pipeline.check(Settings(source=fictif.root)).findings
+            if f.code in ("fiche.periode_contraire", "fiche.champ_inconnu")] == []
+    out = tmp_path / "out"
+    built(fictif.root, out)
+    alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
+    assert "La durée de l'opération est fixée à 6 mois, soit du 01/01/2025 au 30/06/2025." in alpha
+
+
+def test_sheet_period_contradicting_the_act_is_an_error_example(phase6, tmp_path):
+    # sheet 1.1 states the 2024 instalment « pour l'opération du 01/01/2024 au 31/12/2024 »: right for the
+    # plateforme conventions (2024-2025); a convention starting in 2025 contradicts it
+    assert [f for f in pipeline.check(Settings(source=phase6.root)).findings
+            if f.code == "fiche.periode_contraire"] == []
+    phase6.edit("structures.yaml", "periode: {debut: 01/01/2024, fin: 31/12/2025}",
+                "periode: {debut: 01/01/2025, fin: 31/12/2025}")  # MEMPA's plateforme convention
+    (f,) = [f for f in pipeline.check(Settings(source=phase6.root)).findings if f.code == "fiche.periode_contraire"]
+    assert f.loc.file.endswith("1.1-dynamisation-accueil.md") and f.loc.line == 65
+    assert "« pour l'opération du 01/01/2024 au 31/12/2024 » contredit la période de l'acte (du 01/01/2025 au " \
+           "31/12/2025) : MEMPA — avenant à la convention « plateforme »" in f.message

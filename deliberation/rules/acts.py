@@ -251,6 +251,65 @@ def check_voted_term(act: Act, d) -> list[Finding]:
     return out
 
 
+_SHORT = r"\d{1,2}/\d{1,2}/\d{2,4}"
+_LONG = r"\d{1,2}(?:er)?\s+(?:" + "|".join(_MONTHS) + r")\s+\d{4}"
+#: A period the sheet states for the operation: « soit du … au … », « pour l'opération du … au … », « période du … ».
+_OPERATION_PERIOD = re.compile(r"(?:soit|pour l[’']opération|période)\s+du\s+(" + _SHORT + "|" + _LONG + r")\s+au\s+("
+                               + _SHORT + "|" + _LONG + ")", re.IGNORECASE)
+
+
+def _one_date(text: str) -> dt.date | None:
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", text)
+    if m:
+        year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
+        try:
+            return dt.date(year, int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return None
+    dates = written_dates(text)
+    return dates[0] if dates else None
+
+
+def act_window(act: Act) -> tuple[dt.date, dt.date] | None:
+    """The days an act's sheets may speak of: the convention's period and the phase's lines (for an avenant)."""
+    days = [x for _, _, ligne in act.lignes if ligne.periode for x in (ligne.periode.debut, ligne.periode.fin) if x]
+    cp = act.convention.periode if act.kind == "avenant" and act.convention else None
+    days += [x for x in ((cp.debut, cp.fin) if cp else ()) if x]
+    return (min(days), max(days)) if days else None
+
+
+def check_sheet_periods(inp: RuleInput) -> list[Finding]:
+    """A sheet joined to an act states no period of the operation outside the act's.
+
+    Read in the sheet's text: the periods it gives for the operation (« soit du … au … », « pour
+    l'opération du … au … », « période du … au … »); other dates (a law's, the call for projects'
+    opening « ouvert du … au … ») are not about the act's period. The sheet's own dates should be the
+    field ``[[periode]]``: it prints each act's period.
+    """
+    groups: dict[tuple, list[Act]] = {}
+    for act in inp.acts:
+        window = act_window(act)
+        if act.is_model or window is None:
+            continue
+        for sheet in act.sheets:
+            d = sheet.dispositif
+            if d is None:
+                continue
+            for n, line in enumerate(d.corps.split("\n")):
+                for m in _OPERATION_PERIOD.finditer(line):
+                    debut, fin = _one_date(m.group(1)), _one_date(m.group(2))
+                    if debut is None or fin is None or (window[0] <= debut and fin <= window[1]):
+                        continue
+                    groups.setdefault((d.loc.file, d.corps_ligne + n, d.code, m.group(0), window), []).append(act)
+    out = []
+    for (file, line, code, said, window), acts in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+        names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
+        out.append(error("fiche.periode_contraire", f"fiche {code} : « {said} » contredit la période de l'acte "
+                         f"(du {fmt.date_short(window[0])} au {fmt.date_short(window[1])}) : {names} ; écrivez "
+                         "« [[periode]] », que le moteur remplit pour chaque acte", Loc(file, line)))
+    return out
+
+
 def check_reconstructions(inp: RuleInput) -> list[Finding]:
     """Acts built from a template that is a reconstruction, not the adopted text: one finding per template.
 
@@ -308,14 +367,16 @@ def check_filled_models(d, acts) -> list[Finding]:
 
 @rule(DOSSIER, ("acte.forme", "acte.modeles_multiples", "acte.modele_divergent", "acte.clause_indecise",
                 "acte.clause_contredite", "acte.incomplet", "modele.sans_article", "modele.acte",
-                "modele.texte_article", "modele.terme", "modele.fusion", "modele.numero", "acte.reconstitution"),
+                "modele.texte_article", "modele.terme", "modele.fusion", "modele.numero", "acte.reconstitution",
+                "fiche.periode_contraire"),
       (ERROR, WARNING))
 def check_acts(inp: RuleInput) -> list[Finding]:
     """Each avenant or convention: legal form, conformity to its model, undecided articles, blanks (errors if final)."""
     d = inp.dossier
     modeles = d.info.modeles if d.info else {}
     out: list[Finding] = (check_empty_models(d) + check_filled_models(d, inp.acts) + check_voted_articles(d)
-                          + check_merges(d) + check_model_numbers(d) + check_reconstructions(inp))
+                          + check_merges(d) + check_model_numbers(d) + check_reconstructions(inp)
+                          + check_sheet_periods(inp))
     for act in inp.acts:
         out += check_form(act, modeles)
         out += check_conformity(act, d)
