@@ -612,6 +612,11 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
         "qualite": v.need(rep.qualite if rep else None, "qualité du représentant", sloc),
         "habilitation": v.need(rep.habilitation if rep else None, "habilitation du représentant", sloc),
     }
+    # the name in a sentence, with the article the registry declares (« l'Association Alpha », « le CCAS de … »)
+    forms = fmt.designation(act.nom, s.article if s and not act.is_model else None)
+    partie["designation"] = forms["nom"]
+    partie["designation_de"] = forms["de"]
+    partie["article_declare"] = bool(s and s.article) or act.is_model
     partie["signataire"] = v.need(rep.nom if rep and rep.nom else None, "représentant légal", sloc)
     if rep and rep.qualite and rep.civilite and not act.is_model:
         article = "La " if rep.civilite == "Mme" else "Le "
@@ -653,7 +658,7 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
             "descriptions": [ligne.description for _, _, ligne in act.lignes if ligne.description],
         }
         values["titre"] = "CONVENTION"
-        values["objet"] = f"Définition du partenariat entre le Département et {act.nom}"
+        values["objet"] = f"Définition du partenariat entre le Département et {partie['designation']}"
         values["visas"] = [
             f"la délibération de la Commission Permanente en date du {values['departement']['date_cp']} ;"
         ]
@@ -669,7 +674,8 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
     objet = conv.objet if conv and conv.objet else None
     values["objet"] = (
         f"Avenant à la convention n°{numero} : {objet[0].lower() + objet[1:]}" if objet
-        else f"Avenant à la convention n°{numero} définissant le partenariat entre le Département et {act.nom}"
+        else f"Avenant à la convention n°{numero} définissant le partenariat entre le Département et "
+        f"{partie['designation']}"
     )
     values["visas"] = [
         f"la convention n°{numero} signée le {signature} ;",

@@ -144,3 +144,26 @@ def gap(expected: Decimal, found: Decimal, unit: str = "€") -> str:
     amount = abs(diff)
     shown = money(amount) if unit == "€" else f"{number(amount)} {unit}".rstrip()
     return plain(f"({shown} {word})")
+
+
+_ELIDE = "aeiouyàâäéèêëîïôöùûüœæhAEIOUYÀÂÉÈÊÎÔÛŒÆH"
+
+
+def designation(nom: str, article: str | None) -> dict[str, str]:
+    """A body's name in a sentence, with the article the registry declares (none guessed).
+
+    ``article``: « le », « la », « l' », « les », « aucun » (a proper name) or None (not declared:
+    the name alone). Returns the forms ``nom`` (« la Maison de l'emploi »), ``de`` (« de la Maison »,
+    « du CCAS », « de l'Association », « des Amis », « de Pas-de-Calais Actif ») and ``a`` (« à la »,
+    « au », « à l' », « aux »). A declared « l' » is written before the name without a space.
+    """
+    if article in (None, "", "aucun"):
+        de = f"d'{nom}" if nom[:1] in _ELIDE and article == "aucun" else f"de {nom}"
+        return {"nom": nom, "de": de, "a": f"à {nom}"}
+    if article == "l'":
+        return {"nom": f"l'{nom}", "de": f"de l'{nom}", "a": f"à l'{nom}"}
+    if article == "le":
+        return {"nom": f"le {nom}", "de": f"du {nom}", "a": f"au {nom}"}
+    if article == "les":
+        return {"nom": f"les {nom}", "de": f"des {nom}", "a": f"aux {nom}"}
+    return {"nom": f"la {nom}", "de": f"de la {nom}", "a": f"à la {nom}"}

@@ -342,7 +342,7 @@ def test_structure_text_is_data_not_markdown_or_template(fictif, tmp_path):
     assert build(fictif.root, out).written
     (path,) = [p for p in (out / "actes").rglob("avenant-plateforme.docx") if "beta" not in str(p)]
     text = docx_text(path)
-    assert "partenariat entre le Département du Pas-de-Calais et **Alpha** {{ 7*7 }} [[duree]] <w:t> concourant" \
+    assert "partenariat entre le Département du Pas-de-Calais et l'**Alpha** {{ 7*7 }} [[duree]] <w:t> concourant" \
         in text
     assert "Annexe N°2 – **ALPHA** {{ 7*7 }} [[DUREE]] <W:T>" in text
 

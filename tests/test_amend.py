@@ -175,7 +175,9 @@ def test_documents_carry_the_adopted_figures_and_cite_the_amendments(rebuilt):
     assert "AMIE du Boulois" not in annexe4 and "TOTAL Thématique 1 |  |  |  | 655 350,00 €" in annexe4
     delib = text_of(out, "02-deliberation.docx")
     assert "Vu l'amendement n°1 « Réduction du financement complémentaire de Pas-de-Calais Actif », adopté" in delib
-    assert re.search(r"montant total de 655 350 € .*modifié par les amendements n°1 et 2\.", delib)
+    # « la répartition financière proposée en annexe 4 …, telle que modifiée par les amendements » (issue 18)
+    assert re.search(r"montant total de 655 350 € ainsi que la répartition financière proposée en annexe 4 à la "
+                     r"présente délibération, telle que modifiée par les amendements n°1 et 2\.", delib)
     assert "comme suit (tableau modifié par les amendements n°1 et 2) :" in delib
     assert "C02-446A05 | 6568/93446 | Indemnisation des organismes référents | 8 589 450,00 | 655 350,00" in delib
     assert "712 000" not in delib

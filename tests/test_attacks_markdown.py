@@ -66,7 +66,7 @@ ATTACKS = {
         "      - un\n        - deux\n          - trois\n\n            [[structures]]. quatre\n",
         "[[structures]]. quatre", "opération 1.1 : liste au 4e niveau d'imbrication", "texte.imbrication"),
     "form feed written as an entity": (
-        "thematiques/t4.yaml", "Il est proposé de financer 1 structure.", "Il est proposé &#12; de financer.",
+        "thematiques/t4.yaml", "Il est proposé de financer une structure.", "Il est proposé &#12; de financer.",
         "&#12;", "opération 4.1 : caractère interdit dans le texte : U+000C", "texte.controle"),
 }
 

@@ -46,6 +46,7 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "04-annexe-2-thematique-4.docx",
         "05-annexe-3-repartition-financiere.docx",
         "06-annexe-4-avenant-accueil.docx",
+        "07-annexe-5-avenant-valorisation.docx",
         "CHANGES.md",
         "actes",
         "annexe-4.xlsx",
@@ -73,7 +74,7 @@ def test_rapport_budget_table_and_thematiques(built_fictif):
     assert "C02-446A05 | 6568/93446 | Indemnisation des organismes référents | 1 000 000,00 | 500 000,00 | " \
            "50 000,00 | 450 000,00" in lines
     assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 90 000,00 | 12 000,00 | 78 000,00" in lines
-    assert "2 dispositifs sont proposés pour un total de 50 000 € (Annexes 1 et 3)." in lines
+    assert "Deux dispositifs sont proposés pour un total de 50 000 € (Annexes 1 et 3)." in lines
     assert "Un dispositif est proposé pour un total de 12 000 € (Annexes 2 et 3)." in lines
     assert "REUNION DU 10 MARS 2025" in lines
     assert "La 2ème Commission - Solidarités humaines a émis un avis favorable sur ce rapport lors de sa réunion " \
@@ -117,7 +118,7 @@ def test_repartition_rows_subtotals_and_totals(built_fictif):
     assert "Opération 1 : Dynamisation des parcours : accueil des BRSA | Arrageois | Association Alpha | " \
            "Valorisation d'1 ETP pour la réalisation de 400 diagnostics | - € | Modèle d'avenant n°4" in lines
     assert " | Calaisis | Beta Emploi | Valorisation de 2 ETP pour la réalisation de 800 diagnostics | - € | " \
-           "Modèle d'avenant n°4" in lines
+           "Modèle d'avenant n°5" in lines  # fictif's models have no number of their own: their annex number
     assert "TOTAL Opération 1 |  |  |  | - € | " in lines
     assert "TOTAL Opération 2 |  |  |  | 50 000,00 € | " in lines
     assert "TOTAL Thématique 1 |  |  |  | 50 000,00 € | " in lines
@@ -215,7 +216,7 @@ def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
     files = [p for p in a.rglob("*") if p.is_file()]
-    assert len(files) == 16  # 9 Word files, 3 review sheets, chiffres.json, annexe-4.xlsx, CHANGES.md, manifest.json
+    assert len(files) == 17  # 10 Word files, 3 review sheets, chiffres.json, annexe-4.xlsx, CHANGES.md, manifest.json
     for p in files:
         assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 
@@ -296,7 +297,7 @@ def test_phase6_deliberation_and_rapport_figures(phase6_bundle):
            "712 000,00 | 203 067,73" in rapport
     assert "C02-428C01 | 6568/93428 | Fonds d'aide aux jeunes | 130 000,00 | 90 500,00 | 59 200,00 | 31 300,00" \
         in rapport
-    assert "4 dispositifs sont proposés pour un total de 712 000 € (Annexes 1 et 4)." in rapport
+    assert "Quatre dispositifs sont proposés pour un total de 712 000 € (Annexes 1 et 4)." in rapport
     assert "Un dispositif est proposé pour un total de 59 200 € (Annexes 3 et 4)." in rapport
     narrative = "\n".join(lines_of(out, "thematique-1"))
     assert "pour 8 structures pour la mise en œuvre de cette mission, pour la réalisation d'un total de 4 783 " \

@@ -163,6 +163,8 @@ def vocabulary() -> tuple[str, ...]:
     words = set()
     for base, files in bases().items():
         for name in files:
+            if name.startswith("modeles/"):  # voted texts: Markdown, no YAML tree
+                continue
             for p in paths(base, name):
                 words.update(str(k) for k in p if isinstance(k, str))
                 node = _get(tree(base, name), p)

@@ -104,7 +104,8 @@ def test_every_redline_of_the_amended_example_is_made_here_and_resolves_to_both_
     v1, v2 = amended
     names = sorted(str(p.relative_to(v2 / "revisions")) for p in (v2 / "revisions").rglob("*.docx"))
     assert names == ["02-deliberation.docx", "03-annexe-1-thematique-1.docx",
-                     "06-annexe-4-repartition-financiere.docx", "actes/pas-de-calais-actif/avenant-2024-01213.docx"]
+                     "06-annexe-4-repartition-financiere.docx", "12-annexe-10-avenant-10.docx",  # the act, voted
+                     "actes/pas-de-calais-actif/avenant-2024-01213.docx"]
     for name in names:
         old, new = (v1 / name).read_bytes(), (v2 / name).read_bytes()
         quick = tracked_redline(old, new, AUTHOR, WHEN)

@@ -459,6 +459,12 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
             else:
                 lines.append(f"- Conformité au modèle {names} : **non conforme** — {len(conf.gaps)} article(s) "
                              f"diffèrent du modèle ({source}) : voir « Écarts avec le modèle »")
+    p = ctx["partie"]
+    if p.get("article_declare"):
+        lines.append(f"- Désignation dans les phrases : « {p['designation']} » (article déclaré au registre)")
+    else:
+        lines.append(f"- Désignation dans les phrases : « {p['designation']} » — article non déclaré au registre "
+                     "(`article: le|la|l'|les|aucun`) : le nom seul, sans article deviné")
     lines.append(f"- Lignes : {', '.join(ligne.id or '?' for _, _, ligne in act.lignes)}")
     lines.append("- Articles numérotés de 1 à " + str(len(ctx.get("liste_articles", ()))) if act.kind == "avenant"
                  else "- Articles : ceux de la convention type (modèle Word)")

@@ -1,0 +1,132 @@
+"""Issue 18: French agreement by construction — counts in words, articles and elisions from the registry.
+
+Every template (rapport, délibération, annexes, avenant, convention, review sheets) is rendered for a
+one-item phase (one thématique, one dispositif, one structure) and a many-item phase (fictif), with
+bodies whose names start with a vowel and each article the registry can declare; the sentences are read
+back from the documents.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from deliberation import fmt, pipeline
+from deliberation.fmt import plain
+from deliberation.render import inspect
+from deliberation.render.filters import compte, de_compte, les_compte
+from deliberation.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What French never writes: a digit 1 counting a noun, an article not contracted or not elided.
+WRONG = re.compile(r"\bde 1 [a-zé]|\b1 (?:dispositif|structure|opération|thématique)s?\b|\bde le\b|\bà le\b|\bde les\b"
+                   r"|\bà les\b|\bde un\b|\bde une\b|\b(?:le|la|de|Pour) (?=[AEIOUÉ][a-zé])|\bles 1\b")
+
+
+def text_of(path: Path) -> str:
+    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+
+
+def all_text(out: Path) -> str:
+    parts = [text_of(p) for p in sorted(out.rglob("*.docx")) if "revisions" not in p.parts]
+    parts += [p.read_text("utf-8") for p in sorted(out.rglob("*.revue.md"))]
+    return "\n".join(parts)
+
+
+def test_counts_agree_and_elide():
+    assert [compte(n, "dispositif") for n in (0, 1, 2, 9, 10, 12)] == [
+        "aucun dispositif", "un dispositif", "deux dispositifs", "neuf dispositifs", "10 dispositifs",
+        "12 dispositifs"]
+    assert compte(1, "structure", feminin=True) == "une structure" and compte(0, "opération", feminin=True) == \
+        "aucune opération"
+    assert de_compte(1, "dispositif") == "d'un dispositif" and de_compte(8, "dispositif") == "de huit dispositifs"
+    assert de_compte(1, "structure", feminin=True) == "d'une structure"
+    assert [les_compte(1, "thématique", feminin=True), les_compte(1, "opération", feminin=True),
+            les_compte(1, "dispositif"), les_compte(3, "thématique", feminin=True)] == [
+        "la thématique", "l'opération", "le dispositif", "les trois thématiques"]
+
+
+@pytest.mark.parametrize("article, nom, forms", [
+    ("l'", "Association Oméga", ("l'Association Oméga", "de l'Association Oméga", "à l'Association Oméga")),
+    ("le", "CCAS de Gamma", ("le CCAS de Gamma", "du CCAS de Gamma", "au CCAS de Gamma")),
+    ("la", "Maison de l'emploi", ("la Maison de l'emploi", "de la Maison de l'emploi", "à la Maison de l'emploi")),
+    ("les", "Amis du Boulonnais", ("les Amis du Boulonnais", "des Amis du Boulonnais", "aux Amis du Boulonnais")),
+    ("aucun", "Orange Insertion", ("Orange Insertion", "d'Orange Insertion", "à Orange Insertion")),
+    ("aucun", "Pas-de-Calais Actif", ("Pas-de-Calais Actif", "de Pas-de-Calais Actif", "à Pas-de-Calais Actif")),
+    (None, "MEMPA", ("MEMPA", "de MEMPA", "à MEMPA")),  # not declared: the name alone, nothing guessed
+])
+def test_designation_from_the_registry(article, nom, forms):
+    d = fmt.designation(nom, article)
+    assert (d["nom"], d["de"], d["a"]) == forms
+
+
+def _vowels(fictif):
+    """fictif's bodies renamed with vowels and every article: l', la, les."""
+    fictif.edit("structures.yaml", "    nom: Association Alpha\n    article: l'\n",
+                "    nom: Union Oméga\n    article: l'\n")
+    fictif.edit("structures.yaml", "    nom: Beta Emploi\n    article: aucun  # nom propre\n",
+                "    nom: Maison de l'emploi\n    article: la\n")
+    fictif.edit("structures.yaml", "    nom: CCAS de Gamma\n    article: le\n",
+                "    nom: Amis du Boulonnais\n    article: les\n")
+    return fictif
+
+
+def test_many_item_phase_with_vowels_and_every_article(fictif, tmp_path):
+    _vowels(fictif)
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
+    text = all_text(out)
+    assert not WRONG.search(text), WRONG.search(text).group(0) + " … " + text[WRONG.search(text).start() - 80:
+                                                                                WRONG.search(text).end() + 40]
+    omega = text_of(out / "actes" / "union-omega" / "avenant-plateforme.docx")
+    assert "Pour l'Union Oméga," in omega
+    assert "modalités de partenariat entre le Département du Pas-de-Calais et l'Union Oméga concourant" in omega
+    maison = text_of(out / "actes" / "maison-de-l-emploi" / "avenant-plateforme.docx")
+    assert "Pour la Maison de l'emploi," in maison
+    amis = text_of(out / "actes" / "amis-du-boulonnais" / "convention-nouvelle.docx")
+    assert "Objet : Définition du partenariat entre le Département et les Amis du Boulonnais" in amis
+    assert "Pour les Amis du Boulonnais," in amis
+    delib = text_of(next(out.glob("*-deliberation.docx")))
+    assert "De valider le financement de deux dispositifs de la thématique 1" in delib
+    assert "De valider le financement d'un dispositif de la thématique 4" in delib
+    rapport = text_of(next(out.glob("*-rapport.docx")))
+    assert "dans les deux thématiques de l'Appel à projets" in rapport
+    assert "Deux dispositifs sont proposés" in rapport and "Un dispositif est proposé" in rapport
+
+
+def test_one_item_phase(fictif, tmp_path):
+    """One thématique, one dispositif, one structure: no « 1 dispositif », no « les 1 thématiques »."""
+    (fictif.root / "thematiques" / "t1.yaml").unlink()
+    fictif.edit("phase.yaml", 'montant: "62 000,00", source: Récapitulatif', 'montant: "12 000,00", source: '
+                "Récapitulatif")
+    fictif.write("budget.yaml", "lignes:\n  - code: C02-428C01\n    imputation: 6568/93428\n    libelle: Fonds d'aide "
+                 "aux jeunes\n    ae: 130000.00\n    disponible: 90000.00\n")
+    fictif.edit("structures.yaml", "    nom: CCAS de Gamma\n    article: le\n",
+                "    nom: Entraide Ouvrière\n    article: l'\n")
+    checked = pipeline.check(Settings(source=fictif.root))
+    assert not [f for f in checked.findings if f.severity.name == "ERROR"], [f.message for f in checked.findings]
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
+    text = all_text(out)
+    assert not WRONG.search(text), text[WRONG.search(text).start() - 80: WRONG.search(text).end() + 40]
+    rapport = text_of(next(out.glob("*-rapport.docx")))
+    assert "dispositifs intervenant dans la thématique de l'Appel à projets" in rapport
+    assert "Un dispositif est proposé pour un total de 12 000 €" in rapport
+    delib = text_of(next(out.glob("*-deliberation.docx")))
+    assert "De valider le financement d'un dispositif de la thématique 4" in delib
+    conv = text_of(out / "actes" / "entraide-ouvriere" / "convention-nouvelle.docx")
+    assert "Pour l'Entraide Ouvrière," in conv and "entre le Département et l'Entraide Ouvrière" in conv
+
+
+def test_undeclared_article_is_said_in_the_review_sheet(tmp_path):
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=ROOT / "fixtures" / "phase-6-2024", out_dir=out)).written
+    mempa = (out / "actes" / "mempa" / "avenant-plateforme.revue.md").read_text("utf-8")
+    assert "« MEMPA » — article non déclaré au registre (`article: le|la|l'|les|aucun`) : le nom seul" in mempa
+    pdc = (out / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.revue.md").read_text("utf-8")
+    assert "- Désignation dans les phrases : « Pas-de-Calais Actif » (article déclaré au registre)" in pdc
+    lievin = text_of(out / "actes" / "ccas-de-lievin" / "convention-nouvelle.docx")
+    assert "Pour le CCAS de Liévin," in lievin
