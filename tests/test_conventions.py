@@ -118,21 +118,15 @@ def test_amount_per_annex_example(phase6):
            "(38 226,74 € de moins)" in plain(f.message)
 
 
-def _two_annexes(fictif, parts: tuple[str, str] | None):
-    extra = "" if parts is None else f", montant: \"{parts[0]}\""
-    second = "" if parts is None else f", montant: \"{parts[1]}\""
-    fictif.edit("structures.yaml",
-                "          - {numero: 2, dispositif: \"1.1\", titre: \"Dynamisation des parcours : accueil et "
-                "accompagnement des BRSA\"}\n        versements:\n          - {libelle: premier versement, montant: "
-                "\"40 000,00\"}",
-                f"          - {{numero: 2, dispositif: \"1.1\", titre: \"Dynamisation des parcours : accueil et "
-                f"accompagnement des BRSA\"{extra}}}\n          - {{numero: 3, dispositif: \"1.2\", titre: "
-                f"\"Accompagnement équilibré\"{second}}}\n        versements:\n          - {{libelle: premier "
-                f"versement, montant: \"40 000,00\"}}")
+def _two_annexes(fictif):
+    """alpha's convention gets a second annex (dispositif 1.2), no part of the amount declared on either."""
+    fictif.edit("structures.yaml", "accompagnement des BRSA\"}\n        versements:\n          - {libelle: premier",
+                "accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"1.2\", titre: \"Accompagnement "
+                "équilibré\"}\n        versements:\n          - {libelle: premier")
 
 
 def test_amount_per_annex_fictif(fictif, tmp_path):
-    _two_annexes(fictif, None)  # alpha's convention: two annexes, continued by the avenant, no split
+    _two_annexes(fictif)  # alpha's convention: two annexes, continued by the avenant, no split
     (f,) = found(fictif.root, "convention.montant_annexes")
     assert "l'avenant reprend 2 annexes de la convention (annexe 2, annexe 3) sans la part du montant" in f.message
     fictif.edit("structures.yaml", "accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"1.2\", titre: "
