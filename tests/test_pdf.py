@@ -112,8 +112,8 @@ def test_two_builds_give_identical_bytes_pdf_included(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert pipeline.build(Settings(source=fictif, out_dir=a, pdf=True)).written
     assert pipeline.build(Settings(source=fictif, out_dir=b, pdf=True, jobs=1)).written
-    fa, fb = files_of(a), files_of(b)
-    assert sorted(fa) == sorted(fb) and len([n for n in fa if n.endswith(".pdf")]) == 11
+    fa, fb = files_of(a), files_of(b)  # 10 documents, the sommaire, bundle.pdf: 12 PDFs
+    assert sorted(fa) == sorted(fb) and len([n for n in fa if n.endswith(".pdf")]) == 12
     assert [n for n in fa if fa[n] != fb[n]] == []
 
 
@@ -211,7 +211,7 @@ def test_documents_beyond_one_launcher_batch_are_all_converted(monkeypatch):
     docx = {n: b for n, b in render_documents(checked).items() if n.endswith(".docx")}
     monkeypatch.setattr(pdf, "MAX_FILES_PER_BATCH", 2)  # as if LibreOffice's launcher took 2 files at most
     out = pdf.convert(docx, pdf.ConvertOptions(jobs=2))
-    assert sorted(out) == sorted(n[:-5] + ".pdf" for n in docx) and len(out) == 9
+    assert sorted(out) == sorted(n[:-5] + ".pdf" for n in docx) and len(out) == 10
     assert all(pdf.page_count(data) >= 1 for data in out.values())
 
 

@@ -224,9 +224,10 @@ def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple
         if doc.kind == "narrative":
             ctx["t"] = by_numero[doc.annexe.thematique.numero]
         elif doc.kind == "modele" and (filled := filled_act(doc.annexe.modele, checked.acts)) is not None:
-            # the délibération votes this structure's act itself: the annex is that act, as signed
+            # the délibération votes this structure's act itself: the annex is that act, as signed (the same
+            # text; only its stamp says which annex it is)
             acte, _ = act_context(filled, d, clauses)
-            ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {filled.label}"}
+            ctx = {**frame, "acte": acte, "tampon": tampon}
         elif doc.kind == "modele":
             act = plan_model(d, doc.annexe.modele, checked.dispositifs)
             acte, _ = act_context(act, d, clauses, annexe_numero=doc.annexe.numero)
