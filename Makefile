@@ -32,10 +32,11 @@ test: $(BIN)/deliberation libreoffice
 	$(BIN)/ruff check deliberation tests bench tools
 	$(BIN)/pytest -q
 
-# The fast loop: ruff, then the tests that start no LibreOffice and are not slow (markers in pyproject.toml).
+# The fast loop: ruff, then the tests that start no LibreOffice and are not slow (markers in pyproject.toml),
+# on two processes (pytest-xdist).
 check: $(BIN)/deliberation
 	$(BIN)/ruff check deliberation tests bench tools
-	$(BIN)/pytest -q -m "not libreoffice and not slow"
+	$(BIN)/pytest -q -n 2 -m "not libreoffice and not slow"
 
 # Thousands of mutated dossiers, amounts and redlined documents (hypothesis profile "fuzz"); codes reached:
 # build/fuzz-codes.txt.
