@@ -615,7 +615,6 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
     # the name in a sentence, with the article the registry declares (« l'Association Alpha », « le CCAS de … »)
     forms = fmt.designation(act.nom, s.article if s and not act.is_model else None)
     partie["designation"] = forms["nom"]
-    partie["designation_de"] = forms["de"]
     partie["article_declare"] = bool(s and s.article) or act.is_model
     partie["signataire"] = v.need(rep.nom if rep and rep.nom else None, "représentant légal", sloc)
     if rep and rep.qualite and rep.civilite and not act.is_model:
