@@ -2,13 +2,17 @@
 
 Each rule is proven on the example (phase-6-2024: PLIE conventions ending 31/12/2024, séance 09/12/2024)
 and on the fictitious phase (fictif: conventions to 31/12/2025, séance 10/03/2025), firing where it
-should and nowhere else.
+should and nowhere else (the unchanged fixtures fire none of them).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from deliberation import pipeline
@@ -36,51 +40,136 @@ def test_unchanged_fixtures_fire_none_of_these_rules(phase6, fictif):
         assert [f for f in findings if f.code in CODES] == []
 
 
+def test_the_rules_are_listed():
+    result = CliRunner().invoke(main, ["check", "--liste-regles"])
+    assert result.exit_code == 0
+    for code in CODES:
+        assert code in result.output
+    row = next(line for line in result.output.splitlines() if "conventions.check_conventions" in line)
+    assert "erreur, avertissement " in row and "erreur, avertissement, erreur" not in row
+
+
 # ---------------------------------------------------------------------------
 # an avenant to an expired convention
 
+# (fixture, the convention's period as written, the same ending on a given day, séance, structure, lines)
+EXPIRED = {
+    "phase6": ("structures.yaml", "periode: {debut: 01/01/2024, fin: 31/12/2024}",  # MEMPA's PLIE convention
+               "periode: {{debut: 01/01/2024, fin: {}}}", "%d/%m/%Y", "09/12/2024",
+               "MEMPA — avenant à la convention « plie »", "t1-o2-mempa-ple"),
+    "fictif": ("structures.yaml", "periode: {debut: 2024-01-01, fin: 2025-12-31}\n        montant: \"80 000,00\"",
+               "periode: {{debut: 2024-01-01, fin: {}}}\n        montant: \"80 000,00\"", "%Y-%m-%d", "10/03/2025",
+               "Beta Emploi — avenant à la convention « plateforme »", "t1-o1-beta"),
+}
 
-def test_expired_convention_example(phase6):
-    mempa = "periode: {debut: 01/01/2024, fin: 31/12/2024}"  # the first PLIE convention (MEMPA)
-    phase6.edit("structures.yaml", mempa, "periode: {debut: 01/01/2024, fin: 08/12/2024}")  # the day before
-    (f,) = found(phase6.root, "acte.convention_echue")
-    assert f.severity.name == "ERROR" and "MEMPA — avenant à la convention « plie »" in f.message
-    assert "a pris fin le 08/12/2024, avant la séance du 09/12/2024" in f.message
-    assert f.loc.file.endswith("structures.yaml") and f.loc.line == 19
-    phase6.edit("structures.yaml", "fin: 08/12/2024", "fin: 09/12/2024")  # in force on the séance day
-    assert found(phase6.root, "acte.convention_echue") == []
 
-
-def test_expired_convention_fictif(fictif):
-    fictif.edit("structures.yaml", "periode: {debut: 2024-01-01, fin: 2025-12-31}\n        montant: \"80 000,00\"",
-                "periode: {debut: 2024-01-01, fin: 2025-03-09}\n        montant: \"80 000,00\"")  # beta
-    (f,) = found(fictif.root, "acte.convention_echue")
-    assert "Beta Emploi" in f.message and "a pris fin le 09/03/2025, avant la séance du 10/03/2025" in f.message
-    fictif.edit("structures.yaml", "fin: 2025-03-09", "fin: 2025-03-11")  # the day after: fine
-    assert found(fictif.root, "acte.convention_echue") == []
+@pytest.mark.parametrize("which", ["phase6", "fictif"])
+@pytest.mark.parametrize(("shift", "fires"), [(-1, True), (0, False), (1, False)],
+                         ids=["veille", "jour-meme", "lendemain"])
+def test_expired_convention(which, shift, fires, request):
+    dossier = request.getfixturevalue(which)
+    name, old, new, pattern, seance, label, ligne = EXPIRED[which]
+    text = (dossier.root / name).read_text(encoding="utf-8")
+    line = text[:text.index(old)].count("\n") + 1
+    day, month, year = (int(x) for x in seance.split("/"))
+    fin = dt.date(year, month, day) + dt.timedelta(days=shift)
+    dossier.edit(name, old, new.format(fin.strftime(pattern)))
+    got = found(dossier.root, "acte.convention_echue")
+    if not fires:
+        assert got == []
+        return
+    (f,) = got
+    assert f.severity.name == "ERROR" and f.message.startswith(label)
+    assert f"a pris fin le {fin:%d/%m/%Y}, avant la séance du {seance}" in f.message
+    # the line calling for the avenant, with its place
+    assert f"ligne de la phase : « {ligne} » (t1.yaml:{dossier.line_of('thematiques/t1.yaml', 'id: ' + ligne)})" \
+        in f.message
+    assert f.loc.file.endswith("structures.yaml") and f.loc.line == line  # at the convention's period
 
 
 # ---------------------------------------------------------------------------
 # a gap in the cost schedule of an extended convention
 
 
-def test_funding_gap_example(phase6):
+def test_funding_gap_after_the_convention_example(phase6):
     # a PLIE line of MEMPA starting a month after its convention ends (31/12/2024)
+    line = phase6.line_of("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}")
     phase6.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}",
                 "periode: {debut: 01/02/2025, fin: 30/06/2025}")
     (f,) = found(phase6.root, "acte.echeancier_lacune")
-    assert f.severity.name == "WARNING" and "MEMPA" in f.message
-    assert "aucun financement du 01/01/2025 au 31/01/2025 entre la fin de la convention (31/12/2024)" in f.message
-    assert f.loc.file.endswith("t1.yaml")
+    assert f.severity.name == "WARNING" and f.message.startswith("MEMPA — avenant à la convention « plie »")
+    assert "aucun financement du 01/01/2025 au 31/01/2025 (31 jours) entre la fin de la convention (31/12/2024) " \
+           "et la ligne « t1-o2-mempa-ple » (du 01/02/2025)" in f.message
+    assert f.loc.file.endswith("t1.yaml") and f.loc.line == line
+
+
+def test_funding_gap_between_two_lines_example(phase6):
+    # MEILL HC's two PLIE lines: January-February, then April-September: March is funded by nothing
+    t1 = "thematiques/t1.yaml"
+    henin = phase6.line_of(t1, "id: t1-o2-meill-hc-ple-henin-carvin")
+    lens = phase6.line_of(t1, "id: t1-o2-meill-hc-ple-lens-lievin")
+    text = (phase6.root / t1).read_text(encoding="utf-8").splitlines(keepends=True)
+    for start, new in ((henin, "01/01/2025, fin: 28/02/2025"), (lens, "01/04/2025, fin: 30/09/2025")):
+        i = next(i for i in range(start, start + 12) if "periode:" in text[i])
+        text[i] = text[i].replace("01/01/2025, fin: 30/06/2025", new)
+    phase6.write(t1, "".join(text))
+    (f,) = found(phase6.root, "acte.echeancier_lacune")
+    assert "MEILL HC — avenant à la convention « plie » : aucun financement du 01/03/2025 au 31/03/2025 (31 jours)" \
+           in f.message and "la ligne « t1-o2-meill-hc-ple-lens-lievin » (du 01/04/2025)" in f.message
+
+
+def test_valorisation_does_not_fund_the_extension_example(phase6):
+    """Tous Parrains: a valorisation line runs six months past the convention, its funded line does not."""
+    t1 = "thematiques/t1.yaml"
+    start = phase6.line_of(t1, "id: t1-o1-tous-parrains")
+    text = (phase6.root / t1).read_text(encoding="utf-8").splitlines(keepends=True)
+    i = next(i for i in range(start, start + 12) if "periode:" in text[i])
+    text[i] = text[i].replace("fin: 31/12/2025", "fin: 30/06/2026")
+    phase6.write(t1, "".join(text))
+    (f,) = found(phase6.root, "acte.echeancier_lacune")
+    assert f.message.startswith("Tous Parrains — avenant à la convention « plateforme » : aucun financement du "
+                                "01/01/2026 au 30/06/2026 (181 jours)")
+    assert "sa nouvelle fin, le 30/06/2026, fixée par la ligne « t1-o1-tous-parrains » (valorisation, sans " \
+           "montant)" in f.message
+    assert f.loc.line == i + 1  # the valorisation line's period
+
+
+def test_valorisation_only_extension_has_no_schedule_example(phase6):
+    """MEMPA's platform: valorisations only, extended: no cost article, hence no schedule to check."""
+    t1 = "thematiques/t1.yaml"
+    start = phase6.line_of(t1, "id: t1-o1-mempa")
+    text = (phase6.root / t1).read_text(encoding="utf-8").splitlines(keepends=True)
+    i = next(i for i in range(start, start + 12) if "periode:" in text[i])
+    text[i] = text[i].replace("fin: 31/12/2025", "fin: 30/06/2026")
+    phase6.write(t1, "".join(text))
+    checked = pipeline.check(Settings(source=phase6.root))
+    act = next(a for a in checked.acts if a.label == "MEMPA — avenant à la convention « plateforme »")
+    assert "duree" in act.included and "cout" not in act.included  # extended, no cost rewritten
+    assert [f for f in checked.findings if f.code == "acte.echeancier_lacune"] == []
 
 
 def test_funding_gap_fictif(fictif):
     fictif.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}",
                 "periode: {debut: 01/03/2026, fin: 30/06/2026}")  # alpha, after its convention (31/12/2025)
     (f,) = found(fictif.root, "acte.echeancier_lacune")
-    assert "Association Alpha" in f.message and "du 01/01/2026 au 28/02/2026" in f.message
+    assert "Association Alpha" in f.message and "du 01/01/2026 au 28/02/2026 (59 jours)" in f.message
     fictif.edit("thematiques/t1.yaml", "debut: 01/03/2026", "debut: 01/01/2026")  # contiguous: no gap
     assert found(fictif.root, "acte.echeancier_lacune") == []
+
+
+def test_valorisation_does_not_fund_the_extension_fictif(fictif):
+    # alpha: funded to 30/06/2026, but its valorisation line takes the convention to 31/12/2026
+    fictif.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 30/06/2025}",
+                "periode: {debut: 01/01/2026, fin: 30/06/2026}")
+    fictif.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 31/12/2025}\n        montant: 0",
+                "periode: {debut: 01/01/2025, fin: 31/12/2026}\n        montant: 0")
+    (f,) = found(fictif.root, "acte.echeancier_lacune")
+    assert "aucun financement du 01/07/2026 au 31/12/2026 (184 jours)" in f.message
+    assert "fixée par la ligne « t1-o1-alpha » (valorisation, sans montant)" in f.message
+    # beta: valorisation only, extended to 30/06/2026: no cost schedule, nothing to report
+    fictif.edit("thematiques/t1.yaml", "periode: {debut: 01/01/2025, fin: 31/12/2025}\n        montant: \"- €\"",
+                "periode: {debut: 01/01/2025, fin: 30/06/2026}\n        montant: \"- €\"")
+    assert [g.message for g in found(fictif.root, "acte.echeancier_lacune")] == [f.message]
 
 
 # ---------------------------------------------------------------------------
@@ -109,13 +198,58 @@ def test_two_models_for_one_convention_need_a_declared_merge(phase6, fictif):
 # a convention's amount split per annex
 
 
-def test_amount_per_annex_example(phase6):
+def test_amount_per_annex_must_add_up_example(phase6):
+    line = phase6.line_of("structures.yaml", "montant: \"338 226,74\"")
     phase6.edit("structures.yaml", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
                 "indépendante", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
                 "indépendante\n            montant: \"300 000,00\"")
     (f,) = found(phase6.root, "convention.montant_annexes")
+    assert f.severity.name == "ERROR"
     assert "parts des annexes 300 000,00 € = 300 000,00 €, montant de la convention 338 226,74 € " \
            "(38 226,74 € de moins)" in plain(f.message)
+    assert f.loc.file.endswith("structures.yaml") and f.loc.line == line  # at the convention's amount
+    phase6.edit("structures.yaml", "montant: \"300 000,00\"", "montant: \"338 226,74\"")
+    assert found(phase6.root, "convention.montant_annexes") == []
+
+
+def test_amount_on_every_annex_or_none_example(phase6):
+    # Pas-de-Calais Actif's convention gets a second annex with no part, the first one with its part
+    phase6.edit("structures.yaml", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
+                "indépendante", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
+                "indépendante\n            montant: \"300 000,00\"\n          - {numero: 3, dispositif: \"1.1\", "
+                "titre: Accueil}")
+    line = phase6.line_of("structures.yaml", "- {numero: 3, dispositif: \"1.1\", titre: Accueil}")
+    (f,) = found(phase6.root, "convention.montant_annexes")
+    assert "part du montant déclarée pour l'annexe 2 mais pas pour l'annexe 3 (toutes ou aucune)" in f.message
+    assert f.loc.line == line
+
+
+def test_an_annex_of_two_continued_without_parts_example(phase6):
+    # the avenant continues annex 2 (1.7) of a convention that also has annex 3 (1.1): no part declared
+    phase6.edit("structures.yaml", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
+                "indépendante", "            titre: Accompagnement des bénéficiaires du RSA exerçant une activité "
+                "indépendante\n          - {numero: 3, dispositif: \"1.1\", titre: Accueil}")
+    (f,) = found(phase6.root, "convention.montant_annexes")
+    assert "Pas-de-Calais Actif — avenant à la convention « 2024-01213 » : l'avenant reprend l'annexe 2 d'une " \
+           "convention qui en a 2 sans la part du montant de chacune" in f.message
+    text = (phase6.root / "structures.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, x in enumerate(text, 1) if x.strip() == "annexes:" and i > phase6.line_of(
+        "structures.yaml", "2024-01213:  #"))
+    assert f.loc.file.endswith("structures.yaml") and line <= f.loc.line <= line + 1  # the convention's annexes
+    assert f.loc.path == "structures.pdc-actif.conventions.2024-01213.annexes"
+
+
+def test_registry_split_checked_without_an_avenant_fictif(fictif):
+    # beta has a second convention the phase does not amend: its split is still the registry's to keep right
+    fictif.edit("structures.yaml", "          - {libelle: solde, montant: \"20 000,00\"}",
+                "          - {libelle: solde, montant: \"20 000,00\"}\n      ancienne:\n        numero: 2023-00050\n"
+                "        montant: \"10 000,00\"\n        annexes:\n"
+                "          - {numero: 2, dispositif: \"1.1\", titre: Accueil, montant: \"6 000,00\"}\n"
+                "          - {numero: 3, dispositif: \"1.2\", titre: Équilibré, montant: \"5 000,00\"}")
+    (f,) = found(fictif.root, "convention.montant_annexes")
+    assert plain(f.message) == "Beta Emploi — convention « ancienne » : parts des annexes 6 000,00 € + 5 000,00 € " \
+        "= 11 000,00 €, montant de la convention 10 000,00 € (1 000,00 € de trop)"
+    assert f.loc.line == fictif.line_of("structures.yaml", "montant: \"10 000,00\"")
 
 
 def _two_annexes(fictif):
@@ -123,6 +257,19 @@ def _two_annexes(fictif):
     fictif.edit("structures.yaml", "accompagnement des BRSA\"}\n        versements:\n          - {libelle: premier",
                 "accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"1.2\", titre: \"Accompagnement "
                 "équilibré\"}\n        versements:\n          - {libelle: premier")
+
+
+COST = re.compile(r"(\d{1,3}(?: \d{3})*,\d{2}) €")
+
+
+def sheet_costs(text: str) -> dict[str, list[Decimal]]:
+    """Each annex sheet of an act (« Annexe N°2 – … ») → the amounts of its « Coût » row."""
+    out = {}
+    pieces = re.split(r"\nAnnexe N°(\d+) – ", text)
+    for numero, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        row = next(x for x in body.splitlines() if x.startswith("Coût |"))
+        out[numero] = [Decimal(m.replace(" ", "").replace(",", ".")) for m in COST.findall(row)]
+    return out
 
 
 def test_amount_per_annex_fictif(fictif, tmp_path):
@@ -142,8 +289,46 @@ def test_amount_per_annex_fictif(fictif, tmp_path):
     assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
     alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
     # each sheet its own part: 70 000 (valorisation only) and 50 000 + the phase's 50 000, not 120 000 twice
-    assert "Coût | 70 000,00 €" in alpha and "Coût | 50 000,00 € + 50 000,00 €" in alpha
+    costs = sheet_costs(alpha)
+    assert costs == {"2": [Decimal("70000.00")], "3": [Decimal("50000.00"), Decimal("50000.00")]}
+    assert sum(sum(c) for c in costs.values()) == Decimal("120000.00") + Decimal("50000.00")
     assert "120 000,00 €" not in alpha.split("Annexe N°2")[1]
+
+
+def test_amount_per_annex_example(phase6, tmp_path):
+    """Tous Parrains: a 100 000 € convention split 70 000 / 30 000 over annexes 2 (1.1) and 3 (1.2)."""
+    old = "          - {numero: 2, dispositif: \"1.1\", titre: \"Dynamisation des parcours : accueil et " \
+          "accompagnement des BRSA\"}\n  pif:"
+    phase6.edit("structures.yaml", old, "          - {numero: 2, dispositif: \"1.1\", titre: \"Dynamisation des "
+                "parcours : accueil et accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"1.2\", "
+                "titre: \"Accompagnement équilibré social-professionnel\"}\n  pif:")
+    (f,) = found(phase6.root, "convention.montant_annexes")
+    assert "Tous Parrains — avenant à la convention « plateforme » : l'avenant reprend 2 annexes de la convention " \
+           "(annexe 2, annexe 3) sans la part du montant" in f.message
+    phase6.edit("structures.yaml", "accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"1.2\", "
+                "titre: \"Accompagnement équilibré social-professionnel\"}",
+                "accompagnement des BRSA\", montant: \"70 000,00\"}\n          - {numero: 3, dispositif: \"1.2\", "
+                "titre: \"Accompagnement équilibré social-professionnel\", montant: \"30 000,00\"}")
+    phase6.edit("structures.yaml", "      plateforme:  # avenant n°6\n        # modèles d'avenant n°5 à 7 (seed l.287, "
+                "l.405, l.497) : annexe 2 de la convention initiale ;\n",
+                "      plateforme:  # avenant n°6\n        montant: \"100 000,00\"\n")
+    assert found(phase6.root, "convention.montant_annexes") == []
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=phase6.root, out_dir=out)).written
+    tous = text_of(out / "actes" / "tous-parrains" / "avenant-plateforme.docx")
+    costs = sheet_costs(tous)
+    assert costs == {"2": [Decimal("70000.00")], "3": [Decimal("30000.00"), Decimal("60000.00")]}
+    # the sheets add up to the convention plus the phase's amounts, not twice the convention
+    assert sum(sum(c) for c in costs.values()) == Decimal("100000.00") + Decimal("60000.00")
+
+
+def test_an_annex_of_two_continued_without_parts_fictif(fictif):
+    # alpha's convention also has an annex 3 for 4.1, which the phase does not fund for alpha
+    fictif.edit("structures.yaml", "accompagnement des BRSA\"}\n        versements:\n          - {libelle: premier",
+                "accompagnement des BRSA\"}\n          - {numero: 3, dispositif: \"4.1\", titre: Jeunes}\n"
+                "        versements:\n          - {libelle: premier")
+    (f,) = found(fictif.root, "convention.montant_annexes")
+    assert "l'avenant reprend l'annexe 2 d'une convention qui en a 2 sans la part du montant de chacune" in f.message
 
 
 # ---------------------------------------------------------------------------
