@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ from deliberation import pipeline
 from deliberation.cli import main
 from deliberation.fmt import plain
 from deliberation.render import inspect
+from deliberation.rules.acts import unmerged
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,12 +178,21 @@ def test_valorisation_does_not_fund_the_extension_fictif(fictif):
 # one avenant citing two models
 
 
-def test_two_models_for_one_convention_need_a_declared_merge(phase6, fictif):
+def test_two_models_for_one_convention_need_a_declared_merge_example(phase6):
+    line = phase6.line_of("thematiques/t1.yaml", "document: avenant-8")
     phase6.edit("phase.yaml", "    fusion: [avenant-8]\n", "")
     (f,) = found(phase6.root, "acte.modeles_multiples")
     assert f.severity.name == "ERROR" and "MEMPA" in f.message and "(avenant-5, avenant-8)" in f.message
     assert "déclarez la fusion (`fusion: [avenant-8]` sous le modèle avenant-5" in f.message
-    # fictif: alpha's two lines cite two models
+    assert f.loc.file.endswith("t1.yaml") and f.loc.line == line  # the line citing the second model
+    # declared the other way round (under model 8): the same merge
+    phase6.edit("phase.yaml", "    titre: Modèle d'avenant n°8\n", "    titre: Modèle d'avenant n°8\n"
+                "    fusion: [avenant-5]\n")
+    assert found(phase6.root, "acte.modeles_multiples") == []
+
+
+def test_two_models_for_one_convention_need_a_declared_merge_fictif(fictif):
+    # alpha's two lines cite two models
     fictif.edit("thematiques/t1.yaml", "        montant: 0\n        document: avenant-accueil",
                 "        montant: 0\n        document: avenant-valorisation")
     (f,) = found(fictif.root, "acte.modeles_multiples")
@@ -189,9 +200,41 @@ def test_two_models_for_one_convention_need_a_declared_merge(phase6, fictif):
     fictif.edit("phase.yaml", "titre: Avenant de valorisation,", "titre: Avenant de valorisation, "
                 "fusion: [avenant-accueil],")
     assert found(fictif.root, "acte.modeles_multiples") == []
-    fictif.edit("phase.yaml", "fusion: [avenant-accueil]", "fusion: [avenant-acceuil]")
-    (f,) = found(fictif.root, "modele.fusion")
-    assert "fusion avec « avenant-acceuil », qui n'est pas un autre modèle d'avenant de la phase" in f.message
+    # the other direction
+    fictif.edit("phase.yaml", "fusion: [avenant-accueil], ", "")
+    assert len(found(fictif.root, "acte.modeles_multiples")) == 1
+    fictif.edit("phase.yaml", "titre: Avenant accueil,", "titre: Avenant accueil, fusion: [avenant-valorisation],")
+    assert found(fictif.root, "acte.modeles_multiples") == []
+
+
+def test_three_models_need_every_pair_declared():
+    m = {"a": SimpleNamespace(fusion=("b",)), "b": SimpleNamespace(fusion=("c",)), "c": SimpleNamespace(fusion=())}
+    assert unmerged(["a", "b"], m) == [] and unmerged(["b", "a"], m) == []
+    assert unmerged(["a", "b", "c"], m) == [("a", "c")]  # a with b and b with c say nothing of a with c
+    m["c"] = SimpleNamespace(fusion=("a",))
+    assert unmerged(["a", "b", "c"], m) == []
+
+
+@pytest.mark.parametrize("which", ["phase6", "fictif"])
+def test_a_merge_names_another_avenant_model(which, request):
+    dossier = request.getfixturevalue(which)
+    if which == "phase6":
+        line = dossier.line_of("phase.yaml", "fusion: [avenant-8]")
+        dossier.edit("phase.yaml", "fusion: [avenant-8]", "fusion: [avenant-80]")
+        expected = "Modèle d'avenant n°5 : fusion avec « avenant-80 », qui n'est pas un autre modèle d'avenant " \
+                   "de la phase (avenant-6, avenant-7, avenant-8, avenant-9, avenant-10) ; vouliez-vous dire " \
+                   "« avenant-8 » ?"
+    else:
+        line = dossier.line_of("phase.yaml", "titre: Avenant de valorisation,")
+        dossier.edit("phase.yaml", "titre: Avenant de valorisation,", "titre: Avenant de valorisation, "
+                     "fusion: [avenant-acceuil, convention-type],")
+        expected = "Avenant de valorisation : fusion avec « avenant-acceuil », qui n'est pas un autre modèle " \
+                   "d'avenant de la phase (avenant-accueil) ; vouliez-vous dire « avenant-accueil » ?"
+    got = found(dossier.root, "modele.fusion")
+    assert got[0].message == expected and got[0].severity.name == "ERROR"
+    assert got[0].loc.file.endswith("phase.yaml") and got[0].loc.line == line
+    if which == "fictif":  # the convention type is no avenant model either
+        assert "fusion avec « convention-type »" in got[1].message and len(got) == 2
 
 
 # ---------------------------------------------------------------------------
@@ -335,33 +378,103 @@ def test_an_annex_of_two_continued_without_parts_fictif(fictif):
 # a model cited by its own number, not its annex number
 
 
-def test_annexe_4_prints_the_model_own_number(fictif, tmp_path):
-    """fictif: models 1 and 2 land as annexes 4 and 5 of the délibération."""
-    fictif.edit("phase.yaml", "titre: Avenant accueil,", "titre: Modèle d'avenant n°1, numero: 1,")
-    fictif.edit("phase.yaml", "titre: Avenant de valorisation,", "titre: Modèle d'avenant n°2, numero: 2,")
+def _row(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if start in line)
+
+
+@pytest.mark.parametrize(("accueil", "valorisation", "numbers"), [
+    ("titre: Modèle d'avenant n°1, numero: 1,", "titre: Modèle d'avenant n°2, numero: 2,", (1, 2)),
+    ("titre: Avenant accueil, numero: 1,", "titre: Avenant de valorisation, numero: 2,", (1, 2)),  # declared
+    ("titre: Modèle d'avenant n°1,", "titre: Modèle d'avenant n°2,", (1, 2)),  # from the title
+    ("titre: Avenant accueil,", "titre: Avenant de valorisation,", (4, 5)),  # neither: the annex number
+], ids=["titre-et-numero", "numero", "titre", "annexe"])
+def test_annexe_repartition_prints_the_model_own_number(fictif, tmp_path, accueil, valorisation, numbers):
+    """fictif: models 1 and 2 land as annexes 4 and 5 of the délibération (répartition in annexe 3)."""
+    fictif.edit("phase.yaml", "titre: Avenant accueil,", accueil)
+    fictif.edit("phase.yaml", "titre: Avenant de valorisation,", valorisation)
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
     annexe3 = text_of(next(out.glob("*-annexe-3-repartition-financiere.docx")))
-    assert "Modèle d'avenant n°1" in annexe3 and "Modèle d'avenant n°2" in annexe3
-    assert "Modèle d'avenant n°4" not in annexe3 and "Modèle d'avenant n°5" not in annexe3
+    alpha = _row(annexe3, "| Association Alpha | Valorisation d'1 ETP")
+    beta = _row(annexe3, "| Beta Emploi | Valorisation de 2 ETP")
+    assert alpha.endswith(f"| Modèle d'avenant n°{numbers[0]}") and beta.endswith(f"| Modèle d'avenant n°{numbers[1]}")
     assert sorted(p.name for p in out.glob("*-annexe-[45]-*.docx")) == [
         "06-annexe-4-avenant-accueil.docx", "07-annexe-5-avenant-valorisation.docx"]
-    fictif.edit("phase.yaml", "titre: Modèle d'avenant n°2, numero: 2,", "titre: Modèle d'avenant n°3, numero: 2,")
+
+
+def test_model_title_and_numero_disagree_fictif(fictif):
+    fictif.edit("phase.yaml", "titre: Avenant de valorisation,", "titre: Modèle d'avenant n°3, numero: 2,")
     (f,) = found(fictif.root, "modele.numero")
+    assert f.severity.name == "ERROR"
     assert "Modèle d'avenant n°3 : le titre dit n°3, le modèle est déclaré n°2" in f.message
+    fictif.edit("phase.yaml", "n°3, numero: 2,", "n°2, numero: 2,")
+    assert found(fictif.root, "modele.numero") == []
 
 
-def test_annexe_4_numbers_in_the_example_and_a_line_citing_another_model(phase6, tmp_path):
+def test_model_title_and_numero_disagree_example(phase6):
+    line = phase6.line_of("phase.yaml", "numero: 7")
+    phase6.edit("phase.yaml", "titre: Modèle d'avenant n°7\n", "titre: Modèle d'avenant n°6\n")
+    (f,) = found(phase6.root, "modele.numero")
+    assert "Modèle d'avenant n°6 : le titre dit n°6, le modèle est déclaré n°7" in f.message and f.loc.line == line
+
+
+def test_annexe_4_numbers_in_the_example(phase6, tmp_path):
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=phase6.root, out_dir=out)).written
     annexe4 = text_of(next(out.glob("*-annexe-4-repartition-financiere.docx")))
+    assert _row(annexe4, "| MEMPA | Valorisation d'1 ETP").endswith("| Modèle d'avenant n°5")
     for n in range(5, 11):
         assert f"Modèle d'avenant n°{n}" in annexe4
-    phase6.edit("thematiques/t1.yaml", "description: \"Valorisation d'1,7 ETP pour la réalisation de 671 diagnostics",
+
+
+def test_a_line_describing_another_model_example(phase6):
+    t1 = "thematiques/t1.yaml"
+    phase6.edit(t1, "description: \"Valorisation d'1,7 ETP pour la réalisation de 671 diagnostics",
                 "description: \"Modèle d'avenant n°7 : valorisation d'1,7 ETP pour la réalisation de 671 diagnostics")
     (f,) = found(phase6.root, "modele.numero")
     assert "ligne t1-o1-tous-parrains : la description cite « Modèle d'avenant n°7 » mais la ligne signe le " \
            "modèle avenant-6 (n°6)" in f.message
+    assert f.loc.line == phase6.line_of(t1, "description: \"Modèle d'avenant n°7")
+    # its own model's number: fine; an avenant's rank or an annex number: no model cited
+    phase6.edit(t1, "Modèle d'avenant n°7 :", "modèle d’avenant n° 6, avenant n°1 à la convention, annexe n°3 :")
+    assert found(phase6.root, "modele.numero") == []
+
+
+def test_a_line_describing_another_model_fictif(fictif):
+    fictif.edit("phase.yaml", "titre: Avenant accueil,", "titre: Avenant accueil, numero: 1,")
+    fictif.edit("thematiques/t1.yaml", "description: Financement de 2 ETP",
+                "description: Modele d'avenant N°2 - financement de 2 ETP")
+    (f,) = found(fictif.root, "modele.numero")
+    assert "ligne t1-o2-alpha : la description cite « Modele d'avenant N°2 » mais la ligne signe le modèle " \
+           "avenant-accueil (n°1)" in f.message
+    fictif.edit("thematiques/t1.yaml", "Modele d'avenant N°2 -", "Avenant n°2 -")  # the avenant's rank: fine
+    assert found(fictif.root, "modele.numero") == []
+
+
+def test_a_model_key_citing_another_number_example(phase6):
+    # model 6 renumbered 11 (title and numero agree), its key still says 6
+    line = phase6.line_of("phase.yaml", "  avenant-6:")
+    phase6.edit("phase.yaml", "    titre: Modèle d'avenant n°6\n    numero: 6\n",
+                "    titre: Modèle d'avenant n°11\n    numero: 11\n")
+    (f,) = found(phase6.root, "modele.numero")
+    assert f.message.startswith("modèle avenant-6 : la clé dit n°6, le modèle est le n°11 (Modèle d'avenant n°11) ; "
+                                "les lignes t1-o1-tous-parrains, t1-o1-pif")
+    assert f.message.endswith(": nommez-le avenant-11 ou corrigez son numéro")
+    assert f.loc.file.endswith("phase.yaml") and f.loc.line == line  # once, at the key
+
+
+def test_a_model_key_citing_another_number_fictif(fictif):
+    # keys without a number (avenant-accueil) say nothing; a numbered key must say the model's own number
+    fictif.edit("phase.yaml", "titre: Avenant accueil,", "titre: Modèle d'avenant n°1,")
+    assert found(fictif.root, "modele.numero") == []
+    fictif.edit("phase.yaml", "avenant-accueil:", "avenant-4:")
+    fictif.edit("thematiques/t1.yaml", "document: avenant-accueil", "document: avenant-4", count=2)
+    (f,) = found(fictif.root, "modele.numero")
+    assert f.message == "modèle avenant-4 : la clé dit n°4, le modèle est le n°1 (Modèle d'avenant n°1) ; les " \
+                        "lignes t1-o1-alpha, t1-o2-alpha le citent : nommez-le avenant-1 ou corrigez son numéro"
+    fictif.edit("phase.yaml", "avenant-4:", "avenant-1:")
+    fictif.edit("thematiques/t1.yaml", "document: avenant-4", "document: avenant-1", count=2)
+    assert found(fictif.root, "modele.numero") == []
 
 
 # ---------------------------------------------------------------------------
