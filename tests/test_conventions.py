@@ -478,10 +478,10 @@ def test_a_model_key_citing_another_number_fictif(fictif):
 
 
 # ---------------------------------------------------------------------------
-# explain points at the line the amount is written on
+# explain points at the line each value is written on
 
 
-def test_explain_cites_the_line_of_the_amount(fictif, phase6):
+def test_explain_cites_the_line_of_the_amount_fictif(fictif):
     result = CliRunner().invoke(main, ["explain", str(fictif.root), "alpha"])
     assert "montant attribué par la phase : 50 000,00 € (thematiques/t1.yaml:58)" in result.output
     # the same structure funded from two thématique files: each amount at its own file and line
@@ -489,8 +489,32 @@ def test_explain_cites_the_line_of_the_amount(fictif, phase6):
                 "        structure: alpha\n        convention: plateforme")
     fictif.edit("thematiques/t4.yaml", "document: convention-type", "document: avenant-accueil")
     result = CliRunner().invoke(main, ["explain", str(fictif.root), "alpha"])
-    assert "montant attribué par la phase : 62 000,00 € (" in result.output
+    assert "montant attribué par la phase : 62 000,00 €; " in result.output  # a sum: written nowhere
     assert "dont ligne t1-o2-alpha : 50 000,00 € (thematiques/t1.yaml:58)" in result.output
     assert "dont ligne t4-o1-gamma : 12 000,00 € (thematiques/t4.yaml:20)" in result.output
+    # the sheet of the dispositif written in t4.yaml is read there too
+    assert "annexe 4 : fiche 4.1 « Projets collectifs jeunesse - FAJ collectif » (thematiques/t4.yaml:13)" \
+           in result.output
+
+
+def test_explain_cites_the_line_of_the_amount_example(phase6):
     result = CliRunner().invoke(main, ["explain", str(phase6.root), "pdc-actif"])
-    assert "montant attribué par la phase : 79 850,00 € (thematiques/t1.yaml:" in result.output
+    line = phase6.line_of("thematiques/t1.yaml", "        montant: \"79 850,00\"")
+    assert f"montant attribué par la phase : 79 850,00 € (thematiques/t1.yaml:{line})" in result.output
+    # MEMPA's PLIE convention funded from t1.yaml and t4.yaml
+    t4 = "thematiques/t4.yaml"
+    phase6.edit(t4, "        structure: mempa\n        convention: nouvelle",
+                "        structure: mempa\n        convention: plie")
+    phase6.edit(t4, "document: convention-type  # « Convention Type »\n        description: \"Escalier",
+                "document: avenant-9\n        description: \"Escalier")
+    result = CliRunner().invoke(main, ["explain", str(phase6.root), "mempa"])
+    ple = phase6.line_of("thematiques/t1.yaml", "montant: \"53 700,00\"")
+    escalade = phase6.line_of(t4, "montant: \"6 200,00\"")
+    assert "montant attribué par la phase : 59 900,00 €; " in result.output
+    assert f"dont ligne t1-o2-mempa-ple : 53 700,00 € (thematiques/t1.yaml:{ple})" in result.output
+    assert f"dont ligne t4-o1-mempa-escalade : 6 200,00 € (thematiques/t4.yaml:{escalade})" in result.output
+    # the convention runs to the end of the line written in t4.yaml: the period is read there
+    periode = escalade - 1
+    assert f"période des lignes : du 01/01/2025 au 31/12/2025 (thematiques/t4.yaml:{periode})" in result.output
+    assert f"fiche 4.1 « Projets collectifs jeunesse - FAJ collectif » (thematiques/t4.yaml:" \
+           f"{phase6.line_of(t4, 'id: t4-o1-mempa-escalade')})" in result.output
