@@ -207,7 +207,10 @@ def _rule_duree(act: Act) -> Decision:
     per = _periode(x for _, _, x in act.lignes)
     data = []
     if per:
-        data.append(Datum("période des lignes", f"du {fmt.date_short(per[0])} au {fmt.date_short(per[1])}", act.loc))
+        # at the line whose period ends last (the end that may extend the convention), in its own file
+        last = next(x for _, _, x in act.lignes if x.periode and x.periode.debut and x.periode.fin == per[1])
+        data.append(Datum("période des lignes", f"du {fmt.date_short(per[0])} au {fmt.date_short(per[1])}",
+                          last.at("periode")))
     if conv is None or conv.periode is None or conv.periode.fin is None or per is None:
         return Decision("duree", False, "periode-prolongee",
                         "la période de la convention initiale n'est pas déclarée au registre : impossible de savoir "
@@ -229,8 +232,9 @@ def _rule_cout(act: Act) -> Decision:
     # point at the amount where it is written (its own thématique file, or amendements.yaml when an amendment
     # set it): the one line bringing an amount, else each of them
     funded = [ligne for _, _, ligne in act.lignes if ligne.montant and ligne.montant > 0]
+    # (several: the total is their sum, written nowhere; each part follows at its line)
     where = funded[0].at("montant") if len(funded) == 1 else (act.lignes[0][2].at("montant") if len(act.lignes) == 1
-                                                              else act.loc)
+                                                              else None if funded else act.loc)
     data = [Datum("montant attribué par la phase", fmt.plain(fmt.money(total)), where)]
     if len(funded) > 1:
         data += [Datum(f"dont ligne {ligne.id}", fmt.plain(fmt.money(ligne.montant)), ligne.at("montant"))
@@ -260,7 +264,9 @@ def _rule_obligations(act: Act) -> Decision:
 
 
 def _rule_annexes(act: Act) -> Decision:
-    data = [Datum(f"annexe {s.numero}", f"fiche {s.code} « {s.titre} »", act.loc) for s in act.sheets]
+    # each sheet at its first line (a dispositif of another thématique file is written there)
+    data = [Datum(f"annexe {s.numero}", f"fiche {s.code} « {s.titre} »", s.lignes[0].loc if s.lignes else act.loc)
+            for s in act.sheets]
     if act.sheets:
         return Decision("annexes", True, "fiches-jointes",
                         "la fiche de chaque dispositif de la phase est jointe à l'avenant : l'article 12 est modifié",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 
 from deliberation import fmt
@@ -38,32 +39,58 @@ def check_form(act: Act, modeles: dict) -> list[Finding]:
             out.append(error("acte.forme", f"{act.label} : la ligne « {ligne.id} » modifie une convention existante "
                              f"mais cite la convention type ({m.id}) ; il faut un avenant", ligne.at("document")))
     avenant_models = [k for k in seen if modeles[k].type == "avenant"]
-    if len(avenant_models) > 1 and not merged(avenant_models, modeles):
+    missing = unmerged(avenant_models, modeles)
+    if missing:
+        a, b = missing[0]
         second = seen[avenant_models[1]]
         out.append(error(
             "acte.modeles_multiples",
             f"{act.label} : les lignes de cette convention citent {len(avenant_models)} modèles d'avenant "
             f"({', '.join(avenant_models)}) ; un seul avenant est produit par convention : déclarez la fusion "
-            f"(`fusion: [{avenant_models[1]}]` sous le modèle {avenant_models[0]} de phase.yaml) ou citez un seul "
-            "modèle", second.at("document"),
+            f"(`fusion: [{b}]` sous le modèle {a} de phase.yaml) ou citez un seul modèle", second.at("document"),
         ))
     return out
 
 
-def merged(keys: list[str], modeles: dict) -> bool:
-    """True when the phase declares that these models go together in one avenant (``fusion``, either way)."""
-    first = keys[0]
-    return all(k == first or k in modeles[first].fusion or first in modeles[k].fusion for k in keys)
+def unmerged(keys: list[str], modeles: dict) -> list[tuple[str, str]]:
+    """The pairs of these models that the phase does not declare mergeable in one avenant.
+
+    Two models go together when either lists the other under ``fusion``; three or more when every
+    pair does (a merge is declared, never inferred: A with B and B with C says nothing of A with C).
+    """
+    return [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]
+            if b not in modeles[a].fusion and a not in modeles[b].fusion]
 
 
-_CITED_NUMBER = re.compile(r"(?:avenant|mod[eè]le)[^\d\n]{0,20}?n°\s*(\d+)", re.IGNORECASE)
+# « Modèle d'avenant n°7 », « modèle d'avenant n° 7 », « Modele d’avenant N°7 »: how the source and the
+# annexe 4 cite a model. « avenant n°1 » alone is an avenant's own rank (« avenant n°1 à la convention
+# 2024-01213 », seed l.773), « annexe n°2 » an annex: neither names a model.
+_CITED_NUMBER = re.compile(r"mod[eè]le\s+d['’]\s*avenant\s*n\s*[°º]\s*(\d+)", re.IGNORECASE)
+# a model key naming a number: « avenant-7 » (the fixtures' style), « modele-7 », « avenant_7 »
+_KEY_NUMBER = re.compile(r"(?:avenant|mod[eè]le)[-_ ]?n?[°º]?[-_ ]?(\d{1,3})", re.IGNORECASE)
+
+
+def own_number(m) -> int | None:
+    """A model's own number when the phase gives it (``numero``, else its title), not its annex number."""
+    return m.numero if m.numero is not None else titled_number(m)
 
 
 def check_model_numbers(d) -> list[Finding]:
-    """A model is cited by its own number: its title agrees with ``numero``; a line's text cites its model's.
+    """A model is cited by its own number: its title and key agree with ``numero``; a line's text cites its model's.
 
-    A line's description that names a model number (« avenant n°7 », « Modèle d'avenant n° 6 ») must
-    name the number of the model its ``document`` cites: the annexe 4 prints that model's number.
+    What counts as citing a model number, to stay robust:
+
+    - the model's ``titre``: its « n°N » (« Modèle d'avenant n°10 ») must be the declared ``numero``;
+    - the model's key, when the whole key is a model name and a number (« avenant-7 », as the fixtures
+      write them): the number must be the model's own (``numero``, else its title's) — a key like
+      ``avenant-accueil`` or ``avenant-2024-01`` says no number and is not checked; reported once, at
+      the key in phase.yaml, not at each line citing it;
+    - a line's ``description``: only « modèle d'avenant n°N » names a model (as the source's annexe 4
+      does); « avenant n°1 » is the rank of an avenant to its convention, « annexe n°2 » an annex, and
+      neither is checked. The number must be the own number of the model its ``document`` cites.
+
+    A model whose own number the phase does not give (no ``numero``, no number in its title) is
+    numbered by its annex: nothing to compare.
     """
     modeles = d.info.modeles if d.info else {}
     out = []
@@ -72,11 +99,20 @@ def check_model_numbers(d) -> list[Finding]:
         if m.numero is not None and t is not None and t != m.numero:
             out.append(error("modele.numero", f"{m.titre} : le titre dit n°{t}, le modèle est déclaré n°{m.numero}",
                              m.at("numero")))
+        own = own_number(m)
+        k = _KEY_NUMBER.fullmatch(m.id)
+        if m.type == "avenant" and own is not None and k and int(k.group(1)) != own:
+            users = [ligne.id for _, _, ligne in d.lignes() if ligne.document == m.id]
+            cited = f" ; les lignes {', '.join(users)} le citent" if len(users) > 1 else (
+                f" ; la ligne {users[0]} le cite" if users else "")
+            out.append(error("modele.numero", f"modèle {m.id} : la clé dit n°{k.group(1)}, le modèle est le n°{own} "
+                             f"({m.titre or 'numero: ' + str(own)}){cited} : nommez-le {m.id[:k.start(1)]}{own} ou "
+                             "corrigez son numéro", m.loc))
     for _, _, ligne in d.lignes():
         m = modeles.get(ligne.document)
         if m is None or m.type != "avenant" or not ligne.description:
             continue
-        own = m.numero if m.numero is not None else titled_number(m)
+        own = own_number(m)
         for cited in _CITED_NUMBER.finditer(ligne.description):
             if own is not None and int(cited.group(1)) != own:
                 out.append(error("modele.numero", f"ligne {ligne.id} : la description cite « {cited.group(0)} » mais "
@@ -85,14 +121,17 @@ def check_model_numbers(d) -> list[Finding]:
 
 
 def check_merges(d) -> list[Finding]:
-    """A ``fusion`` names avenant models of the phase."""
+    """A ``fusion`` names another avenant model of the phase."""
     modeles = d.info.modeles if d.info else {}
     out = []
     for m in modeles.values():
+        others = [x for x, o in modeles.items() if x != m.id and o.type == "avenant"]
         for k in m.fusion:
-            if k not in modeles or modeles[k].type != "avenant" or k == m.id:
+            if k not in others:
+                close = difflib.get_close_matches(k, others, n=1)
+                hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
                 out.append(error("modele.fusion", f"{m.titre or m.id} : fusion avec « {k} », qui n'est pas un autre "
-                                 f"modèle d'avenant de la phase ({', '.join(x for x in modeles if x != m.id)})",
+                                 f"modèle d'avenant de la phase ({', '.join(others) or 'aucun'}){hint}",
                                  m.at("fusion")))
     return out
 
