@@ -97,6 +97,14 @@ def _structure(rng: random.Random, key: str, i: int, conventions: list[str]) -> 
     ]
 
 
+def _annex_shares(montant: int, n: int) -> list[str]:
+    """Each annex's part of the convention's amount (declared when there are several), adding up to it."""
+    if n < 2:
+        return [""] * n
+    part = montant // n
+    return [f', montant: "{part}"'] * (n - 1) + [f', montant: "{montant - part * (n - 1)}"']
+
+
 def _convention(key: str, numero: str, montant: int, codes: list[str], avenants: int,
                 fin: str = "2025-12-31") -> list[str]:
     """A complete existing convention: annexes from annexe 2 (one per dispositif), three payments."""
@@ -112,7 +120,8 @@ def _convention(key: str, numero: str, montant: int, codes: list[str], avenants:
         f'        montant: "{montant}"',
         f"        avenants: {avenants}",
         "        annexes:",
-        *(f'          - {{numero: {2 + k}, dispositif: "{c}", titre: "{TITRES[c]}"}}' for k, c in enumerate(codes)),
+        *(f'          - {{numero: {2 + k}, dispositif: "{c}", titre: "{TITRES[c]}"{share}}}'
+          for k, (c, share) in enumerate(zip(codes, _annex_shares(montant, len(codes)), strict=True))),
         "        versements:",
     ]
     for label, m in zip(("premier versement", "deuxième versement", "solde"), parts, strict=True):
@@ -208,7 +217,8 @@ def generate(out: Path, lines: int, structures: int, seed: int = 1) -> Path:
         mine = [(t, d, c, per_op[k]) for k, (n, d, t, _u, _p, _nat, c) in enumerate(ops) if n == th]
         (out / "thematiques" / f"t{th}.yaml").write_text(_thematique(th, mine), encoding="utf-8")
     (out / "budget.yaml").write_text(_budget(totals), encoding="utf-8")
-    modeles = ["  avenant-a: {type: avenant, titre: Avenant synthétique}",
+    modeles = ["  avenant-a: {type: avenant, titre: Avenant synthétique, clauses: [objet_convention, cout, "
+               "obligations, annexes]}",
                "  convention-type: {type: convention, titre: Convention type}"]
     (out / "phase.yaml").write_text(_phase(modeles), encoding="utf-8")
     return out
@@ -224,7 +234,7 @@ AVENANTS = [
     ("avenant-sans-obligation", "Avenant financier (fiche sans obligation nouvelle)", "1.7", ["1.7"], "financement",
      "2025-12-31", ("01/01/2025", "31/12/2025"), ["cout", "annexes"]),
     ("avenant-prolongation", "Avenant de prolongation", "3.2", ["3.2"], "financement",
-     "2024-12-31", ("01/01/2025", "30/06/2025"), ["duree", "cout", "annexes"]),
+     "2025-03-31", ("01/04/2025", "30/06/2025"), ["duree", "cout", "annexes"]),  # in force at the séance
     ("avenant-nouveau-dispositif", "Avenant changeant de dispositif", "1.2", ["1.1"], "financement",
      "2025-12-31", ("01/01/2025", "31/12/2025"), ["objet_convention", "cout", "obligations", "annexes"]),
 ]
