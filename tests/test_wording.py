@@ -37,30 +37,49 @@ def all_text(out: Path) -> str:
 
 
 def test_counts_agree_and_elide():
-    assert [compte(n, "dispositif") for n in (0, 1, 2, 9, 10, 12)] == [
+    """Verify counts are words up to nine, digits above, agreed in gender and number, « de » elided."""
+    assert [fmt.count(n, "dispositif") for n in (0, 1, 2, 9, 10, 12, 4783)] == [
         "aucun dispositif", "un dispositif", "deux dispositifs", "neuf dispositifs", "10 dispositifs",
-        "12 dispositifs"]
-    assert compte(1, "structure", feminin=True) == "une structure" and compte(0, "opération", feminin=True) == \
-        "aucune opération"
-    assert de_compte(1, "dispositif") == "d'un dispositif" and de_compte(8, "dispositif") == "de huit dispositifs"
-    assert de_compte(1, "structure", feminin=True) == "d'une structure"
-    assert [les_compte(1, "thématique", feminin=True), les_compte(1, "opération", feminin=True),
-            les_compte(1, "dispositif"), les_compte(3, "thématique", feminin=True)] == [
+        "12 dispositifs", "4\u00a0783 dispositifs"]
+    assert fmt.count(1, "structure", feminine=True) == "une structure"
+    assert fmt.count(0, "opération", feminine=True) == "aucune opération"
+    assert fmt.count(2, "structure", feminine=True) == "deux structures"
+    assert fmt.count(3, "jeune", "jeunes") == "trois jeunes"
+    assert fmt.de_count(1, "dispositif") == "d'un dispositif" and fmt.de_count(8, "dispositif") == "de huit dispositifs"
+    assert fmt.de_count(1, "structure", feminine=True) == "d'une structure"
+    assert fmt.de_count(12, "structure", feminine=True) == "de 12 structures"
+    assert [fmt.definite_count(1, "thématique", feminine=True), fmt.definite_count(1, "opération", feminine=True),
+            fmt.definite_count(1, "dispositif"), fmt.definite_count(3, "thématique", feminine=True)] == [
         "la thématique", "l'opération", "le dispositif", "les trois thématiques"]
+    # the Jinja filters are the same functions under their French names
+    assert (compte(4, "dispositif"), de_compte(1, "dispositif"), les_compte(2, "thématique", feminin=True)) == (
+        "quatre dispositifs", "d'un dispositif", "les deux thématiques")
+    # « h » never elides: an h aspiré cannot be told from an h muet (« de huit », « de Hénin »)
+    assert fmt.elide("de", "huit dispositifs") == "de huit dispositifs" and fmt.elide("De", "une") == "D'une"
+    assert fmt.capitalise("l'Association Alpha") == "L'Association Alpha"
 
 
 @pytest.mark.parametrize("article, nom, forms", [
-    ("l'", "Association Oméga", ("l'Association Oméga", "de l'Association Oméga", "à l'Association Oméga")),
-    ("le", "CCAS de Gamma", ("le CCAS de Gamma", "du CCAS de Gamma", "au CCAS de Gamma")),
-    ("la", "Maison de l'emploi", ("la Maison de l'emploi", "de la Maison de l'emploi", "à la Maison de l'emploi")),
-    ("les", "Amis du Boulonnais", ("les Amis du Boulonnais", "des Amis du Boulonnais", "aux Amis du Boulonnais")),
-    ("aucun", "Orange Insertion", ("Orange Insertion", "d'Orange Insertion", "à Orange Insertion")),
-    ("aucun", "Pas-de-Calais Actif", ("Pas-de-Calais Actif", "de Pas-de-Calais Actif", "à Pas-de-Calais Actif")),
-    (None, "MEMPA", ("MEMPA", "de MEMPA", "à MEMPA")),  # not declared: the name alone, nothing guessed
+    ("l'", "Association Oméga", ("l'Association Oméga", "de l'Association Oméga", "à l'Association Oméga",
+                                 "L'Association Oméga")),
+    ("le", "CCAS de Gamma", ("le CCAS de Gamma", "du CCAS de Gamma", "au CCAS de Gamma", "Le CCAS de Gamma")),
+    ("la", "Maison de l'emploi", ("la Maison de l'emploi", "de la Maison de l'emploi", "à la Maison de l'emploi",
+                                  "La Maison de l'emploi")),
+    ("les", "Amis du Boulonnais", ("les Amis du Boulonnais", "des Amis du Boulonnais", "aux Amis du Boulonnais",
+                                   "Les Amis du Boulonnais")),
+    ("aucun", "Orange Insertion", ("Orange Insertion", "d'Orange Insertion", "à Orange Insertion",
+                                   "Orange Insertion")),
+    ("aucun", "Pas-de-Calais Actif", ("Pas-de-Calais Actif", "de Pas-de-Calais Actif", "à Pas-de-Calais Actif",
+                                      "Pas-de-Calais Actif")),
+    ("aucun", "Hauts-de-France Insertion", ("Hauts-de-France Insertion", "de Hauts-de-France Insertion",
+                                            "à Hauts-de-France Insertion", "Hauts-de-France Insertion")),
+    (None, "MEMPA", ("MEMPA", "de MEMPA", "à MEMPA", "MEMPA")),  # not declared: the name alone, nothing guessed
+    (None, "AIFOR", ("AIFOR", "d'AIFOR", "à AIFOR", "AIFOR")),
 ])
 def test_designation_from_the_registry(article, nom, forms):
+    """Verify each article gives the bare, « de », « à » and sentence-start forms of a body's name."""
     d = fmt.designation(nom, article)
-    assert (d["nom"], d["de"], d["a"]) == forms
+    assert (d["nom"], d["de"], d["a"], d["debut"]) == forms
 
 
 def _vowels(fictif):
