@@ -18,6 +18,7 @@ from deliberation.fmt import plain
 from deliberation.render import inspect
 from deliberation.render.filters import compte, de_compte, les_compte
 from deliberation.settings import Settings
+from deliberation.text import expand
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,6 +81,63 @@ def test_designation_from_the_registry(article, nom, forms):
     """Verify each article gives the bare, « de », « à » and sentence-start forms of a body's name."""
     d = fmt.designation(nom, article)
     assert (d["nom"], d["de"], d["a"], d["debut"]) == forms
+
+
+def test_narrative_count_agrees_with_the_noun_written_after_it():
+    """Verify « [[structures]] structures » is agreed with the count, elided after « de », capitalised at a start."""
+    values = {"structures": "1", "places": "2", "diagnostics": "4\u00a0783", "etp": "1,2", "jeunes": "20"}
+    assert expand("Il est proposé de financer [[structures]] structure pour", values) == \
+        "Il est proposé de financer une structure pour"
+    assert expand("un avenant pour [[structures]] structures.", values) == "un avenant pour une structure."
+    assert expand("le financement de [[structures]] structures", values) == "le financement d'une structure"
+    assert expand("[[places]] places sont ouvertes. [[structures]] structure.", values) == \
+        "Deux places sont ouvertes. Une structure."
+    assert expand("un total de [[diagnostics]] diagnostics", values) == "un total de 4\u00a0783 diagnostics"
+    assert expand("pour [[jeunes]] jeunes", values) == "pour 20 jeunes"
+    # a figure that counts nothing, or a noun that is not the figure's, is printed as it is
+    assert expand("de [[etp]] ETP", values) == "de 1,2 ETP"
+    assert expand("[[structures]] organismes", values) == "1 organismes"
+
+
+def test_annex_narratives_of_the_example_write_small_counts_in_words(tmp_path):
+    """Verify the example's annexes 1 to 3: « huit structures », « 12 structures », « une structure », « deux »."""
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=ROOT / "fixtures" / "phase-6-2024", out_dir=out)).written
+    t1 = text_of(out / "03-annexe-1-thematique-1.docx")
+    assert "Il s'agit donc de proposer un avenant pour huit structures pour la mise en œuvre de cette mission, pour " \
+           "la réalisation d'un total de 4 783 diagnostics" in t1
+    assert "Il est donc proposé un avenant pour 12 structures pour la mise en œuvre" in t1
+    t3 = text_of(out / "04-annexe-2-thematique-3.docx")
+    assert "Il est proposé de financer une structure pour la mise en œuvre de cette mission, pour un montant total " \
+           "de 30 000 € pour l'accompagnement de 100 personnes" in t3
+    assert "Il est proposé de financer deux structures pour la mise en œuvre de cette mission" in t3
+    t4 = text_of(out / "05-annexe-3-thematique-4.docx")
+    assert "Il est proposé de financer deux structures dans le cadre de ce dispositif" in t4
+    assert not WRONG.search(t1 + t3 + t4)
+
+
+def test_narrative_counts_follow_the_phase(fictif, tmp_path):
+    """Verify a narrative's count follows its lines: two structures, then one once a line is withdrawn."""
+    fictif.edit("thematiques/t1.yaml", "Il est proposé un avenant pour *2 structures*.",
+                "Le financement de [[structures]] structures est proposé pour [[diagnostics]] diagnostics. "
+                "[[structures]] structures, voir l'annexe 3.")
+    fictif.edit("thematiques/t1.yaml", "      - {structures: 2, source: Annexe 1}\n", "")
+    fictif.edit("thematiques/t1.yaml", "      - {diagnostics: 1200, source: Annexe 1}\n", "")
+    fictif.edit("thematiques/t4.yaml", "Il est proposé de financer une structure.",
+                "Il est proposé de financer [[structures]] structures pour [[jeunes]] jeunes.")
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
+    t1 = text_of(next(out.glob("*-annexe-1-thematique-1.docx")))
+    assert "Le financement de deux structures est proposé pour 1 200 diagnostics. Deux structures, voir " \
+           "l'annexe 3." in t1
+    t4 = text_of(next(out.glob("*-annexe-2-thematique-4.docx")))
+    assert "Il est proposé de financer une structure pour 20 jeunes." in t4
+    fictif.write("amendements.yaml", "amendements:\n  - numero: 1\n    date: 10/03/2025\n    objet: Retrait\n"
+                 "    modifications:\n      - ligne: t1-o1-beta\n        retrait: oui\n")
+    out2 = tmp_path / "out2"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out2)).written
+    t1 = text_of(next(out2.glob("*-annexe-1-thematique-1.docx")))
+    assert "Le financement d'une structure est proposé pour 400 diagnostics. Une structure, voir l'annexe 3." in t1
 
 
 def _vowels(fictif):
