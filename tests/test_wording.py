@@ -160,12 +160,13 @@ def test_many_item_phase_with_vowels_and_every_article(fictif, tmp_path):
                                                                                 WRONG.search(text).end() + 40]
     omega = text_of(out / "actes" / "union-omega" / "avenant-plateforme.docx")
     assert "Pour l'Union Oméga," in omega
+    assert "ci-après désigné(e) par « l'Union Oméga »" in omega  # with its article, as « le Département »
     assert "modalités de partenariat entre le Département du Pas-de-Calais et l'Union Oméga concourant" in omega
     maison = text_of(out / "actes" / "maison-de-l-emploi" / "avenant-plateforme.docx")
     assert "Pour la Maison de l'emploi," in maison
     amis = text_of(out / "actes" / "amis-du-boulonnais" / "convention-nouvelle.docx")
     assert "Objet : Définition du partenariat entre le Département et les Amis du Boulonnais" in amis
-    assert "Pour les Amis du Boulonnais," in amis
+    assert "Pour les Amis du Boulonnais," in amis and "ci-après désigné(e) par « les Amis du Boulonnais »" in amis
     delib = text_of(next(out.glob("*-deliberation.docx")))
     assert "De valider le financement de deux dispositifs de la thématique 1" in delib
     assert "De valider le financement d'un dispositif de la thématique 4" in delib
