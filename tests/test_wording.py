@@ -199,12 +199,27 @@ def test_one_item_phase(fictif, tmp_path):
     assert "Pour l'Entraide Ouvrière," in conv and "entre le Département et l'Entraide Ouvrière" in conv
 
 
-def test_undeclared_article_is_said_in_the_review_sheet(tmp_path):
+def test_example_acts_use_the_declared_articles(tmp_path):
+    """Verify the example's acts: « Pour la MEMPA », « le CCAS de Liévin », bare names where nothing is declared."""
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=ROOT / "fixtures" / "phase-6-2024", out_dir=out)).written
-    mempa = (out / "actes" / "mempa" / "avenant-plateforme.revue.md").read_text("utf-8")
-    assert "« MEMPA » — article non déclaré au registre (`article: le|la|l'|les|aucun`) : le nom seul" in mempa
-    pdc = (out / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.revue.md").read_text("utf-8")
-    assert "- Désignation dans les phrases : « Pas-de-Calais Actif » (article déclaré au registre)" in pdc
+    mempa = text_of(out / "actes" / "mempa" / "avenant-plateforme.docx")
+    assert "Pour la MEMPA," in mempa and "ci-après désigné(e) par « la MEMPA »" in mempa
+    mipe = text_of(out / "actes" / "mipe" / "avenant-plie.docx")
+    assert "Pour la MIPE," in mipe and "définissant le partenariat entre le Département et la MIPE" in mipe
     lievin = text_of(out / "actes" / "ccas-de-lievin" / "convention-nouvelle.docx")
     assert "Pour le CCAS de Liévin," in lievin
+    assert "Objet : Définition du partenariat entre le Département et le CCAS de Liévin" in lievin
+    pdc = text_of(out / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.docx")
+    assert "Pour Pas-de-Calais Actif," in pdc and "ci-après désigné(e) par « Pas-de-Calais Actif »" in pdc  # l.787
+    assert "Pour PBI," in text_of(out / "actes" / "pbi" / "avenant-plie.docx")
+    # not declared: the name alone, and the review sheet says so
+    parrains = (out / "actes" / "tous-parrains" / "avenant-plateforme.revue.md").read_text("utf-8")
+    assert "« Tous Parrains » — article non déclaré au registre (`article: le|la|l'|les|aucun`) : le nom seul" \
+        in parrains
+    assert "Pour Tous Parrains," in text_of(out / "actes" / "tous-parrains" / "avenant-plateforme.docx")
+    sheet = (out / "actes" / "mempa" / "avenant-plateforme.revue.md").read_text("utf-8")
+    assert "- Désignation dans les phrases : « la MEMPA » (article déclaré au registre)" in sheet
+    # the review sheets' own counts (« seuls les 1 blanc(s) déclaré(s) ») are not yet agreed: documents only
+    text = "\n".join(text_of(p) for p in sorted(out.rglob("*.docx")))
+    assert not WRONG.search(text), text[WRONG.search(text).start() - 80: WRONG.search(text).end() + 40]
