@@ -219,9 +219,12 @@ def designation(nom: str, article: str | None) -> dict[str, str]:
       « de Pas-de-Calais Actif », « d'Orange Insertion ») ;
     - ``a``: after « à » (« à la Maison », « au CCAS », « à l'Association », « aux Amis », « à Orange Insertion »).
 
-    A declared « l' » is written before the name without a space. :func:`capitalise` gives the other
-    forms at the start of a sentence (« Du CCAS … »).
+    A declared « l' » is written before the name without a space; a declared « le » or « la » elides
+    before a vowel like any article (« le » + « Atelier du Bois » : « l'Atelier du Bois », « de l'Atelier »).
+    :func:`capitalise` gives the other forms at the start of a sentence (« Du CCAS … »).
     """
+    if article in ("le", "la") and starts_with_vowel(nom):
+        article = "l'"
     if article == "l'":
         forms = {"nom": f"l'{nom}", "de": f"de l'{nom}", "a": f"à l'{nom}"}
     elif article == "le":
