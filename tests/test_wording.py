@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import slow_but
 
 from deliberation import fmt, pipeline
 from deliberation.fmt import plain
@@ -22,9 +23,13 @@ from deliberation.text import expand
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: What French never writes: a digit 1 counting a noun, an article not contracted or not elided.
-WRONG = re.compile(r"\bde 1 [a-zé]|\b1 (?:dispositif|structure|opération|thématique)s?\b|\bde le\b|\bà le\b|\bde les\b"
-                   r"|\bà les\b|\bde un\b|\bde une\b|\b(?:le|la|de|Pour) (?=[AEIOUÉ][a-zé])|\bles 1\b")
+#: What French never writes: a digit 1 counting a noun (« de 1 dispositif », « les 1 thématiques »), an
+#: article not contracted (« de le », « à les ») or not elided (« de une », « la Union »), a common noun
+#: without its article (« Pour Association », « entre le Département et Union … »).
+WRONG = re.compile(
+    r"\bde 1 [a-zé]|\b1 (?:dispositif|structure|opération|thématique)s?\b|\bles 1\b|\bde (?:le|les|un|une)\b"
+    r"|\bà (?:le|les)\b|\b(?:le|la|de) (?=[AEIOUÉ][a-zé])"
+    r"|\b(?:Pour|et|par «) (?:Association|Union|Atelier|Ateliers|Entraide|Maison|Amis|CCAS)\b")
 
 
 def text_of(path: Path) -> str:
@@ -74,6 +79,11 @@ def test_counts_agree_and_elide():
                                       "Pas-de-Calais Actif")),
     ("aucun", "Hauts-de-France Insertion", ("Hauts-de-France Insertion", "de Hauts-de-France Insertion",
                                             "à Hauts-de-France Insertion", "Hauts-de-France Insertion")),
+    # a declared « le » or « la » elides before a vowel like any article (never before « h »)
+    ("le", "Atelier du Bois", ("l'Atelier du Bois", "de l'Atelier du Bois", "à l'Atelier du Bois",
+                               "L'Atelier du Bois")),
+    ("la", "Union Est", ("l'Union Est", "de l'Union Est", "à l'Union Est", "L'Union Est")),
+    ("le", "Hameau", ("le Hameau", "du Hameau", "au Hameau", "Le Hameau")),
     (None, "MEMPA", ("MEMPA", "de MEMPA", "à MEMPA", "MEMPA")),  # not declared: the name alone, nothing guessed
     (None, "AIFOR", ("AIFOR", "d'AIFOR", "à AIFOR", "AIFOR")),
 ])
@@ -140,63 +150,171 @@ def test_narrative_counts_follow_the_phase(fictif, tmp_path):
     assert "Le financement d'une structure est proposé pour 400 diagnostics. Une structure, voir l'annexe 3." in t1
 
 
-def _vowels(fictif):
-    """fictif's bodies renamed with vowels and every article: l', la, les."""
-    fictif.edit("structures.yaml", "    nom: Association Alpha\n    article: l'\n",
-                "    nom: Union Oméga\n    article: l'\n")
-    fictif.edit("structures.yaml", "    nom: Beta Emploi\n    article: aucun  # nom propre\n",
-                "    nom: Maison de l'emploi\n    article: la\n")
-    fictif.edit("structures.yaml", "    nom: CCAS de Gamma\n    article: le\n",
-                "    nom: Amis du Boulonnais\n    article: les\n")
-    return fictif
+def _rename(fictif, key: str, nom: str, article: str | None):
+    """Give fictif's structure ``key`` the name ``nom`` and the article ``article`` (None: not declared)."""
+    text = (fictif.root / "structures.yaml").read_text("utf-8")
+    block = re.search(rf"(?m)^  {key}:\n    nom: .*\n(?:    article: .*\n)?", text)
+    declared = f"    article: {article}\n" if article else ""
+    fictif.write("structures.yaml", text[:block.start()] + f"  {key}:\n    nom: {nom}\n{declared}" + text[block.end():])
 
 
-def test_many_item_phase_with_vowels_and_every_article(fictif, tmp_path):
-    _vowels(fictif)
+def _acts_say(out: Path, folder: str, nom: str, article: str | None, kind: str) -> str:
+    """The act of ``folder``: signed, designated and named in its objet with the registry's article; its text."""
+    name = fmt.designation(nom, article)["nom"]
+    path = next((out / "actes" / folder).glob(f"{kind}-*.docx"))
+    text = text_of(path)
+    assert f"Pour {name}," in text, (name, path)
+    assert f"ci-après désigné(e) par « {name} »" in text, (name, path)
+    if kind == "convention":
+        assert f"Objet : Définition du partenariat entre le Département et {name}" in text
+    sheet = path.with_suffix(".revue.md").read_text("utf-8")
+    if article:
+        assert f"- Désignation dans les phrases : « {name} » (article déclaré au registre)" in sheet
+    else:
+        assert f"- Désignation dans les phrases : « {nom} » — article non déclaré au registre" in sheet
+    return text
+
+
+def _no_wrong_form(out: Path) -> str:
+    """Every document and review sheet of ``out``, checked against ``WRONG``; the text."""
+    text = all_text(out)
+    m = WRONG.search(text)
+    assert m is None, f"« {m.group(0)} » dans : … {text[max(0, m.start() - 100): m.end() + 60]} …"
+    return text
+
+
+#: The many-item phase (fictif: two thématiques, three dispositifs, three structures), renamed so that every
+#: article the registry can declare is used, each with a name starting with a vowel where it matters.
+MANY = {
+    "l-la-les": {"alpha": ("Union Oméga", "l'"), "beta": ("Maison de l'emploi", "la"),
+                 "gamma": ("Amis du Boulonnais", "les")},
+    "le-aucun-absent": {"alpha": ("Atelier Oméga", "le"), "beta": ("Emmaüs Insertion", "aucun"),
+                        "gamma": ("Insertion Ouest", None)},
+}
+
+
+@pytest.mark.parametrize("case", MANY)
+def test_many_item_phase_with_vowels_and_every_article(fictif, tmp_path, case):
+    """Verify every document of a phase of several items: plural counts in words, each body with its article."""
+    for key, (nom, article) in MANY[case].items():
+        _rename(fictif, key, nom, article)
+    fictif.edit("thematiques/t1.yaml", "Il est proposé un avenant pour *2 structures*.",
+                "Il est proposé le financement de [[structures]] structures pour [[diagnostics]] diagnostics.")
+    assert not fictif.check()
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
-    text = all_text(out)
-    assert not WRONG.search(text), WRONG.search(text).group(0) + " … " + text[WRONG.search(text).start() - 80:
-                                                                                WRONG.search(text).end() + 40]
-    omega = text_of(out / "actes" / "union-omega" / "avenant-plateforme.docx")
-    assert "Pour l'Union Oméga," in omega
-    assert "ci-après désigné(e) par « l'Union Oméga »" in omega  # with its article, as « le Département »
-    assert "modalités de partenariat entre le Département du Pas-de-Calais et l'Union Oméga concourant" in omega
-    maison = text_of(out / "actes" / "maison-de-l-emploi" / "avenant-plateforme.docx")
-    assert "Pour la Maison de l'emploi," in maison
-    amis = text_of(out / "actes" / "amis-du-boulonnais" / "convention-nouvelle.docx")
-    assert "Objet : Définition du partenariat entre le Département et les Amis du Boulonnais" in amis
-    assert "Pour les Amis du Boulonnais," in amis and "ci-après désigné(e) par « les Amis du Boulonnais »" in amis
+    _no_wrong_form(out)
+    folders = {"alpha": "", "beta": "", "gamma": ""}
+    for key, (nom, _) in MANY[case].items():
+        folders[key] = next(p.name for p in (out / "actes").iterdir() if p.name.startswith(nom.split()[0].lower()[:4]))
+    (anom, aart), (bnom, bart), (gnom, gart) = (MANY[case][k] for k in ("alpha", "beta", "gamma"))
+    alpha = _acts_say(out, folders["alpha"], anom, aart, "avenant")
+    # article 1 of the avenant rewrites the convention's objet, naming the body
+    assert (f"modalités de partenariat entre le Département du Pas-de-Calais et {fmt.designation(anom, aart)['nom']} "
+            "concourant") in alpha
+    beta = _acts_say(out, folders["beta"], bnom, bart, "avenant")
+    assert ("définissant le partenariat entre le Département et "
+            f"{fmt.designation(bnom, bart)['nom']}") in beta  # no objet in the registry: the engine's
+    _acts_say(out, folders["gamma"], gnom, gart, "convention")
     delib = text_of(next(out.glob("*-deliberation.docx")))
     assert "De valider le financement de deux dispositifs de la thématique 1" in delib
     assert "De valider le financement d'un dispositif de la thématique 4" in delib
+    assert "avec la structure citée en annexe 3, la convention correspondante selon" in delib  # one: the CCAS's
+    assert "avec les structures citées en annexe 3, les avenants relatifs aux conventions selon les modalités " \
+           "présentées au rapport, dans les termes des projets joints en annexes 4 et 5" in delib
+    assert "Les dépenses versées en application des articles 1 et 2 de la présente délibération" in delib
     rapport = text_of(next(out.glob("*-rapport.docx")))
-    assert "dans les deux thématiques de l'Appel à projets" in rapport
-    assert "Deux dispositifs sont proposés" in rapport and "Un dispositif est proposé" in rapport
+    assert "la mise en œuvre de dispositifs intervenant dans les deux thématiques de l'Appel à projets" in rapport
+    assert "Deux dispositifs sont proposés pour un total de 50 000 €" in rapport
+    assert "Un dispositif est proposé pour un total de 12 000 €" in rapport
+    annexe = text_of(next(out.glob("*-annexe-1-thematique-1.docx")))
+    assert "Il est proposé le financement de deux structures pour 1 200 diagnostics." in annexe
 
 
-def test_one_item_phase(fictif, tmp_path):
-    """One thématique, one dispositif, one structure: no « 1 dispositif », no « les 1 thématiques »."""
-    (fictif.root / "thematiques" / "t1.yaml").unlink()
-    fictif.edit("phase.yaml", 'montant: "62 000,00", source: Récapitulatif', 'montant: "12 000,00", source: '
-                "Récapitulatif")
-    fictif.write("budget.yaml", "lignes:\n  - code: C02-428C01\n    imputation: 6568/93428\n    libelle: Fonds d'aide "
-                 "aux jeunes\n    ae: 130000.00\n    disponible: 90000.00\n")
-    fictif.edit("structures.yaml", "    nom: CCAS de Gamma\n    article: le\n",
-                "    nom: Entraide Ouvrière\n    article: l'\n")
-    checked = pipeline.check(Settings(source=fictif.root))
-    assert not [f for f in checked.findings if f.severity.name == "ERROR"], [f.message for f in checked.findings]
+def _one_item(fictif, shape: str):
+    """fictif reduced to one thématique, one opération, one dispositif, one line, one structure (``shape``: its act).
+
+    ``convention``: thématique 4 only, the CCAS's new convention; ``avenant``: thématique 1's opération 2
+    only, Association Alpha's avenant.
+    """
+    narrative = "Il est proposé de financer [[structures]] structures."
+    if shape == "convention":
+        (fictif.root / "thematiques" / "t1.yaml").unlink()
+        fictif.edit("thematiques/t4.yaml", "Il est proposé de financer une structure.", narrative)
+        code, imputation, libelle, montant = "C02-428C01", "6568/93428", "Fonds d'aide aux jeunes", "12 000,00"
+    else:
+        (fictif.root / "thematiques" / "t4.yaml").unlink()
+        t1 = (fictif.root / "thematiques" / "t1.yaml").read_text("utf-8")
+        head, _, rest = t1.partition("operations:\n")
+        second = rest[rest.index("  - numero: 2\n"):].replace("  - numero: 2\n", "  - numero: 1\n", 1)
+        second = second.replace("      - premier point ;\n      - second point.", f"      {narrative}")
+        second = second.replace("      - id: t1-o2-alpha\n", "      - id: t1-o1-alpha\n")
+        head = head.replace('  - {dispositifs: 2, source: "Délibération, article 1"}\n', "")
+        fictif.write("thematiques/t1.yaml", head + "operations:\n" + second)
+        code, imputation, libelle, montant = ("C02-446A05", "6568/93446", "Indemnisation des organismes référents",
+                                              "50 000,00")
+    fictif.edit("phase.yaml", 'montant: "62 000,00", source: Récapitulatif',
+                f'montant: "{montant}", source: Récapitulatif')
+    fictif.write("budget.yaml", f"lignes:\n  - code: {code}\n    imputation: {imputation}\n    libelle: {libelle}\n"
+                 "    ae: 1000000.00\n    disponible: 500000.00\n")
+    return "gamma" if shape == "convention" else "alpha"
+
+
+#: The one body of the one-item phase: each article the registry can declare, names starting with a vowel.
+ONE = [
+    ("l'", "Association Oméga"), ("le", "Atelier du Littoral"), ("le", "CCAS d'Arras"), ("la", "Union Est"),
+    ("la", "Maison de l'emploi"), ("les", "Ateliers du Littoral"), ("aucun", "Emmaüs Insertion"),
+    (None, "Insertion Ouest"),
+]
+
+
+@pytest.mark.parametrize("shape", ["convention", "avenant"])
+@pytest.mark.parametrize("article, nom", slow_but(ONE, ("l'", "Association Oméga"), (None, "Insertion Ouest")))
+def test_one_item_phase(fictif, tmp_path, shape, article, nom):
+    """Verify every document of a phase of one item: « d'un dispositif », « la thématique », « une structure »."""
+    key = _one_item(fictif, shape)
+    _rename(fictif, key, nom, article)
+    findings = fictif.check()
+    assert not [f for f in findings if f.severity.name == "ERROR"], [f.message for f in findings]
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
-    text = all_text(out)
-    assert not WRONG.search(text), text[WRONG.search(text).start() - 80: WRONG.search(text).end() + 40]
+    _no_wrong_form(out)
     rapport = text_of(next(out.glob("*-rapport.docx")))
-    assert "dispositifs intervenant dans la thématique de l'Appel à projets" in rapport
-    assert "Un dispositif est proposé pour un total de 12 000 €" in rapport
+    assert "est proposé de valider la mise en œuvre d'un dispositif intervenant dans la thématique de l'Appel à " \
+           "projets" in rapport
+    assert "Un dispositif est proposé pour un total de " in rapport
     delib = text_of(next(out.glob("*-deliberation.docx")))
-    assert "De valider le financement d'un dispositif de la thématique 4" in delib
-    conv = text_of(out / "actes" / "entraide-ouvriere" / "convention-nouvelle.docx")
-    assert "Pour l'Entraide Ouvrière," in conv and "entre le Département et l'Entraide Ouvrière" in conv
+    assert "De valider le financement d'un dispositif de la thématique " in delib
+    if shape == "convention":
+        signing = "avec la structure citée en annexe 2, la convention correspondante selon les modalités"
+    else:
+        signing = ("avec la structure citée en annexe 2, l'avenant relatif à la convention selon les modalités "
+                   "présentées au rapport, dans les termes du projet joint en annexe 3 à la présente délibération.")
+    assert signing in delib and signing.split(" selon")[0] in rapport
+    assert "Les dépenses versées en application de l'article 1 de la présente délibération" in delib
+    annexe = text_of(next(out.glob("*-annexe-1-thematique-*.docx")))
+    assert "Il est proposé de financer une structure." in annexe
+    folder = next((out / "actes").iterdir()).name
+    text = _acts_say(out, folder, nom, article, shape)
+    if shape == "avenant":
+        assert ("modalités de partenariat entre le Département du Pas-de-Calais et "
+                f"{fmt.designation(nom, article)['nom']} concourant") in text
+
+
+def test_one_amendment_agrees_with_the_repartition(fictif, tmp_path):
+    """Verify « la répartition …, telle que modifiée par l'amendement n°1 » and « tableau modifié par l'amendement »."""
+    fictif.write("amendements.yaml", "amendements:\n  - numero: 1\n    date: 10/03/2025\n    objet: Réduction\n"
+                 "    modifications:\n      - ligne: t1-o2-alpha\n        montant: \"40 000,00\"\n")
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
+    delib = text_of(next(out.glob("*-deliberation.docx")))
+    assert ("pour un montant total de 40 000 € ainsi que la répartition financière proposée en annexe 3 à la "
+            "présente délibération, telle que modifiée par l'amendement n°1.") in delib
+    assert "de la thématique 4 « Autonomie et inclusion des jeunes », pour un montant total de 12 000 € ainsi que " \
+           "la répartition financière proposée en annexe 3 à la présente délibération." in delib  # not amended
+    assert "sont imputées sur le budget départemental comme suit (tableau modifié par l'amendement n°1) :" in delib
+    assert "modifié par les amendements" not in delib and "modifiée par les amendements" not in delib
+    _no_wrong_form(out)
 
 
 def test_example_acts_use_the_declared_articles(tmp_path):
