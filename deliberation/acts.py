@@ -618,9 +618,11 @@ def _act_values(act: Act, d: Dossier) -> tuple[dict, list[Blank]]:
         "qualite": v.need(rep.qualite if rep else None, "qualité du représentant", sloc),
         "habilitation": v.need(rep.habilitation if rep else None, "habilitation du représentant", sloc),
     }
-    # the name in a sentence, with the article the registry declares (« l'Association Alpha », « le CCAS de … »)
+    # the name in a sentence, with the article the registry declares (« l'Association Alpha », « le CCAS de … »):
+    # « Pour l'Association Alpha, », « entre le Département et … », « ci-après désigné(e) par « … » » (``nom``,
+    # as « le Département » is designated with its article)
     forms = fmt.designation(act.nom, s.article if s and not act.is_model else None)
-    partie["designation"] = forms["nom"]
+    partie["designation"] = partie["nom"] = forms["nom"]
     partie["article_declare"] = bool(s and s.article) or act.is_model
     partie["signataire"] = v.need(rep.nom if rep and rep.nom else None, "représentant légal", sloc)
     if rep and rep.qualite and rep.civilite and not act.is_model:

@@ -1,4 +1,4 @@
-"""French formatting of amounts, quantities and dates (Babel, fr_FR).
+"""French formatting of amounts, quantities and dates (Babel, fr_FR); counts and names agreed in a sentence.
 
 Documents use a no-break space (U+00A0) between digit groups and before ``€`` so that a
 figure never breaks across lines; ``plain()`` turns it into an ordinary space for messages.
@@ -146,24 +146,94 @@ def gap(expected: Decimal, found: Decimal, unit: str = "€") -> str:
     return plain(f"({shown} {word})")
 
 
-_ELIDE = "aeiouyàâäéèêëîïôöùûüœæhAEIOUYÀÂÉÈÊÎÔÛŒÆH"
+#: Letters before which « de », « le », « la » elide (« d'un dispositif », « d'Orange Insertion »). Not « h »:
+#: an h aspiré (« de huit dispositifs », « de Hénin ») cannot be told from an h muet without a dictionary, so
+#: a body whose name starts with an h muet declares « l' » in the registry.
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæ")
+
+#: Counts are written in words up to this number, in digits above (« 12 structures », « 4 783 diagnostics »).
+#: The seed mixes both: « Un dispositif est proposé » (l.979) but « de 1 dispositif » (l.80, l.985),
+#: « 4 dispositifs » (l.971), « 2 structures » (l.190, l.200), « les 3 thématiques » (l.967); its large counts
+#: are digits (« 12 structures », l.158 ; « 16 ambitions », l.957). One rule for every count: words for the
+#: small ones as French prose writes them (« d'un dispositif », « deux structures »), digits for the others.
+WORDS_UP_TO = 9
+
+#: The words for 0 to ``WORDS_UP_TO``: a bounded table (the only numbers ``count`` writes in words), so no
+#: number-to-words library is needed; ``un`` is replaced by ``une`` before a feminine noun.
+_WORDS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf")
+
+
+def starts_with_vowel(text: str) -> bool:
+    """Whether ``text`` starts with a vowel that elides a preceding « de », « le », « la » (never « h »)."""
+    return text[:1].lower() in _VOWELS
+
+
+def elide(word: str, text: str) -> str:
+    """``word`` (« de », « le », « la », « que ») before ``text``, elided before a vowel: « d'un », « D'une »."""
+    if starts_with_vowel(text) and word.lower() in ("de", "le", "la", "que"):
+        return f"{word[:-1]}'{text}"
+    return f"{word} {text}"
+
+
+def capitalise(text: str) -> str:
+    """The first letter in upper case, the rest kept: « Quatre dispositifs », « L'Association Alpha »."""
+    return text[:1].upper() + text[1:]
+
+
+def count(n: int, singular: str, plural: str | None = None, feminine: bool = False) -> str:
+    """A count with its noun, agreed: « un dispositif », « une structure », « deux structures », « 12 places ».
+
+    Words up to ``WORDS_UP_TO``, digits above (grouped: « 4 783 diagnostics »); zero is « aucun(e) » with
+    the singular. ``plural`` defaults to ``singular`` + « s ».
+    """
+    n = int(n)
+    noun = singular if n in (0, 1) else (plural or singular + "s")
+    if n == 0:
+        return f"{'aucune' if feminine else 'aucun'} {noun}"
+    if n == 1:
+        return f"{'une' if feminine else 'un'} {noun}"
+    return f"{_WORDS[n] if n <= WORDS_UP_TO else number(Decimal(n))} {noun}"
+
+
+def de_count(n: int, singular: str, plural: str | None = None, feminine: bool = False) -> str:
+    """The count after « de », elided: « d'un dispositif », « d'une structure », « de deux dispositifs »."""
+    return elide("de", count(n, singular, plural, feminine))
+
+
+def definite_count(n: int, singular: str, plural: str | None = None, feminine: bool = False) -> str:
+    """The count with the definite article: « la thématique », « l'opération », « les trois thématiques »."""
+    if int(n) == 1:
+        return elide("la" if feminine else "le", singular)
+    return f"les {count(n, singular, plural, feminine)}" if int(n) else count(0, singular, plural, feminine)
 
 
 def designation(nom: str, article: str | None) -> dict[str, str]:
     """A body's name in a sentence, with the article the registry declares (none guessed).
 
-    ``article``: « le », « la », « l' », « les », « aucun » (a proper name) or None (not declared:
-    the name alone). Returns the forms ``nom`` (« la Maison de l'emploi »), ``de`` (« de la Maison »,
-    « du CCAS », « de l'Association », « des Amis », « de Pas-de-Calais Actif ») and ``a`` (« à la »,
-    « au », « à l' », « aux »). A declared « l' » is written before the name without a space.
+    ``article``: « le », « la », « l' », « les », « aucun » (a proper name) or None (not declared: the
+    name alone, as « aucun »). Returns the forms
+
+    - ``nom``: bare, in a sentence (« la Maison de l'emploi », « l'Association Alpha », « Pas-de-Calais Actif ») ;
+    - ``debut``: the same at the start of a sentence (« La Maison de l'emploi », « L'Association Alpha ») ;
+    - ``de``: after « de » (« de la Maison », « du CCAS », « de l'Association », « des Amis »,
+      « de Pas-de-Calais Actif », « d'Orange Insertion ») ;
+    - ``a``: after « à » (« à la Maison », « au CCAS », « à l'Association », « aux Amis », « à Orange Insertion »).
+
+    A declared « l' » is written before the name without a space; a declared « le » or « la » elides
+    before a vowel like any article (« le » + « Atelier du Bois » : « l'Atelier du Bois », « de l'Atelier »).
+    :func:`capitalise` gives the other forms at the start of a sentence (« Du CCAS … »).
     """
-    if article in (None, "", "aucun"):
-        de = f"d'{nom}" if nom[:1] in _ELIDE and article == "aucun" else f"de {nom}"
-        return {"nom": nom, "de": de, "a": f"à {nom}"}
+    if article in ("le", "la") and starts_with_vowel(nom):
+        article = "l'"
     if article == "l'":
-        return {"nom": f"l'{nom}", "de": f"de l'{nom}", "a": f"à l'{nom}"}
-    if article == "le":
-        return {"nom": f"le {nom}", "de": f"du {nom}", "a": f"au {nom}"}
-    if article == "les":
-        return {"nom": f"les {nom}", "de": f"des {nom}", "a": f"aux {nom}"}
-    return {"nom": f"la {nom}", "de": f"de la {nom}", "a": f"à la {nom}"}
+        forms = {"nom": f"l'{nom}", "de": f"de l'{nom}", "a": f"à l'{nom}"}
+    elif article == "le":
+        forms = {"nom": f"le {nom}", "de": f"du {nom}", "a": f"au {nom}"}
+    elif article == "la":
+        forms = {"nom": f"la {nom}", "de": f"de la {nom}", "a": f"à la {nom}"}
+    elif article == "les":
+        forms = {"nom": f"les {nom}", "de": f"des {nom}", "a": f"aux {nom}"}
+    else:  # « aucun » or not declared: the name alone
+        forms = {"nom": nom, "de": elide("de", nom), "a": f"à {nom}"}
+    forms["debut"] = capitalise(forms["nom"])
+    return forms

@@ -50,9 +50,46 @@ def unknown_placeholders(text: str) -> list[str]:
     return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) not in PLACEHOLDERS]
 
 
+#: Figures that count something, with the noun a narrative writes after them (singular, plural, feminine).
+#: « [[structures]] structures » (or « … structure ») is written agreed with the count, in words up to nine
+#: (``fmt.count``): « une structure », « deux structures », « 12 structures » ; « de » before it elides
+#: (« d'une structure ») and a sentence that starts with it starts with a capital (« Deux structures … »).
+COUNTED = {
+    "structures": ("structure", "structures", True),
+    "lignes": ("ligne", "lignes", True),
+    "dispositifs": ("dispositif", "dispositifs", False),
+    "diagnostics": ("diagnostic", "diagnostics", False),
+    "places": ("place", "places", True),
+    "participants": ("participant", "participants", False),
+    "familles": ("famille", "familles", True),
+    "personnes": ("personne", "personnes", True),
+    "jeunes": ("jeune", "jeunes", False),
+}
+_COUNTED = re.compile(r"(?P<de>\b[Dd]e )?\[\[\s*(?P<name>[a-z_]+)\s*\]\](?P<space>[ \u00a0]+)(?P<noun>\w+)")
+_WHOLE = re.compile(r"\d{1,3}(?:\u00a0\d{3})*")  # a whole number as ``figure_values`` writes it (« 4 783 »)
+
+
 def expand(text: str, values: dict[str, str]) -> str:
-    """Replace ``[[name]]`` by its computed, formatted value (names missing stay visible)."""
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    """Replace ``[[name]]`` by its computed, formatted value (names missing stay visible).
+
+    A count followed by its noun is written with the noun agreed (``COUNTED``): « [[structures]] structures »
+    gives « une structure », « deux structures » or « 12 structures ».
+    """
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), _COUNTED.sub(
+        lambda m: _agreed(m, text, values), text))
+
+
+def _agreed(m: re.Match, text: str, values: dict[str, str]) -> str:
+    """The count of match ``m`` (« de [[structures]] structures ») with its noun agreed, or the match unchanged."""
+    noun = COUNTED.get(m["name"])
+    value = values.get(m["name"], "")
+    if noun is None or m["noun"] not in noun[:2] or not _WHOLE.fullmatch(value):
+        return m.group(0)
+    words = fmt.count(int(value.replace(fmt.NBSP, "")), *noun)
+    if m["de"]:
+        return fmt.elide(m["de"].strip(), words)
+    before = text[:m.start()].rstrip(" \t*_")
+    return fmt.capitalise(words) if not before or before.endswith(("\n", ".", "!", "?")) else words
 
 
 def figure_values(t: Totaux) -> dict[str, str]:

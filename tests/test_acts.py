@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import adopted_templates, templates_copy
 
-from deliberation import pipeline
+from deliberation import fmt, pipeline
 from deliberation.cli import main
 from deliberation.findings import Severity, TemplateError
 from deliberation.fmt import plain
@@ -117,7 +117,8 @@ def test_one_document_per_structure_and_convention(phase6):
         {s for s, c in pairs if c == "nouvelle"}) == 6
     for p in docs:
         assert p.with_suffix("").with_suffix(".revue.md").exists() or (p.parent / (p.stem + ".revue.md")).exists()
-    by_name = {d.structures[s].nom for s, _ in pairs}
+    # designated with the article the registry declares (« le CCAS de Liévin »), like « le Département »
+    by_name = {fmt.designation(d.structures[s].nom, d.structures[s].article)["nom"] for s, _ in pairs}
     for p in docs:
         text = docx_text(p)
         assert any(f"ci-après désigné(e) par « {n} »" in text for n in by_name), p

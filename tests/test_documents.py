@@ -137,7 +137,7 @@ def test_narrative_markdown_and_figures(fictif, tmp_path):
     out = tmp_path / "out"
     assert build(fictif, out).written
     lines = lines_of(out, "thematique-1")
-    assert "Il est proposé un avenant pour 2 structures, soit 1 200 diagnostics du 1er janvier 2025 au " \
+    assert "Il est proposé un avenant pour deux structures, soit 1 200 diagnostics du 1er janvier 2025 au " \
            "31 décembre 2025, pour 0 €." in lines
     assert "premier point ;" in lines and "second point." in lines
     from docx import Document
@@ -146,7 +146,7 @@ def test_narrative_markdown_and_figures(fictif, tmp_path):
     styles = {p.text: p.style.name for p in doc.paragraphs}
     assert styles["premier point ;"] == "List Bullet"
     bold = [r.text for p in doc.paragraphs for r in p.runs if r.bold]
-    assert "2 structures" in bold
+    assert "deux structures" in bold
 
 
 def test_unknown_narrative_figure_is_a_finding(fictif):
@@ -300,7 +300,7 @@ def test_phase6_deliberation_and_rapport_figures(phase6_bundle):
     assert "Quatre dispositifs sont proposés pour un total de 712 000 € (Annexes 1 et 4)." in rapport
     assert "Un dispositif est proposé pour un total de 59 200 € (Annexes 3 et 4)." in rapport
     narrative = "\n".join(lines_of(out, "thematique-1"))
-    assert "pour 8 structures pour la mise en œuvre de cette mission, pour la réalisation d'un total de 4 783 " \
+    assert "pour huit structures pour la mise en œuvre de cette mission, pour la réalisation d'un total de 4 783 " \
            "diagnostics, sur la période du 1er janvier 2025 au 31 décembre 2025." in narrative
     assert "pour un montant total de 567 150 €, pour la prise en charge de 2 706 places" in narrative
 

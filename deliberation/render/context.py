@@ -10,8 +10,10 @@ from decimal import Decimal
 
 from deliberation.acts import model_number
 from deliberation.compute import Figures, Totaux
+from deliberation.fmt import de_count
 from deliberation.model import NOUVELLE, Dossier
 from deliberation.plan import annexes
+from deliberation.render.filters import liste
 from deliberation.render.markdown import MarkdownText
 from deliberation.text import expand, figure_values
 
@@ -54,6 +56,18 @@ def interesses(names: list[str]) -> dict:
         "accord": ("e" if feminine else "") + ("s" if plural else ""),
         "verbe": "n'ont" if plural else "n'a",
     }
+
+
+def _signing(d: Dossier, conventions: bool) -> dict:
+    """Who signs what, agreed with how many: « avec la structure citée …, la convention correspondante »."""
+    pairs = {(ligne.structure, ligne.convention) for _, _, ligne in d.lignes()
+             if (ligne.convention == NOUVELLE) == conventions}
+    structures = {s for s, _ in pairs}
+    if conventions:
+        actes = "la convention correspondante" if len(pairs) == 1 else "les conventions correspondantes"
+    else:
+        actes = "l'avenant relatif à la convention" if len(pairs) == 1 else "les avenants relatifs aux conventions"
+    return {"signataires": "la structure citée" if len(structures) == 1 else "les structures citées", "actes": actes}
 
 
 def _presidence(name: str) -> str:
@@ -128,10 +142,15 @@ def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
         articles.append({"numero": len(articles) + 1, "kind": "thematique", "thematique": t})
     financing = [a["numero"] for a in articles]
     if has_conventions:
-        articles.append({"numero": len(articles) + 1, "kind": "conventions"})
+        articles.append({"numero": len(articles) + 1, "kind": "conventions", **_signing(d, conventions=True)})
     if modeles:
-        articles.append({"numero": len(articles) + 1, "kind": "avenants", "annexes": [a.numero for a in modeles]})
+        articles.append({"numero": len(articles) + 1, "kind": "avenants", "annexes": [a.numero for a in modeles],
+                         **_signing(d, conventions=False),
+                         "projets": ("du projet joint en annexe" if len(modeles) == 1
+                                     else "des projets joints en annexes")})
     articles.append({"numero": len(articles) + 1, "kind": "imputation", "articles": financing,
+                     "renvoi": (f"de l'article {financing[0]}" if len(financing) == 1
+                                else f"des articles {liste(financing)}"),
                      "amendements": [n for n, e in touched.items() if e.budget]})
 
     budget = [
@@ -200,6 +219,9 @@ def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
             "rapport_cadre": rapport.rapport_cadre,
         },
         "thematiques": thematiques,
+        # « la mise en œuvre de dispositifs intervenant dans … » (seed l.967), « d'un dispositif » when there is one
+        "mise_en_oeuvre": (de_count(1, "dispositif") if sum(t["dispositifs"] or 0 for t in thematiques) == 1
+                           else "de dispositifs"),
         "articles": articles,
         "amendements": [
             {"numero": e.numero, "date": e.date, "objet": e.objet} for e in effects

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from deliberation import fmt
-from deliberation.render.words import amount_words, integer_words
+from deliberation.render.words import amount_words
 
 
 def euros(value: Decimal) -> str:
@@ -72,46 +72,29 @@ def majuscules(text: str) -> str:
     return text.upper()
 
 
-#: Counts are written in words up to this number (« un dispositif », « quatre dispositifs »), in digits above
-#: (« 12 structures »): the usage of French administrative prose for small counts.
-WORDS_UP_TO = 9
-
-_VOWEL = "aeiouyàâäéèêëîïôöùûüœæAEIOUYÀÂÉÈÊÎÔÛŒÆ"
-
-
 def compte(n: int, singulier: str, pluriel: str | None = None, feminin: bool = False) -> str:
-    """A count and its noun, agreed: « un dispositif », « une structure », « quatre dispositifs », « 12 places »."""
-    n = int(n)
-    noun = singulier if n == 1 else (pluriel or singulier + "s")
-    if n == 0:
-        return f"{'aucune' if feminin else 'aucun'} {singulier}"
-    if n == 1:
-        return f"{'une' if feminin else 'un'} {noun}"
-    return f"{integer_words(n) if n <= WORDS_UP_TO else fmt.number(Decimal(n))} {noun}"
+    """A count and its noun, agreed (``fmt.count``): « un dispositif », « quatre dispositifs », « 12 places »."""
+    return fmt.count(n, singulier, pluriel, feminin)
 
 
 def de(text: str) -> str:
-    """« de » before ``text``, elided before a vowel: « d'un dispositif », « de quatre dispositifs »."""
-    return f"d'{text}" if text[:1] in _VOWEL else f"de {text}"
+    """« de » before ``text``, elided before a vowel (``fmt.elide``): « d'un dispositif », « de quatre … »."""
+    return fmt.elide("de", text)
 
 
 def de_compte(n: int, singulier: str, pluriel: str | None = None, feminin: bool = False) -> str:
-    """« d'un dispositif », « de deux structures » (``de`` of ``compte``)."""
-    return de(compte(n, singulier, pluriel, feminin))
+    """« d'un dispositif », « de deux structures » (``fmt.de_count``)."""
+    return fmt.de_count(n, singulier, pluriel, feminin)
 
 
 def les_compte(n: int, singulier: str, pluriel: str | None = None, feminin: bool = False) -> str:
-    """The definite counted noun: « la thématique », « l'opération », « le dispositif », « les trois thématiques »."""
-    if int(n) == 1:
-        if singulier[:1] in _VOWEL:
-            return f"l'{singulier}"
-        return f"{'la' if feminin else 'le'} {singulier}"
-    return f"les {compte(n, singulier, pluriel, feminin)}"
+    """The definite counted noun (``fmt.definite_count``): « la thématique », « les trois thématiques »."""
+    return fmt.definite_count(n, singulier, pluriel, feminin)
 
 
 def capitale(text: str) -> str:
-    """The first letter in upper case: « Quatre dispositifs sont proposés »."""
-    return text[:1].upper() + text[1:]
+    """The first letter in upper case (``fmt.capitalise``): « Quatre dispositifs sont proposés »."""
+    return fmt.capitalise(text)
 
 
 FILTERS = {f.__name__: f for f in (
