@@ -482,7 +482,8 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
             detail = "; ".join(x for x in (r["parties"] and f"parties : {r['parties']}",
                                            r["reference"] and f"d'après : {r['reference']}") if x)
             lines.append(f"  - `{r['fichier']}`" + (f" — {detail}" if detail else "")
-                         + ("" if r["declare"] else " — statut non déclaré dans statuts.yaml"))
+                         + ("" if r["declare"] else " — statut non déclaré dans "
+                            + ("son en-tête" if r["fichier"].startswith("clauses/") else "statuts.yaml")))
     lines.append("")
     if act.kind == "avenant":
         lines += ["## Articles", "", "| Article | Titre | Modifie | Règle | Pourquoi | Données lues |",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from pathlib import Path
 
 from deliberation import fmt
 from deliberation.acts import (
     CLAUSE_LABELS,
     Act,
     act_values,
+    document_reconstructions,
     filled_act,
     model_clauses,
     model_texts_of,
@@ -350,27 +352,35 @@ def check_sheet_periods(inp: RuleInput) -> list[Finding]:
 
 
 def check_reconstructions(inp: RuleInput) -> list[Finding]:
-    """Acts built from a template that is a reconstruction, not the adopted text: one finding per template.
+    """Documents built from a template that is a reconstruction, not the adopted text: one finding per template.
 
-    Their documents are PROJETs, and their review sheets say which parts (no finding: the engine ships
+    The acts (avenants, conventions) and the documents of the délibération (rapport, délibération,
+    annexes) built from such a template are PROJETs — a banner and the review sheet for an act, the
+    stamp of every page for a document of the délibération — with no finding (the engine ships
     reconstructions, every phase would warn); ``--final`` refuses them with an error naming the template.
     """
     if not inp.final:
         return []
-    by_file: dict[str, tuple[object, list[Act]]] = {}
+    by_file: dict[str, tuple[object, list[str]]] = {}
+    for stem, parts in document_reconstructions(inp.dossier, list(inp.acts), inp.dispositifs, inp.statuts).items():
+        for file, status in parts:
+            by_file.setdefault(file, (status, []))[1].append(stem)
     for act in inp.acts:
         for file, status in reconstructed(act, inp.dossier, inp.statuts):
-            by_file.setdefault(file, (status, []))[1].append(act)
+            by_file.setdefault(file, (status, []))[1].append(act.label)
     out = []
-    for file, (status, acts) in sorted(by_file.items()):
-        names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
+    for file, (status, names) in sorted(by_file.items()):
+        listed = ", ".join(names[:4]) + (f" et {len(names) - 4} autre(s)" if len(names) > 4 else "")
+        where = "son en-tête" if file.startswith("clauses/") else "statuts.yaml"
         what = (f"reconstitution ({status.reference})" if status is not None and status.reference
-                else "reconstitution" if status is not None else "statut non déclaré dans statuts.yaml")
+                else "reconstitution" if status is not None else f"statut non déclaré dans {where}")
         parts = f", parties reconstituées : {status.parties}" if status is not None and status.parties else ""
-        verdict = "production définitive impossible"
-        out.append(error("acte.reconstitution", f"{file} n'est pas le texte adopté : {what}{parts} ; {len(acts)} "
-                        f"acte(s) {verdict} ({names}) ; remplacez-le par le texte adopté (--modeles) et déclarez-le "
-                        "« adopté » dans statuts.yaml", status.loc if status is not None else Loc(inp.statuts_file)))
+        loc = status.loc if status is not None else (
+            Loc(str(Path(inp.statuts_file).parent / file), 1) if file.startswith("clauses/") else Loc(inp.statuts_file))
+        docs = f"{len(names)} document{'s' if len(names) > 1 else ''}"
+        out.append(error("acte.reconstitution", f"{file} n'est pas le texte adopté : {what}{parts} ; production "
+                         f"définitive impossible de {docs} ({listed}) ; remplacez-le par le texte adopté (--modeles) "
+                         f"et déclarez-le « adopté » dans {where}", loc))
     return out
 
 
