@@ -111,6 +111,36 @@ def test_new_convention_annex_without_those_sections_shows_blanks_example(tmp_pa
         assert "Modalités de versement |" in annex and "Bilan |" in annex, path
 
 
+def test_new_convention_with_two_dispositifs_numbers_them_1_and_2_each_annex_complete_fictif(fictif, tmp_path):
+    # variant: alpha's 1.2 line goes to gamma's new convention, which then has two dispositifs (1.2, then 4.1)
+    fictif.edit("thematiques/t1.yaml", "        structure: alpha\n        convention: plateforme\n        nature: "
+                "financement", "        structure: gamma\n        convention: nouvelle\n        nature: financement")
+    fictif.edit("thematiques/t1.yaml", "        montant: \"50 000,00\"\n        document: avenant-accueil",
+                "        montant: \"50 000,00\"\n        document: convention-type")
+    out = tmp_path / "out"
+    result = built(fictif.root, out)
+    path = out / "actes" / "ccas-de-gamma" / "convention-nouvelle.docx"
+    body, _ = _convention_lines(path)
+    assert "Dispositif « Accompagnement équilibré social-professionnel » (annexe 1)\n" \
+           "Dispositif « Projets collectifs jeunesse - FAJ collectif » (annexe 2)" in body  # article 1
+    assert "Annexe 1 : « Accompagnement équilibré social-professionnel »\n" \
+           "Annexe 2 : « Projets collectifs jeunesse - FAJ collectif »" in body  # article 12
+    text = text_of(path)
+    first, second = sheet(text, 1), sheet(text, 2)
+    assert "Annexe N°1 – CCAS DE GAMMA" in text and "Annexe N°2 – CCAS DE GAMMA" in text
+    assert "Annexe N°3" not in text and "Annexe N°0" not in text
+    # articles 5, 6 and 9 send the reader to each annex: instalments, chapter, bilan are there
+    assert "Modalités de versement | 60 % à la signature de l'avenant, soit 30 000,00 €" in first
+    assert "chapitre « C02-446A05 »" in first and "chapitre « C02-428C01 »" in second
+    assert "Bilan | [conditions du bilan (section « Bilan » de la fiche 1.2) à compléter]" in first  # sheet has none
+    assert "Modalités de versement | 80 % à la signature de la convention, soit 9 600,00 €" in second
+    assert "Bilan | Un bilan qualitatif et quantitatif est remis" in second
+    (act,) = [a for a in result.checked.acts if a.structure_key == "gamma"]
+    from deliberation.acts import act_values
+    _, blanks = act_values(act, result.checked.dossier)
+    assert [b.label for b in blanks] == ["conditions du bilan (section « Bilan » de la fiche 1.2)"]  # a PROJET
+
+
 # ---------------------------------------------------------------------------
 # a catalogue sheet's own dates against the act's period
 
