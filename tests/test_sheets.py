@@ -39,8 +39,14 @@ def test_valorisation_only_sheets_ask_for_no_instalment_example(tmp_path):
     pif = text_of(out / "actes" / "pif" / "avenant-plateforme.docx")
     valorised = sheet(pif, 3)  # dispositif 1.2: « Valorisation de … », no amount from the phase
     assert "Coût | Valorisation de 4,5 ETP, sans financement supplémentaire" in valorised
-    assert f"Modalités de versement | {NO_INSTALMENT}" in valorised
+    assert f"Modalités de versement | {NO_INSTALMENT}\nLa participation financière est imputée sur le chapitre " \
+           "« C02-446A05 »" in valorised  # before: « Versement d'une avance de [montant … à compléter] … »
     assert "Versement d'une avance" not in valorised and "montant du versement n°1 à compléter" not in pif
+    assert "Versement du solde annuel" not in valorised  # no instalment at all, not even without an amount
+    for structure in ("pif", "id-formation", "mipe", "pbi", "adefi-plateforme"):  # every valorisation-only avenant
+        text = text_of(out / "actes" / structure / "avenant-plateforme.docx")
+        assert "Versement du solde annuel" not in text and "montant du versement n°1 à compléter" not in text
+        assert "Un premier versement d'un montant de" in sheet(text, 2)  # the convention's own schedule stays
     (act,) = [a for a in result.checked.acts if a.structure_key == "pif"]
     from deliberation.acts import act_values
     _, blanks = act_values(act, result.checked.dossier)
@@ -48,9 +54,14 @@ def test_valorisation_only_sheets_ask_for_no_instalment_example(tmp_path):
     # a funded sheet of the same dispositif keeps its instalment (Tous Parrains: 60 000 € on 1.2)
     tp = text_of(out / "actes" / "tous-parrains" / "avenant-plateforme.docx")
     assert "Versement d'une avance de" in sheet(tp, 3) and NO_INSTALMENT not in tp
+    assert "Versement du solde annuel" in sheet(tp, 3)
 
 
 def test_valorisation_only_sheets_ask_for_no_instalment_fictif(fictif, tmp_path):
+    # the sheet announces its instalments and adds one with no amount, as the catalogue's sheets do
+    fictif.edit("dispositifs/1.2-fictif.md", "## Modalités de versement\n\n[[versements]]\n",
+                "## Modalités de versement\n\nLes versements s'organisent comme suit :\n\n[[versements]]\n"
+                "- Versement du solde annuel sous réserve du respect des clauses de la convention.\n")
     out = tmp_path / "before"
     built(fictif.root, out)
     alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
@@ -66,10 +77,13 @@ def test_valorisation_only_sheets_ask_for_no_instalment_fictif(fictif, tmp_path)
     out = tmp_path / "after"
     built(fictif.root, out)
     beta = text_of(out / "actes" / "beta-emploi" / "avenant-plateforme.docx")
-    assert f"Modalités de versement | {NO_INSTALMENT}" in sheet(beta, 3)
+    assert f"Modalités de versement | {NO_INSTALMENT}\nLa participation financière est imputée" in sheet(beta, 3)
     assert "% à la signature" not in beta and "échéancier des versements" not in beta
+    assert "Versement du solde annuel" not in beta and "comme suit" not in sheet(beta, 3)
     alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
-    assert "60 % à la signature de l'avenant, soit 30 000,00 €" in sheet(alpha, 3)  # alpha's is funded
+    assert "Les versements s'organisent comme suit :\n60 % à la signature de l'avenant, soit 30 000,00 €" \
+           in sheet(alpha, 3)  # alpha's is funded: every instalment stays
+    assert "Versement du solde annuel" in sheet(alpha, 3)
 
 
 # ---------------------------------------------------------------------------
