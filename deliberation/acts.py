@@ -513,6 +513,7 @@ def sheet_placeholders(body: str) -> set[str]:
 SHEET_FIELDS = {
     "duree": "période de l'opération pour la structure (« Du 01/01/2025 au 31/12/2025 »)",
     "periode": "la même, dans une phrase (« soit [[periode]] » : « soit du 01/01/2025 au 31/12/2025 »)",
+    "annees": "ses années (« pour la période [[annees]] » : « 2026/2027 », ou « 2025 » sur une seule année)",
     "cout": "coût (montant de la convention + montant de la phase)",
     "territoire": "territoire(s) d'intervention des lignes",
     "chapitre": "code opération de la ligne budgétaire",
@@ -541,10 +542,11 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     total = _montant(s.lignes)
     per = _periode(s.lignes)
     cloc = conv.loc if conv else act.loc
-    if "duree" in used or "periode" in used:
+    if "duree" in used or "periode" in used or "annees" in used:
         if act.is_model:
             out["duree"] = v.need(None, "durée")
             out["periode"] = v.need(None, "période de l'opération")
+            out["annees"] = v.need(None, "années de l'opération")
         else:
             debut, fin = per if per else (None, None)
             if s.ancienne is not None:
@@ -557,6 +559,8 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
             out["duree"] = (f"Du {fmt.date_short(debut)} au {fmt.date_short(fin)}" if debut and fin
                             else v.need(None, label, cloc))
             out["periode"] = out["duree"][0].lower() + out["duree"][1:] if debut and fin else out["duree"]
+            years = (str(debut.year) if debut.year == fin.year else f"{debut.year}/{fin.year}") if debut and fin else ""
+            out["annees"] = years or out["duree"]  # the period's blank when it is unknown
     if "cout" in used:
         if act.is_model:
             out["cout"] = v.need(None, "coût")

@@ -6,6 +6,7 @@ fictitious phase (alpha's 1.2 line made a valorisation).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from deliberation import pipeline
@@ -160,22 +161,46 @@ def test_new_convention_with_two_dispositifs_numbers_them_1_and_2_each_annex_com
 
 
 def test_sheet_period_contradicting_the_act_is_an_error_fictif(fictif, tmp_path):
-    sheet = "dispositifs/1.2-fictif.md"
-    fictif.edit(sheet, "## Territoire d'intervention", "## Durée de l'opération\n\nLa durée de l'opération est fixée "
-                "à 6 mois, soit du 01/01/2027 au 30/06/2027. L'appel à projets est ouvert du 12/01/2030 au "
-                "15/02/2030 inclus.\n\n## Territoire d'intervention")
-    findings = [f for f in pipeline.check(Settings(source=fictif.root)).findings if f.code == "fiche.periode_contraire"]
-    (f,) = findings  # the call for projects' opening is not about the act: not reported
-    assert f.severity.name == "ERROR" and f.loc.file.endswith("1.2-fictif.md") and f.loc.line == 27
-    assert "« soit du 01/01/2027 au 30/06/2027 » contredit la période de l'acte (du 01/01/2024 au 31/12/2025) : " \
-           "Association Alpha — avenant à la convention « plateforme »" in f.message
-    fictif.edit(sheet, "soit du 01/01/2027 au 30/06/2027", "soit [[periode]]")
+    sheet_file = "dispositifs/1.2-fictif.md"
+    fictif.edit(sheet_file, "## Territoire d'intervention", "\n".join((
+        "## Durée de l'opération", "",
+        "La durée de l'opération est fixée à 6 mois, soit du 01/01/2027 au 30/06/2027.", "",
+        "L'appel à projets est ouvert du 12/01/2030 au 15/02/30 inclus.", "",
+        "Le bilan final est à remettre au plus tard le 31/03/2027. Pour la période 2026/2027, le financement est "
+        "subordonné aux objectifs.", "",
+        "Le bilan intermédiaire est à remettre au plus tard le 31/03/2026, selon la loi du 18 décembre 2023 ; "
+        "l'appel à projets 2025 était ouvert du 15/01/2024 au 14/02/2024.", "",
+        "## Territoire d'intervention")))
+    line = fictif.line_of(sheet_file, "soit du 01/01/2027")
+    found = [f for f in pipeline.check(Settings(source=fictif.root)).findings if f.code == "fiche.periode_contraire"]
+    assert all(f.severity.name == "ERROR" and f.loc.file.endswith("1.2-fictif.md") for f in found)
+    said = {(f.loc.line, f.message.split(" : ", 1)[1].split(" (du ")[0]) for f in found}
+    assert said == {  # the act's period: its convention's (2024-2025) and its lines' (2025)
+        (line, "« soit du 01/01/2027 au 30/06/2027 » contredit la période de l'acte"),
+        (line + 2, "« du 12/01/2030 au 15/02/30 » tombe hors des années de l'acte (l'appel à projets le précède d'un "
+                   "an au plus)"),
+        (line + 4, "« au plus tard le 31/03/2027 » fixe une échéance hors de l'acte (de son début au 31/12/2026)"),
+        (line + 4, "« période 2026/2027 » donne à l'opération d'autres années que l'acte"),
+    }  # line + 6: a deadline within the act, a law's date and a call a year before the act: nothing to say
+    f = next(f for f in found if f.loc.line == line)
+    assert "(du 01/01/2024 au 31/12/2025) : Association Alpha — avenant à la convention « plateforme » ; écrivez " \
+           "« [[periode]] », que le moteur remplit pour chaque acte" in f.message
+    call = next(f for f in found if f.loc.line == line + 2)
+    assert call.message.endswith("Association Alpha — avenant à la convention « plateforme » ; retirez de la fiche "
+                                 "ce qui date un autre appel à projets")
+    assert any("« au plus tard le 31/03/2027 »" in f.message and "écrivez l'échéance par rapport à l'opération"
+               in f.message for f in found)
+    fictif.edit(sheet_file, "soit du 01/01/2027 au 30/06/2027", "soit [[periode]]")
+    fictif.edit(sheet_file, "L'appel à projets est ouvert du 12/01/2030 au 15/02/30 inclus.\n\n", "")
+    fictif.edit(sheet_file, "au plus tard le 31/03/2027. Pour la période 2026/2027",
+                "au plus tard le 31/03/2026. Pour la période [[annees]]")
     assert [f for f in pipeline.check(Settings(source=fictif.root)).findings
             if f.code in ("fiche.periode_contraire", "fiche.champ_inconnu")] == []
     out = tmp_path / "out"
     built(fictif.root, out)
     alpha = text_of(out / "actes" / "association-alpha" / "avenant-plateforme.docx")
     assert "La durée de l'opération est fixée à 6 mois, soit du 01/01/2025 au 30/06/2025." in alpha
+    assert "Pour la période 2025, le financement est subordonné aux objectifs." in alpha  # its lines' year
 
 
 def test_sheet_period_contradicting_the_act_is_an_error_example(phase6, tmp_path):
@@ -189,3 +214,25 @@ def test_sheet_period_contradicting_the_act_is_an_error_example(phase6, tmp_path
     assert f.loc.file.endswith("1.1-dynamisation-accueil.md") and f.loc.line == 65
     assert "« pour l'opération du 01/01/2024 au 31/12/2024 » contredit la période de l'acte (du 01/01/2025 au " \
            "31/12/2025) : MEMPA — avenant à la convention « plateforme »" in f.message
+
+
+def test_call_for_projects_of_another_year_in_a_sheet_is_an_error_example(phase6):
+    # the dossier's own copy of the catalogue sheet 1.2 (joined to the avenants of 2024-2025), with the
+    # 2026 call's opening that the catalogue sheets of 2026 carried
+    catalogue = ROOT / "deliberation" / "annexes" / "dispositifs" / "1.2-accompagnement-equilibre.md"
+    text = catalogue.read_text(encoding="utf-8").replace(
+        "## Modalités de versement", "## Durée de l'appel à projets\n\nL'appel à projets est ouvert du 12/01/2026 "
+        "au 15/02/26 inclus.\n\n## Modalités de versement")
+    (phase6.root / "dispositifs").mkdir()
+    phase6.write("dispositifs/1.2.md", text)
+    line = phase6.line_of("dispositifs/1.2.md", "ouvert du 12/01/2026")
+    checked = pipeline.check(Settings(source=phase6.root))
+    found = [f for f in checked.findings if f.code == "fiche.periode_contraire"]
+    assert {(f.loc.file.rsplit("/", 1)[-1], f.loc.line) for f in found} == {("1.2.md", line)}  # not the law's date
+    assert all(f.severity.name == "ERROR" and "« du 12/01/2026 au 15/02/26 » tombe hors des années de l'acte"
+               in f.message for f in found)
+    assert any("MEMPA — avenant à la convention « plateforme »" in f.message for f in found)
+    joined = [a for a in checked.acts if not a.is_model and any(x.code == "1.2" for x in a.sheets)]
+    named = sum(min(3, f.message.count(" — avenant")) + sum(int(n) for n in re.findall(r"et (\d+) autre", f.message))
+                for f in found)
+    assert named == len(joined) > 10  # every act it is joined to is named (three, then a count)
