@@ -34,6 +34,7 @@ from deliberation.model import (
     Structure,
     Thematique,
 )
+from deliberation.plan import DOCUMENT_TEMPLATES, documents
 from deliberation.text import sheet_sections
 
 ZERO = Decimal(0)
@@ -356,21 +357,60 @@ def model_clauses(modele: Modele, voted) -> tuple[str, ...]:
     return voted.clauses if voted is not None else ()
 
 
-def reconstructed(act: Act, d: Dossier, statuts: dict) -> list[tuple[str, object]]:
-    """The templates an act is built from that are not declared adopted: (file, its status or None).
+#: The Word template of each kind of act.
+ACT_TEMPLATE = {"avenant": "avenant.docx", "convention": "convention.docx"}
+
+
+def act_templates(act: Act, d: Dossier) -> list[str]:
+    """The templates an act, or a model voted as an annex, is built from (paths in the templates folder).
 
     A convention is built from the convention type (``convention.docx``); an avenant from its frame
     (``avenant.docx``) and, for each article no voted model text words, the engine's clause text
-    (``clauses/<article>.md``). The models voted as annexes are not acts: they are what is voted.
+    (``clauses/<article>.md``).
     """
-    if act.is_model:
-        return []
-    files = ["convention.docx"] if act.kind == "convention" else ["avenant.docx"]
+    files = [ACT_TEMPLATE[act.kind]]
     if act.kind == "avenant":
-        voted = model_texts_of(act, d)
+        if act.is_model:
+            voted = [d.textes_modeles[act.modele.id]] if act.modele and act.modele.id in d.textes_modeles else []
+        else:
+            voted = model_texts_of(act, d)
         files += [f"clauses/{name}.md" for name in ("objet", *act.included, "autres")
                   if not any(t.article(name) is not None for t in voted)]
+    return files
+
+
+def not_adopted(files: list[str], statuts: dict) -> list[tuple[str, object]]:
+    """Those of ``files`` not declared adopted: (file, its status, or None when nothing declares it)."""
     return [(f, statuts.get(f)) for f in files if statuts.get(f) is None or statuts[f].statut != "adopté"]
+
+
+def reconstructed(act: Act, d: Dossier, statuts: dict) -> list[tuple[str, object]]:
+    """The templates an act is built from that are not declared adopted: (file, its status or None).
+
+    The models voted as annexes are not acts: their annex, a document of the délibération, says it
+    (``document_reconstructions``).
+    """
+    return [] if act.is_model else not_adopted(act_templates(act, d), statuts)
+
+
+def document_reconstructions(d: Dossier, acts: list[Act], dispositifs: dict[str, Dispositif],
+                             statuts: dict) -> dict[str, list[tuple[str, object]]]:
+    """Each document of the délibération (``plan.documents``) built from a template not declared adopted.
+
+    Stem of the document → its templates that are reconstructions. A model's annex is built like an
+    avenant (the filled act it names, or the model itself); the others from their one Word template.
+    The cover and table of contents of ``bundle.pdf`` are no document of the délibération.
+    """
+    out: dict[str, list[tuple[str, object]]] = {}
+    for doc in documents(d):
+        if doc.kind == "modele":
+            act = filled_act(doc.annexe.modele, acts) or plan_model(d, doc.annexe.modele, dispositifs)
+            files = act_templates(act, d)
+        else:
+            files = [DOCUMENT_TEMPLATES[doc.kind]]
+        if parts := not_adopted(files, statuts):
+            out[doc.stem] = parts
+    return out
 
 
 def filled_act(modele: Modele, acts: list[Act]) -> Act | None:
@@ -473,6 +513,7 @@ def sheet_placeholders(body: str) -> set[str]:
 SHEET_FIELDS = {
     "duree": "période de l'opération pour la structure (« Du 01/01/2025 au 31/12/2025 »)",
     "periode": "la même, dans une phrase (« soit [[periode]] » : « soit du 01/01/2025 au 31/12/2025 »)",
+    "annees": "ses années (« pour la période [[annees]] » : « 2026/2027 », ou « 2025 » sur une seule année)",
     "cout": "coût (montant de la convention + montant de la phase)",
     "territoire": "territoire(s) d'intervention des lignes",
     "chapitre": "code opération de la ligne budgétaire",
@@ -501,10 +542,11 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     total = _montant(s.lignes)
     per = _periode(s.lignes)
     cloc = conv.loc if conv else act.loc
-    if "duree" in used or "periode" in used:
+    if "duree" in used or "periode" in used or "annees" in used:
         if act.is_model:
             out["duree"] = v.need(None, "durée")
             out["periode"] = v.need(None, "période de l'opération")
+            out["annees"] = v.need(None, "années de l'opération")
         else:
             debut, fin = per if per else (None, None)
             if s.ancienne is not None:
@@ -517,6 +559,8 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
             out["duree"] = (f"Du {fmt.date_short(debut)} au {fmt.date_short(fin)}" if debut and fin
                             else v.need(None, label, cloc))
             out["periode"] = out["duree"][0].lower() + out["duree"][1:] if debut and fin else out["duree"]
+            years = (str(debut.year) if debut.year == fin.year else f"{debut.year}/{fin.year}") if debut and fin else ""
+            out["annees"] = years or out["duree"]  # the period's blank when it is unknown
     if "cout" in used:
         if act.is_model:
             out["cout"] = v.need(None, "coût")

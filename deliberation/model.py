@@ -658,6 +658,10 @@ class Dispositif(Node):
 # clause texts (front matter of templates/clauses/*.md)
 
 
+#: A template's status: the text the Département adopted, or a reconstruction written for the engine.
+STATUTS = ("adopté", "reconstitution")
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ClauseText(Node):
     """An article of an avenant as lawyers write it: heading, article it modifies, motive, visa."""
@@ -668,16 +672,19 @@ class ClauseText(Node):
     )
     motif: str | None = spec(Text(), "Motif cité à l'article 1 (« de prolonger sa durée »).", required=False)
     visa: str | None = spec(Text(), "Visa ajouté quand la clause est présente (« la loi du … ; »).", required=False)
+    statut: str | None = spec(Choice(*STATUTS),
+                              "adopté (le texte que le Département a adopté) ou reconstitution (écrit pour le moteur, "
+                              "à remplacer) ; absent : tenu pour une reconstitution.", required=False)
+    reference: str | None = spec(Text(), "La délibération qui adopte le texte, ou ce dont il est reconstitué.",
+                                 required=False)
+    parties: str | None = spec(Text(), "Les parties reconstituées, quand ce n'est pas tout le texte.", required=False)
     corps: str = ""
     corps_ligne: int = 1
 
 
-STATUTS = ("adopté", "reconstitution")
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class TemplateStatus(Node):
-    """Whether a template of an act is the text the Département adopted, or a reconstruction (``statuts.yaml``)."""
+    """Whether a template is the text the Département adopted, or a reconstruction (``statuts.yaml``, headers)."""
 
     id: str = ""
     statut: str | None = spec(Choice(*STATUTS), "adopté (le texte adopté) ou reconstitution (à remplacer).")
@@ -688,11 +695,9 @@ class TemplateStatus(Node):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Statuts(Node):
-    """``templates/statuts.yaml``: the status of each act template and clause text, by file."""
+    """``templates/statuts.yaml``: the status of each Word template, by file (clause texts: in their header)."""
 
-    modeles: dict = spec(MapOf(TemplateStatus), "Modèle Word d'acte (« convention.docx ») → statut.",
-                         required=False, default={})
-    clauses: dict = spec(MapOf(TemplateStatus), "Texte de clause (« cout » : clauses/cout.md) → statut.",
+    modeles: dict = spec(MapOf(TemplateStatus), "Modèle Word (« convention.docx ») → statut.",
                          required=False, default={})
 
 

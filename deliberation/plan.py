@@ -36,6 +36,16 @@ class Document:
     annexe: Annexe | None = None
 
 
+#: The Word template of each kind of document of the délibération.
+DOCUMENT_TEMPLATES = {
+    "rapport": "rapport.docx",
+    "deliberation": "deliberation.docx",
+    "narrative": "annexe-narrative.docx",
+    "repartition": "annexe-repartition.docx",
+    "modele": "avenant.docx",
+}
+
+
 #: Names Windows reserves for devices, whatever the case and the extension (``con``, ``CON.txt``).
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                               *(f"lpt{i}" for i in range(1, 10))})

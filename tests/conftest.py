@@ -90,10 +90,11 @@ class Dossier:
 
 
 def adopted_templates(tmp_path: Path) -> Path:
-    """A copy of the engine's templates that the Département has adopted as they are (``statuts.yaml`` says so).
+    """A copy of the engine's templates that the Département has adopted as they are.
 
-    What a Département does once it has put its adopted texts in place: ``build --final`` then accepts
-    the acts built from them (the engine's own templates are reconstructions, refused by ``--final``).
+    ``statuts.yaml`` (Word templates) and each clause text's header say so. What a Département does once
+    it has put its adopted texts in place: ``build --final`` then accepts the documents built from them
+    (the engine's own templates are reconstructions, refused by ``--final``).
     """
     import re
 
@@ -102,6 +103,9 @@ def adopted_templates(tmp_path: Path) -> Path:
     text = re.sub(r"statut: reconstitution", "statut: adopté", text)
     text = re.sub(r"\n\s+parties: >-\n(?:\s{6,}.*\n)+", "\n", text)
     (dest / "statuts.yaml").write_text(text, encoding="utf-8")
+    for clause in (dest / "clauses").glob("*.md"):
+        text = clause.read_text(encoding="utf-8")
+        clause.write_text(text.replace("\nstatut: reconstitution\n", "\nstatut: adopté\n", 1), encoding="utf-8")
     return dest
 
 

@@ -67,7 +67,10 @@ def test_pdc_actif_avenant_reproduces_the_seed_figure_for_figure(phase6):
     lines = docx_lines(path)
     text = "\n".join(lines)
     assert "AVENANT N°1" in lines  # seed l.775
-    assert not PROJET.search(text) and not BLANK.search(text)
+    assert not BLANK.search(text)  # every value known: a PROJET only because its frame is a reconstruction
+    assert [x for x in lines if PROJET.search(x)] == [
+        "PROJET — valeurs à compléter : texte adopté de avenant.docx (reconstitution : tout le cadre (titre, objet, "
+        "parties, visas, signatures, fiches jointes), qu'aucun modèle voté n'écrit ainsi)"]
     assert "Pas-de-Calais Actif, « Groupement d'intérêt public », dont le siège social se situe 23 rue du 11 " \
            "Novembre 62300 LENS, identifié(e) au répertoire SIRET sous le n° 18620009300083, représenté(e) par Mme " \
            "Françoise VASSEUR, Présidente, dûment autorisée par délibération en date du 1er octobre 2021," in lines
@@ -231,8 +234,10 @@ def test_missing_siret_makes_a_draft_and_final_refuses(phase6, tmp_path):
     text = docx_text(out / "actes" / "pas-de-calais-actif" / "avenant-2024-01213.docx")
     assert "PROJET — valeurs à compléter : SIRET" in text
     assert "identifié(e) au répertoire SIRET sous le n° [SIRET à compléter]" in text
-    result = CliRunner().invoke(main, ["build", str(dest), "-o", str(tmp_path / "final"), "--final"])
-    assert result.exit_code == 1
+    # adopted templates: the only thing left to refuse is the blank
+    result = CliRunner().invoke(main, ["build", str(dest), "-o", str(tmp_path / "final"), "--final",
+                                       "--modeles", str(adopted_templates(tmp_path))])
+    assert result.exit_code == 1 and "[acte.reconstitution]" not in result.output
     assert "ERROR: Pas-de-Calais Actif — avenant à la convention « 2024-01213 » : production définitive " \
            "impossible, valeur(s) à compléter : SIRET [acte.incomplet]" in result.output
     assert not (tmp_path / "final").exists()

@@ -146,7 +146,7 @@ def test_missing_templates_folder_exits_3(built, tmp_path):
 
 
 CLAUSE_CASES = {
-    "balise mal formée": ("cout.md", "{% else %}", "{% sinon %}", r"cout\.md:12: balise mal formée"),  # its line
+    "balise mal formée": ("cout.md", "{% else %}", "{% sinon %}", r"cout\.md:14: balise mal formée"),  # its line
     "balise non fermée": ("cout.md", "{{ acte.cout.total }}", "{{ acte.cout.total ",
                           r"cout\.md:\d+: balise mal formée"),
     "nom inconnu": ("cout.md", "{{ acte.cout.total }}", "{{ montant_inconnu }}",

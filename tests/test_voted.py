@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Dossier
+from docx import Document
 
 from deliberation import pipeline
 from deliberation.fmt import plain
@@ -70,7 +71,10 @@ def test_pdc_actif_avenant_and_annexe_10_reproduce_the_voted_text(example):
     (annex,) = example.glob("*-annexe-10-avenant-10.docx")
     assert text_of(annex) == text_of(act)  # the délibération votes the act that is signed
     for path in (act, annex):
-        ratio = similarity(text_of(path), seed)
+        # its frame (avenant.docx) is a reconstruction: a PROJET whose banner says so; the text is the rest
+        (banner,) = [x for x in text_of(path).splitlines() if x.startswith("PROJET")]
+        assert banner.startswith("PROJET — valeurs à compléter : texte adopté de avenant.docx (reconstitution")
+        ratio = similarity(text_of(path).replace(banner, ""), seed)
         assert ratio >= 0.95, ratio
         assert ratio >= RECORDED_SIMILARITY - 0.005, ratio  # no silent drift from the recorded figure
 
@@ -303,10 +307,16 @@ def test_acts_from_reconstructions_are_projets_and_say_which_parts(fictif, tmp_p
     assert "  - `convention.docx` — parties : articles 2, 5, 6, 7, 9, 10, 11 et 13 (dont « Litiges … tribunal " \
            "administratif de Lille »)" in sheet
     alpha = (out / "actes" / "association-alpha" / "avenant-plateforme.revue.md").read_text("utf-8")
-    assert "  - `clauses/objet.md` — d'après : article 1 des modèles d'avenant n°5 à 10" in alpha
-    assert "`avenant.docx`" not in alpha  # the frame is the voted models' frame: adopted
-    # the models voted as annexes are what the délibération votes: no PROJET there
-    assert "PROJET" not in text_of(next(out.glob("*-annexe-4-avenant-accueil.docx")))
+    assert "  - `clauses/objet.md` — d'après : article 1 « Objet de l'avenant » des modèles d'avenant n°5 à 10" \
+           in alpha
+    assert "  - `avenant.docx` — parties : tout le cadre (titre, objet, parties, visas, signatures, fiches " \
+           "jointes)" in alpha  # the frame unifies the voted models' frames: no one of them word for word
+    assert "`clauses/autres.md`" not in alpha  # word for word the article of models 5 to 9: adopted
+    # the models voted as annexes have no banner (they are no act) but every page's stamp says PROJET
+    annex = next(out.glob("*-annexe-4-avenant-accueil.docx"))
+    assert "PROJET" not in text_of(annex)
+    assert [p.text for p in Document(str(annex)).sections[0].footer.paragraphs if p.text] == [
+        "PROJET (modèle reconstitué) — Délibération n°2025-100 — Annexe 4 — page /"]
 
 
 def test_final_refuses_reconstructions_naming_the_template(fictif, tmp_path):
@@ -315,15 +325,22 @@ def test_final_refuses_reconstructions_naming_the_template(fictif, tmp_path):
     result = pipeline.build(Settings(source=fictif.root, out_dir=tmp_path / "out", final=True))
     assert not result.written and not (tmp_path / "out").exists()
     errors = [f for f in result.checked.findings if f.code == "acte.reconstitution"]
-    assert {f.message.split(" ")[0] for f in errors} == {"convention.docx", "clauses/objet.md",
+    # every shipped template but the two clause texts found word for word in the voted models (autres, duree)
+    assert {f.message.split(" ")[0] for f in errors} == {"convention.docx", "avenant.docx", "rapport.docx",
+                                                          "deliberation.docx", "annexe-narrative.docx",
+                                                          "annexe-repartition.docx", "clauses/objet.md",
                                                           "clauses/objet_convention.md", "clauses/cout.md",
-                                                          "clauses/obligations.md", "clauses/annexes.md",
-                                                          "clauses/autres.md"}
+                                                          "clauses/obligations.md", "clauses/annexes.md"}
     conv = next(f for f in errors if f.message.startswith("convention.docx"))
     assert "n'est pas le texte adopté : reconstitution (convention type adoptée par la Commission Permanente du 12 " \
            "juin 2023, dont le texte manque)" in conv.message
-    assert "1 acte(s) production définitive impossible (CCAS de Gamma — nouvelle convention)" in conv.message
+    assert "production définitive impossible de 1 document (CCAS de Gamma — nouvelle convention)" in conv.message
     assert conv.loc.file.endswith("statuts.yaml") and conv.severity.name == "ERROR"
+    rapport = next(f for f in errors if f.message.startswith("rapport.docx"))
+    assert "production définitive impossible de 1 document (01-rapport)" in rapport.message
+    cout = next(f for f in errors if f.message.startswith("clauses/cout.md"))  # located in the clause's header
+    assert cout.loc.file.endswith("clauses/cout.md") and cout.loc.line == 5
+    assert "déclarez-le « adopté » dans son en-tête" in cout.message
     # the Département's adopted texts in place: --final goes through, nothing is a PROJET
     adopted = adopted_templates(tmp_path)
     result = pipeline.build(Settings(source=fictif.root, out_dir=tmp_path / "final", final=True, templates=adopted))
@@ -332,11 +349,17 @@ def test_final_refuses_reconstructions_naming_the_template(fictif, tmp_path):
 
 
 def test_example_final_names_the_reconstructed_convention_type(phase6):
-    findings = pipeline.check(Settings(source=phase6.root, final=True)).findings
-    conv = [f for f in findings if f.code == "acte.reconstitution" and f.message.startswith("convention.docx")]
-    assert conv and "6 acte(s) production définitive impossible" in conv[0].message
-    # Pas-de-Calais Actif's avenant is all voted text in the adopted frame: not among them
-    assert not any("Pas-de-Calais Actif" in f.message for f in findings if f.code == "acte.reconstitution")
+    from deliberation.acts import reconstructed
+    from deliberation.load.modeles import load_statuts
+    from deliberation.resources import templates_dir
+
+    checked = pipeline.check(Settings(source=phase6.root, final=True))
+    conv = [f for f in checked.findings if f.code == "acte.reconstitution" and f.message.startswith("convention.docx")]
+    assert conv and "production définitive impossible de 6 documents" in conv[0].message
+    # Pas-de-Calais Actif's avenant is all voted text: only its frame, avenant.docx, is a reconstruction
+    (pdc,) = [a for a in checked.acts if a.structure_key == "pdc-actif" and not a.is_model]
+    statuts, _ = load_statuts(templates_dir())
+    assert [f for f, _ in reconstructed(pdc, checked.dossier, statuts)] == ["avenant.docx"]
 
 
 def test_undeclared_templates_are_reconstructions(fictif, tmp_path):

@@ -21,8 +21,17 @@ import re
 from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
-from deliberation.load.yaml import load_record, read_text
-from deliberation.model import ARTICLES, MODEL_FIELDS, Modele, Statuts, TemplateStatus, VotedArticle, VotedText
+from deliberation.load.yaml import convert_text, load_record, read_text
+from deliberation.model import (
+    ARTICLES,
+    MODEL_FIELDS,
+    ClauseText,
+    Modele,
+    Statuts,
+    TemplateStatus,
+    VotedArticle,
+    VotedText,
+)
 from deliberation.schema import control_message
 from deliberation.text import unrenderable
 
@@ -129,21 +138,37 @@ def blanks_of(text: str) -> list[str]:
     return _FIELD.findall(text)
 
 
-#: The file of a templates folder that gives each act template's status (adopted text or reconstruction).
+#: The file of a templates folder that gives each Word template's status (adopted text or reconstruction).
 STATUTS_FILE = "statuts.yaml"
+
+_CLAUSE_FRONT = re.compile(r"\A---\n(.*?)\n---\n?", re.S)
 
 
 def load_statuts(templates: Path) -> tuple[dict[str, TemplateStatus], list[Finding]]:
-    """The status of each act template and clause text of ``templates`` (``statuts.yaml``).
+    """The status of each Word template and clause text of ``templates``: adopted text or reconstruction.
 
-    Keys: the Word template's file name (« convention.docx ») or the clause text's path
-    (« clauses/cout.md »). A folder without the file declares nothing: every template is then a
-    reconstruction.
+    Keys: the Word template's file name (« convention.docx »), declared in ``statuts.yaml``, and the
+    clause text's path (« clauses/cout.md »), declared in its own header (``statut``, ``reference``,
+    ``parties``): the status travels with the text that a lawyer replaces. A template nothing declares
+    is absent, hence a reconstruction. Findings are those of ``statuts.yaml``; a clause header that
+    does not read declares nothing here (the build stops on it, naming the file).
     """
+    out: dict[str, TemplateStatus] = {}
+    findings: list[Finding] = []
     path = templates / STATUTS_FILE
-    if not os.path.lexists(path):
-        return {}, []
-    statuts, findings = load_record(path, Statuts)
-    if statuts is None:
-        return {}, findings
-    return {**statuts.modeles, **{f"clauses/{k}.md": v for k, v in statuts.clauses.items()}}, findings
+    if os.path.lexists(path):
+        statuts, findings = load_record(path, Statuts)
+        if statuts is not None:
+            out.update(statuts.modeles)
+    for name in ARTICLES:
+        clause = templates / "clauses" / f"{name}.md"
+        text, _ = read_text(clause, str(clause)) if clause.is_file() else (None, [])
+        m = _CLAUSE_FRONT.match(text.replace("\r\n", "\n")) if text is not None else None
+        if not m:
+            continue
+        header, problems = convert_text("\n" + m.group(1), ClauseText, str(clause))
+        if header is None or header.statut is None or any(f.severity.name == "ERROR" for f in problems):
+            continue
+        out[f"clauses/{name}.md"] = TemplateStatus(id=name, statut=header.statut, reference=header.reference,
+                                                   parties=header.parties, loc=header.at("statut"))
+    return out, findings

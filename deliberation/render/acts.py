@@ -321,20 +321,53 @@ def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
         if "bilan" in sheet_values:
             rows.append(("Bilan", "[[bilan]]"))
     if sheet_values.get(UNFUNDED):
-        rows = [(h, _without_phase_instalments(t)) for h, t in rows]
+        rows = [(h, _without_phase_instalments(t, h.lower().startswith("modalités de versement"))) for h, t in rows]
     return [(h, _fill(t, sheet_values)) for h, t in rows]
 
 
 #: What a sheet's « Modalités de versement » says when the phase funds nothing there.
 NO_INSTALMENT = "Aucun versement au titre de cette phase : valorisation, sans financement supplémentaire."
 
+#: A word naming an instalment (« Versement du solde annuel… », « un acompte… », « une avance… »).
+_INSTALMENT_WORD = re.compile(r"\b(?:versements?|avances?|acomptes?|soldes?|paiements?)\b", re.IGNORECASE)
+#: The convention's own instalments (registry), which a valorisation leaves as they are.
+_CONVENTION_INSTALMENT = re.compile(r"\[\[\s*versement_convention_\d+\s*\]\]")
 
-def _without_phase_instalments(text: str) -> str:
-    """``text`` without the lines (list items, paragraphs) stating an instalment of the phase; said so if any went."""
-    if not PHASE_INSTALMENTS.search(text):
+
+def _without_phase_instalments(text: str, instalments_row: bool = False) -> str:
+    """``text`` without what states an instalment of the phase; said first if anything went.
+
+    Anywhere: a line (list item, paragraph) with a field of the phase's instalments (``[[versement_1]]``,
+    ``[[versements]]``). In the « Modalités de versement » row, also every list item naming an instalment
+    (« Versement du solde annuel… », « un acompte… »), except in a list stating the convention's own
+    instalments (``[[versement_convention_N]]``). Then a sentence announcing only what went (« … comme
+    suit : »).
+    """
+    lines = text.split("\n")
+    drop = {i for i, line in enumerate(lines) if PHASE_INSTALMENTS.search(line)}
+    if instalments_row:
+        lists: list[list[list[int]]] = []  # each list: its items, each item its lines (continuations indented)
+        for i, line in enumerate(lines):
+            if line.startswith(("- ", "* ")):
+                if not (lists and lists[-1][-1][-1] == i - 1):
+                    lists.append([])
+                lists[-1].append([i])
+            elif line.startswith(" ") and line.strip() and lists and lists[-1][-1][-1] == i - 1:
+                lists[-1][-1].append(i)
+        for items in lists:
+            if any(_CONVENTION_INSTALMENT.search(lines[i]) for item in items for i in item):
+                continue  # the convention's own schedule: not the phase's
+            for item in items:
+                if any(_INSTALMENT_WORD.search(lines[i]) or i in drop for i in item):
+                    drop |= set(item)
+    for i in range(len(lines) - 1, -1, -1):  # « … s'organisent comme suit : » announcing only what went
+        after = next((j for j in range(i + 1, len(lines)) if lines[j].strip()), None)
+        if drop and lines[i].rstrip().endswith(":") and (after is None or after in drop):
+            drop.add(i)
+    if not drop:
         return text
-    kept = [line for line in text.split("\n") if not PHASE_INSTALMENTS.search(line)]
-    return (NO_INSTALMENT + "\n\n" + "\n".join(kept)).strip()
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in drop)
+    return (NO_INSTALMENT + "\n\n" + re.sub(r"\n{3,}", "\n\n", kept).strip()).strip()
 
 
 # ---------------------------------------------------------------------------
@@ -482,7 +515,8 @@ def review_sheet(act: Act, ctx: dict, blanks: list, modele_numbers: dict[str, in
             detail = "; ".join(x for x in (r["parties"] and f"parties : {r['parties']}",
                                            r["reference"] and f"d'après : {r['reference']}") if x)
             lines.append(f"  - `{r['fichier']}`" + (f" — {detail}" if detail else "")
-                         + ("" if r["declare"] else " — statut non déclaré dans statuts.yaml"))
+                         + ("" if r["declare"] else " — statut non déclaré dans "
+                            + ("son en-tête" if r["fichier"].startswith("clauses/") else "statuts.yaml")))
     lines.append("")
     if act.kind == "avenant":
         lines += ["## Articles", "", "| Article | Titre | Modifie | Règle | Pourquoi | Données lues |",

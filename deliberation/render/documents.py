@@ -14,13 +14,13 @@ from pathlib import Path
 
 from docx import Document as Docx
 
-from deliberation.acts import filled_act, plan_model
+from deliberation.acts import ACT_TEMPLATE, document_reconstructions, filled_act, plan_model
 from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError
 from deliberation.fsio import build_time, cache_get, cache_put
 from deliberation.messages import library_error
 from deliberation.outcome import Checked
-from deliberation.plan import Document, annexes, documents
+from deliberation.plan import DOCUMENT_TEMPLATES, Document, annexes, documents
 from deliberation.render.acts import act_context, act_paths, load_clauses, review_sheet
 from deliberation.render.compiled import render_many
 from deliberation.render.context import build_context
@@ -29,19 +29,13 @@ from deliberation.render.markdown import MarkdownText, SheetTable
 from deliberation.resources import templates_dir
 
 #: Which template renders which kind of document.
-TEMPLATES = {
-    "rapport": "rapport.docx",
-    "deliberation": "deliberation.docx",
-    "narrative": "annexe-narrative.docx",
-    "repartition": "annexe-repartition.docx",
-    "modele": "avenant.docx",
-}
+TEMPLATES = DOCUMENT_TEMPLATES
 
 #: Cover page and table of contents of the merged PDF.
 SOMMAIRE = "sommaire.docx"
 
 #: Templates of the documents each structure signs.
-ACT_TEMPLATES = {"avenant": "avenant.docx", "convention": "convention.docx"}
+ACT_TEMPLATES = ACT_TEMPLATE
 ACT_NAMES = {"acte", "pole", "direction", "tampon"}
 
 
@@ -109,6 +103,10 @@ def check_paragraph_tags(path: Path) -> None:
             if m.group(1) == "p" and text.strip() != text[m.start():end + 2].strip():
                 raise TemplateError(f"{path}: la balise « {text[m.start():end + 2]} » doit être seule dans son "
                                     f"paragraphe (texte voisin : « {text.strip()[:60]} »)")
+
+
+#: Before the stamp of a document of the délibération built from a reconstruction (``templates/statuts.yaml``).
+PROJET_STAMP = "PROJET (modèle reconstitué) — "
 
 
 def stamp_of(doc: Document, act_numero: str, d) -> str:
@@ -215,11 +213,13 @@ def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple
     act_numero = f"Délibération n°{d.info.deliberation.numero}" if d.info.deliberation else "Délibération"
     jobs: list[Job] = []
     texts: dict[str, bytes] = {}
+    # a document built from a template the Département has not adopted is a PROJET: its stamp says so
+    rebuilt = document_reconstructions(d, checked.acts, checked.dispositifs, clauses.statuts)
     for doc in documents(d):
         name = TEMPLATES.get(doc.kind)
         if name is None:
             continue
-        tampon = stamp_of(doc, act_numero, d)
+        tampon = (PROJET_STAMP if doc.stem in rebuilt else "") + stamp_of(doc, act_numero, d)
         ctx = {**(rapport_context if doc.kind == "rapport" else context), "tampon": tampon}
         if doc.kind == "narrative":
             ctx["t"] = by_numero[doc.annexe.thematique.numero]

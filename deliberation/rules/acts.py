@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from pathlib import Path
 
 from deliberation import fmt
 from deliberation.acts import (
     CLAUSE_LABELS,
     Act,
     act_values,
+    document_reconstructions,
     filled_act,
     model_clauses,
     model_texts_of,
@@ -292,9 +294,17 @@ def check_voted_term(act: Act, d) -> list[Finding]:
 
 _SHORT = r"\d{1,2}/\d{1,2}/\d{2,4}"
 _LONG = r"\d{1,2}(?:er)?\s+(?:" + "|".join(_MONTHS) + r")\s+\d{4}"
+_ONE = "(" + _SHORT + "|" + _LONG + ")"
 #: A period the sheet states for the operation: « soit du … au … », « pour l'opération du … au … », « période du … ».
-_OPERATION_PERIOD = re.compile(r"(?:soit|pour l[’']opération|période)\s+du\s+(" + _SHORT + "|" + _LONG + r")\s+au\s+("
-                               + _SHORT + "|" + _LONG + ")", re.IGNORECASE)
+_OPERATION_PERIOD = re.compile(r"(?:soit|pour l[’']opération|période)\s+du\s+" + _ONE + r"\s+au\s+" + _ONE,
+                               re.IGNORECASE)
+#: Any other period it states: « ouvert du … au … » (a call for projects), « entre le … et le … » (a session).
+_OTHER_PERIOD = re.compile(r"\b(?:du|entre le)\s+" + _ONE + r"\s+(?:au|et le)\s+" + _ONE, re.IGNORECASE)
+#: A deadline it sets: « au plus tard le … », « soit (maximum) le … », « avant le … ».
+_DEADLINE = re.compile(r"(?:au plus tard (?:le|au)|soit (?:maximum |au plus tard )?le|avant le)\s+" + _ONE,
+                       re.IGNORECASE)
+#: The years it gives the operation: « période 2026/2027 », « période 2026-2027 ».
+_YEARS = re.compile(r"période\s+((?:19|20)\d\d)\s*[/-]\s*((?:19|20)\d\d)\b", re.IGNORECASE)
 
 
 def _one_date(text: str) -> dt.date | None:
@@ -317,13 +327,54 @@ def act_window(act: Act) -> tuple[dt.date, dt.date] | None:
     return (min(days), max(days)) if days else None
 
 
-def check_sheet_periods(inp: RuleInput) -> list[Finding]:
-    """A sheet joined to an act states no period of the operation outside the act's.
+def sheet_date_contradictions(line: str, window: tuple[dt.date, dt.date]) -> list[tuple[str, str, str]]:
+    """What a line of a sheet joined to an act dates that the act's period contradicts: (quote, why, what to do).
 
-    Read in the sheet's text: the periods it gives for the operation (« soit du … au … », « pour
-    l'opération du … au … », « période du … au … »); other dates (a law's, the call for projects'
-    opening « ouvert du … au … ») are not about the act's period. The sheet's own dates should be the
-    field ``[[periode]]``: it prints each act's period.
+    Read, and only these (a date elsewhere — a law's « loi du 18 décembre 2023 », a past fact « au
+    1er janvier 2024 » — is not about the act):
+
+    - a period of the operation (« soit du … au … », « pour l'opération du … », « période du … ») lies
+      within the act's period;
+    - any other period (« ouvert du … au … », « entre le … et le … »: the call for projects, a session)
+      lies within the act's years, the call preceding the operation by a year at most: it neither ends
+      before 1 January of the year before the act starts nor starts after the act ends;
+    - a deadline (« au plus tard le … », « soit le … », « avant le … ») falls between the act's start and
+      31 December of the year after it ends (a final bilan is due after the operation);
+    - years of the operation (« période 2026/2027 ») are the act's years.
+    """
+    start, end = window
+    first, last = dt.date(max(start.year - 1, dt.MINYEAR), 1, 1), dt.date(min(end.year + 1, dt.MAXYEAR), 12, 31)
+    out: list[tuple[str, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _OPERATION_PERIOD.finditer(line):
+        taken.append(m.span())
+        debut, fin = _one_date(m.group(1)), _one_date(m.group(2))
+        if debut is not None and fin is not None and not (start <= debut and fin <= end):
+            out.append((m.group(0), "contredit la période de l'acte", "écrivez « [[periode]] »"))
+    for m in _OTHER_PERIOD.finditer(line):
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue
+        debut, fin = _one_date(m.group(1)), _one_date(m.group(2))
+        if debut is not None and fin is not None and (fin < first or debut > end):
+            out.append((m.group(0), "tombe hors des années de l'acte (l'appel à projets le précède d'un an au plus)",
+                        "retirez de la fiche ce qui date un autre appel à projets"))
+    for m in _DEADLINE.finditer(line):
+        day = _one_date(m.group(1))
+        if day is not None and not (start <= day <= last):
+            out.append((m.group(0), f"fixe une échéance hors de l'acte (de son début au {fmt.date_short(last)})",
+                        "écrivez l'échéance par rapport à l'opération (« dans les 3 mois qui suivent sa fin »)"))
+    for m in _YEARS.finditer(line):
+        if int(m.group(1)) < start.year or int(m.group(2)) > end.year:
+            out.append((m.group(0), "donne à l'opération d'autres années que l'acte", "écrivez « [[annees]] »"))
+    return out
+
+
+def check_sheet_periods(inp: RuleInput) -> list[Finding]:
+    """A sheet joined to an act states no date or period about the operation that the act's period contradicts.
+
+    What is read, and what is not, is ``sheet_date_contradictions``. The sheet's own period of the
+    operation should be the field ``[[periode]]`` (« soit [[periode]] »), its years ``[[annees]]``: the
+    engine fills them for each act.
     """
     groups: dict[tuple, list[Act]] = {}
     for act in inp.acts:
@@ -335,42 +386,49 @@ def check_sheet_periods(inp: RuleInput) -> list[Finding]:
             if d is None:
                 continue
             for n, line in enumerate(d.corps.split("\n")):
-                for m in _OPERATION_PERIOD.finditer(line):
-                    debut, fin = _one_date(m.group(1)), _one_date(m.group(2))
-                    if debut is None or fin is None or (window[0] <= debut and fin <= window[1]):
-                        continue
-                    groups.setdefault((d.loc.file, d.corps_ligne + n, d.code, m.group(0), window), []).append(act)
+                for said, why, todo in sheet_date_contradictions(line, window):
+                    key = (d.loc.file, d.corps_ligne + n, d.code, said, why, todo, window)
+                    groups.setdefault(key, []).append(act)
     out = []
-    for (file, line, code, said, window), acts in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+    for (file, line, code, said, why, todo, window), acts in sorted(groups.items(), key=lambda kv: kv[0][:2]):
         names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
-        out.append(error("fiche.periode_contraire", f"fiche {code} : « {said} » contredit la période de l'acte "
-                         f"(du {fmt.date_short(window[0])} au {fmt.date_short(window[1])}) : {names} ; écrivez "
-                         "« [[periode]] », que le moteur remplit pour chaque acte", Loc(file, line)))
+        filled = ", que le moteur remplit pour chaque acte" if "[[" in todo else ""
+        out.append(error("fiche.periode_contraire", f"fiche {code} : « {said} » {why} (du "
+                         f"{fmt.date_short(window[0])} au {fmt.date_short(window[1])}) : {names} ; {todo}{filled}",
+                         Loc(file, line)))
     return out
 
 
 def check_reconstructions(inp: RuleInput) -> list[Finding]:
-    """Acts built from a template that is a reconstruction, not the adopted text: one finding per template.
+    """Documents built from a template that is a reconstruction, not the adopted text: one finding per template.
 
-    Their documents are PROJETs, and their review sheets say which parts (no finding: the engine ships
+    The acts (avenants, conventions) and the documents of the délibération (rapport, délibération,
+    annexes) built from such a template are PROJETs — a banner and the review sheet for an act, the
+    stamp of every page for a document of the délibération — with no finding (the engine ships
     reconstructions, every phase would warn); ``--final`` refuses them with an error naming the template.
     """
     if not inp.final:
         return []
-    by_file: dict[str, tuple[object, list[Act]]] = {}
+    by_file: dict[str, tuple[object, list[str]]] = {}
+    for stem, parts in document_reconstructions(inp.dossier, list(inp.acts), inp.dispositifs, inp.statuts).items():
+        for file, status in parts:
+            by_file.setdefault(file, (status, []))[1].append(stem)
     for act in inp.acts:
         for file, status in reconstructed(act, inp.dossier, inp.statuts):
-            by_file.setdefault(file, (status, []))[1].append(act)
+            by_file.setdefault(file, (status, []))[1].append(act.label)
     out = []
-    for file, (status, acts) in sorted(by_file.items()):
-        names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
+    for file, (status, names) in sorted(by_file.items()):
+        listed = ", ".join(names[:4]) + (f" et {len(names) - 4} autre(s)" if len(names) > 4 else "")
+        where = "son en-tête" if file.startswith("clauses/") else "statuts.yaml"
         what = (f"reconstitution ({status.reference})" if status is not None and status.reference
-                else "reconstitution" if status is not None else "statut non déclaré dans statuts.yaml")
+                else "reconstitution" if status is not None else f"statut non déclaré dans {where}")
         parts = f", parties reconstituées : {status.parties}" if status is not None and status.parties else ""
-        verdict = "production définitive impossible"
-        out.append(error("acte.reconstitution", f"{file} n'est pas le texte adopté : {what}{parts} ; {len(acts)} "
-                        f"acte(s) {verdict} ({names}) ; remplacez-le par le texte adopté (--modeles) et déclarez-le "
-                        "« adopté » dans statuts.yaml", status.loc if status is not None else Loc(inp.statuts_file)))
+        loc = status.loc if status is not None else (
+            Loc(str(Path(inp.statuts_file).parent / file), 1) if file.startswith("clauses/") else Loc(inp.statuts_file))
+        docs = f"{len(names)} document{'s' if len(names) > 1 else ''}"
+        out.append(error("acte.reconstitution", f"{file} n'est pas le texte adopté : {what}{parts} ; production "
+                         f"définitive impossible de {docs} ({listed}) ; remplacez-le par le texte adopté (--modeles) "
+                         f"et déclarez-le « adopté » dans {where}", loc))
     return out
 
 
