@@ -36,7 +36,7 @@ from deliberation.validate import run_rules
 #: Every module of the package by stage, in pipeline order (names relative to ``deliberation``; a package
 #: stands for its modules). A module imports only from its own stage or an earlier one.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("__init__", "findings", "messages", "fmt", "fsio", "resources", "settings", "schema", "model",
+    ("base", ("__init__", "findings", "messages", "fmt", "typo", "fsio", "resources", "settings", "schema", "model",
               "engine", "text", "report", "outcome")),  # helpers every stage uses
     ("load", ("load",)),
     ("amend", ("amend",)),

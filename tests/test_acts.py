@@ -13,8 +13,8 @@ from conftest import adopted_templates, templates_copy
 from deliberation import fmt, pipeline
 from deliberation.cli import main
 from deliberation.findings import Severity, TemplateError
-from deliberation.fmt import plain
 from deliberation.render import inspect
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +25,11 @@ PROJET = re.compile(r"\bPROJET\b")
 
 def docx_lines(path) -> list[str]:
     """The document's lines, no-break spaces made plain."""
-    return [plain(x) for x in inspect.docx_lines(path)]
+    return [typed(x) for x in inspect.docx_lines(path)]
 
 
 def docx_text(path) -> str:
-    return "\n".join(docx_lines(path))
+    return "\n".join(typed(x) for x in docx_lines(path))
 
 
 def build(dossier_root: Path, out: Path, **kw):

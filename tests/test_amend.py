@@ -16,8 +16,7 @@ from conftest import files_of, needs_lo
 
 from deliberation import pipeline
 from deliberation.cli import main
-from deliberation.fmt import plain
-from deliberation.render.inspect import docx_lines
+from deliberation.render.inspect import docx_lines, typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +35,7 @@ AMENDMENT = """amendements:
 
 
 def text_of(out: Path, name: str) -> str:
-    return "\n".join(plain(x) for x in docx_lines(out / name))
+    return "\n".join(typed(x) for x in docx_lines(out / name))
 
 
 def amended_copy(tmp_path: Path, mods: str) -> Path:
@@ -104,7 +103,7 @@ def test_a_bad_amendment_is_a_located_finding(tmp_path, mods, code, line, messag
     assert hits, [f.code for f in check(source).findings]
     f = hits[0]
     assert f.loc.file.endswith("amendements.yaml") and f.loc.line == line, f
-    assert message in plain(f.message), f.message
+    assert message in typed(f.message), f.message
 
 
 def test_amendment_dated_after_the_seance_and_numbering_gaps_are_reported(tmp_path):
@@ -302,7 +301,7 @@ def test_incremental_pdf_rebuild_reuses_unchanged_pdfs_and_matches_a_clean_build
     for same in ("01-rapport.pdf", "07-annexe-5-avenant-5.pdf", "00-sommaire.pdf"):
         assert b[same] == v1[same], same
     assert b["bundle.pdf"] != v1["bundle.pdf"]
-    pdf = "\n".join(plain(p.extract_text()) for p in PdfReader(io.BytesIO(b[PDC[:-5] + ".pdf"])).pages)
+    pdf = "\n".join(typed(p.extract_text()) for p in PdfReader(io.BytesIO(b[PDC[:-5] + ".pdf"])).pages)
     assert "70 000,00 €" in pdf and "79 850,00 €" not in pdf
 
 

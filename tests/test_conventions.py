@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from deliberation import pipeline
 from deliberation.cli import main
-from deliberation.fmt import plain
 from deliberation.render import inspect
+from deliberation.render.inspect import typed
 from deliberation.rules.acts import unmerged
 from deliberation.settings import Settings
 
@@ -33,7 +33,7 @@ def found(root: Path, code: str):
 
 
 def text_of(path: Path) -> str:
-    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+    return "\n".join(typed(x) for x in inspect.docx_lines(path))
 
 
 def test_unchanged_fixtures_fire_none_of_these_rules(phase6, fictif):
@@ -249,7 +249,7 @@ def test_amount_per_annex_must_add_up_example(phase6):
     (f,) = found(phase6.root, "convention.montant_annexes")
     assert f.severity.name == "ERROR"
     assert "parts des annexes 300 000,00 € = 300 000,00 €, montant de la convention 338 226,74 € " \
-           "(38 226,74 € de moins)" in plain(f.message)
+           "(38 226,74 € de moins)" in typed(f.message)
     assert f.loc.file.endswith("structures.yaml") and f.loc.line == line  # at the convention's amount
     phase6.edit("structures.yaml", "montant: \"300 000,00\"", "montant: \"338 226,74\"")
     assert found(phase6.root, "convention.montant_annexes") == []
@@ -290,7 +290,7 @@ def test_registry_split_checked_without_an_avenant_fictif(fictif):
                 "          - {numero: 2, dispositif: \"1.1\", titre: Accueil, montant: \"6 000,00\"}\n"
                 "          - {numero: 3, dispositif: \"1.2\", titre: Équilibré, montant: \"5 000,00\"}")
     (f,) = found(fictif.root, "convention.montant_annexes")
-    assert plain(f.message) == "Beta Emploi — convention « ancienne » : parts des annexes 6 000,00 € + 5 000,00 € " \
+    assert typed(f.message) == "Beta Emploi — convention « ancienne » : parts des annexes 6 000,00 € + 5 000,00 € " \
         "= 11 000,00 €, montant de la convention 10 000,00 € (1 000,00 € de trop)"
     assert f.loc.line == fictif.line_of("structures.yaml", "montant: \"10 000,00\"")
 
@@ -324,7 +324,7 @@ def test_amount_per_annex_fictif(fictif, tmp_path):
                 "{numero: 3, dispositif: \"1.2\", titre: \"Accompagnement équilibré\", montant: \"40 000,00\"}")
     (f,) = found(fictif.root, "convention.montant_annexes")
     assert "70 000,00 € + 40 000,00 € = 110 000,00 €, montant de la convention 120 000,00 € (10 000,00 € de " \
-           "moins)" in plain(f.message)
+           "moins)" in typed(f.message)
     fictif.edit("structures.yaml", "montant: \"40 000,00\"}\n        versements", "montant: \"50 000,00\"}\n"
                 "        versements")
     assert found(fictif.root, "convention.montant_annexes") == []

@@ -13,9 +13,9 @@ from conftest import SOFFICE
 
 from deliberation import pipeline
 from deliberation.cli import main
-from deliberation.fmt import plain
-from deliberation.render.inspect import docx_lines, docx_text
+from deliberation.render.inspect import docx_lines, docx_text, typed
 from deliberation.settings import Settings
+from deliberation.typo import typeset
 
 FORBIDDEN = re.compile(r"\{\{|\{%|%\}|\}\}|\b[Xx]{2,}\b|\bNone\b|\[\[")
 
@@ -34,7 +34,7 @@ def built_fictif(fictif, tmp_path):
 
 def lines_of(out: Path, stem_part: str) -> list[str]:
     (path,) = [p for p in out.glob("*.docx") if stem_part in p.name]
-    return [plain(x) for x in docx_lines(path)]
+    return [typed(x) for x in docx_lines(path)]
 
 
 @pytest.mark.slow
@@ -77,7 +77,7 @@ def test_rapport_budget_table_and_thematiques(built_fictif):
     assert "Deux dispositifs sont proposés pour un total de 50 000 € (Annexes 1 et 3)." in lines
     assert "Un dispositif est proposé pour un total de 12 000 € (Annexes 2 et 3)." in lines
     assert "REUNION DU 10 MARS 2025" in lines
-    assert "La 2ème Commission - Solidarités humaines a émis un avis favorable sur ce rapport lors de sa réunion " \
+    assert "La 2e Commission - Solidarités humaines a émis un avis favorable sur ce rapport lors de sa réunion " \
            "du 24/02/2025." in lines
 
 
@@ -143,7 +143,7 @@ def test_narrative_markdown_and_figures(fictif, tmp_path):
     from docx import Document
 
     doc = Document(str(next(out.glob("*thematique-1.docx"))))
-    styles = {p.text: p.style.name for p in doc.paragraphs}
+    styles = {typed(p.text): p.style.name for p in doc.paragraphs}
     assert styles["premier point ;"] == "List Bullet"
     bold = [r.text for p in doc.paragraphs for r in p.runs if r.bold]
     assert "deux structures" in bold
@@ -265,18 +265,18 @@ def test_phase6_every_repartition_row_and_subtotal(phase6_bundle):
     d, fig = checked.dossier, checked.figures
     for _t, _o, ligne in d.lignes():
         name = d.structures[ligne.structure].nom
-        amount = plain(money(ligne.montant, dash_zero=True))
-        assert [ligne.territoire, name, ligne.description, amount] in [r[1:5] for r in rows], ligne.id
+        amount = typed(money(ligne.montant, dash_zero=True))
+        assert [ligne.territoire, name, typed(typeset(ligne.description)), amount] in [r[1:5] for r in rows], ligne.id
     for t in d.thematiques:
         for o in t.operations:
-            total = plain(money(fig.of(o).montant, dash_zero=True))
+            total = typed(money(fig.of(o).montant, dash_zero=True))
             assert f"TOTAL Opération {o.numero} |  |  |  | {total} | " in lines
-        assert f"TOTAL Thématique {t.numero} |  |  |  | {plain(money(fig.of(t).montant, dash_zero=True))} | " in lines
+        assert f"TOTAL Thématique {t.numero} |  |  |  | {typed(money(fig.of(t).montant, dash_zero=True))} | " in lines
     assert "TOTAL Thématique 4 |  |  |  | 59 200,00 € | " in lines
     numero = {"avenant-5": 5, "avenant-6": 6, "avenant-7": 7, "avenant-8": 8, "avenant-9": 9, "avenant-10": 10}
     for _t, _o, ligne in d.lignes():
         expected = f"Modèle d'avenant n°{numero[ligne.document]}" if ligne.document in numero else "Convention type"
-        matching = [r for r in rows if r[3] == ligne.description]
+        matching = [r for r in rows if r[3] == typed(typeset(ligne.description))]
         assert matching and all(r[5].startswith(expected) for r in matching), (ligne.id, expected, matching)
     assert len(rows) == 3 * 1 + 31 + 7 + 3  # headers, lines, operation subtotals, thématique totals
 
@@ -313,6 +313,6 @@ def test_numbered_lists_and_italics(fictif, tmp_path):
     from docx import Document
 
     doc = Document(str(next(out.glob("*thematique-1.docx"))))
-    styles = {p.text: p.style.name for p in doc.paragraphs}
+    styles = {typed(p.text): p.style.name for p in doc.paragraphs}
     assert styles["premier point ;"] == "List Number"
     assert [r.text for p in doc.paragraphs for r in p.runs if r.italic] == ["2 structures", "point"]

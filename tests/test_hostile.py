@@ -18,7 +18,7 @@ from conftest import TEMPLATES, needs_lo, slow_but
 
 from deliberation import pipeline
 from deliberation.render.acts import md_escape
-from deliberation.render.inspect import docx_text
+from deliberation.render.inspect import docx_text, typed
 from deliberation.settings import Settings
 
 HOSTILE = {
@@ -93,7 +93,7 @@ def test_hostile_text_is_printed_as_written(fictif, tmp_path, name):
     assert len(acts) == 3 and all(re.fullmatch(r"actes/[a-z0-9-]+/[a-z0-9-]+\.docx", n) for n in acts), acts
     (beta,) = [n for n in acts if n not in ("actes/association-alpha/avenant-plateforme.docx",
                                             "actes/ccas-de-gamma/convention-nouvelle.docx")]
-    texts = {n: docx_text(out / n) for n in files_under(out) if n.endswith(".docx")}
+    texts = {n: typed(docx_text(out / n)) for n in files_under(out) if n.endswith(".docx")}
     repartition = texts["05-annexe-3-repartition-financiere.docx"]
     assert repartition.count("B " + h) == 1 and repartition.count("D " + h) == 1
     assert "B " + h in texts[beta] and "R " + h in texts[beta]
@@ -118,7 +118,7 @@ def test_raw_markdown_narrative_keeps_its_text(fictif, tmp_path):
                 f"narrative: {q(md)}")
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=fictif.root, out_dir=out)).written
-    lines = docx_text(next(out.glob("*thematique-1.docx"))).splitlines()
+    lines = typed(docx_text(next(out.glob("*thematique-1.docx")))).splitlines()
     assert "Avant <w:p><w:r><w:t>INJ</w:t></w:r></w:p> après <b>gras</b> <!-- commentaire -->" in lines
     assert "<div>bloc html</div>" in lines
     # a javascript: link is not a link (CommonMark): printed as written; other links and images keep their text
@@ -247,7 +247,7 @@ def test_template_escapes_print_tags_but_leave_the_data_alone(fictif, tmp_path):
     fictif.edit("structures.yaml", "nom: Beta Emploi", 'nom: "B {_{ x }_} {_% y %_}"')
     out = tmp_path / "out"
     assert pipeline.build(Settings(source=fictif.root, out_dir=out, templates=templates)).written
-    text = docx_text(out / "05-annexe-3-repartition-financiere.docx")
+    text = typed(docx_text(out / "05-annexe-3-repartition-financiere.docx"))
     assert "Littéral : {{ pas une balise }} {% ni %}" in text
     assert "B {_{ x }_} {_% y %_}" in text
 

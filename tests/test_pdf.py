@@ -15,14 +15,14 @@ from pypdf import PdfReader
 
 from deliberation import pipeline
 from deliberation.cli import main
-from deliberation.fmt import plain
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def pdf_text(data: bytes) -> list[str]:
-    return [plain(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
+    return [typed(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
     nested = next(x for x in reader.outline if isinstance(x, list))
     assert [x.title for x in top] == ["Sommaire", "Rapport", "Délibération", "Annexes"]
     assert [x.title for x in nested][:1] == ["Annexe 1 – Thématique 1"] and len(nested) == 10
-    sommaire = plain(reader.pages[1].extract_text())
+    sommaire = typed(reader.pages[1].extract_text())
     expected_page = 3
     for item, n in zip([*top[1:3], *nested], counts, strict=True):
         assert reader.get_destination_page_number(item) + 1 == expected_page
@@ -75,9 +75,9 @@ def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
         expected_page += n
     # the stamp at the foot of every page after the front matter, page i of n within its document
     for i, page in enumerate(reader.pages[2:], 3):
-        text = plain(page.extract_text())
+        text = typed(page.extract_text())
         assert re.search(r"Délibération n°2024-587( — (Rapport n°36|Annexe \d+))? — page \d+/\d+", text), i
-    annex5 = plain(reader.pages[16].extract_text())
+    annex5 = typed(reader.pages[16].extract_text())
     assert "Délibération n°2024-587 — Annexe 5 — page 1/" in annex5
 
 

@@ -14,8 +14,8 @@ from conftest import FIXTURES, adopted_templates, cli
 from test_fixtures import golden
 
 from deliberation import pipeline
-from deliberation.fmt import plain
 from deliberation.render import inspect
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 
 PHASE = FIXTURES / "phase-3-2026"
@@ -23,7 +23,7 @@ ERRORS = FIXTURES / "phase-3-2026-erreurs"
 
 
 def text_of(path: Path) -> str:
-    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+    return "\n".join(typed(x) for x in inspect.docx_lines(path))
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from deliberation import pipeline
-from deliberation.fmt import plain
-from deliberation.render.inspect import docx_text
+from deliberation.render.inspect import docx_text, typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +20,7 @@ SEED = ROOT.parent / "shared" / "seeds" / "004_3eda40cb78383031.txt"
 
 
 def _norm(text: str) -> list[str]:
-    text = plain(text)
+    text = typed(text)
     text = re.sub(r"<[^>]+>", "", text)
     text = re.sub(r"\^\{(ème|ère|er)\}", r"\1", text).replace("**", "").replace("\t", " | ")
     lines = (re.sub(r"\s+", " ", line).strip().removeprefix("- ") for line in text.splitlines())

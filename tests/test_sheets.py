@@ -10,16 +10,16 @@ import re
 from pathlib import Path
 
 from deliberation import pipeline
-from deliberation.fmt import plain
 from deliberation.render import inspect
 from deliberation.render.acts import NO_INSTALMENT
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def text_of(path: Path) -> str:
-    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+    return "\n".join(typed(x) for x in inspect.docx_lines(path))
 
 
 def built(root: Path, out: Path):

@@ -18,7 +18,7 @@ from docx import Document
 from deliberation import pipeline
 from deliberation.cli import main
 from deliberation.load.modeles import load_statuts
-from deliberation.render.inspect import docx_text
+from deliberation.render.inspect import docx_text, typed
 from deliberation.settings import Settings
 
 STAMP = "PROJET (modèle reconstitué) — "
@@ -26,7 +26,7 @@ STAMP = "PROJET (modèle reconstitué) — "
 
 def footer(path: Path) -> str:
     """The text of a document's footer (the stamp of every page)."""
-    return " ".join(p.text for p in Document(str(path)).sections[0].footer.paragraphs if p.text)
+    return " ".join(typed(p.text) for p in Document(str(path)).sections[0].footer.paragraphs if p.text)
 
 
 def build(root: Path, out: Path, **kw):
@@ -62,7 +62,7 @@ def test_documents_of_the_deliberation_say_projet_on_every_page_example(tmp_path
     assert footer(out / "06-annexe-4-repartition-financiere.docx").startswith(STAMP)
     assert footer(out / "07-annexe-5-avenant-5.docx") == f"{STAMP}Délibération n°2024-587 — Annexe 5 — page /"
     # the acts: a banner naming the reconstructed texts (the stamp of an act names the act)
-    liévin = docx_text(out / "actes" / "ccas-de-lievin" / "convention-nouvelle.docx")
+    liévin = typed(docx_text(out / "actes" / "ccas-de-lievin" / "convention-nouvelle.docx"))
     assert "texte adopté de convention.docx (reconstitution : articles 2, 5, 6, 7, 9, 10, 11 et 13 (dont « Litiges " \
            "… tribunal administratif de Lille »)" in liévin
     # the Département's own texts in place: the documents of the délibération are no longer PROJETs

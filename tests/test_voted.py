@@ -15,8 +15,8 @@ from conftest import Dossier
 from docx import Document
 
 from deliberation import pipeline
-from deliberation.fmt import plain
 from deliberation.render import inspect
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ RECORDED_SIMILARITY = 0.972
 
 
 def text_of(path: Path) -> str:
-    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+    return "\n".join(typed(x) for x in inspect.docx_lines(path))
 
 
 def words(text: str) -> list[str]:
@@ -315,7 +315,7 @@ def test_acts_from_reconstructions_are_projets_and_say_which_parts(fictif, tmp_p
     # the models voted as annexes have no banner (they are no act) but every page's stamp says PROJET
     annex = next(out.glob("*-annexe-4-avenant-accueil.docx"))
     assert "PROJET" not in text_of(annex)
-    assert [p.text for p in Document(str(annex)).sections[0].footer.paragraphs if p.text] == [
+    assert [typed(p.text) for p in Document(str(annex)).sections[0].footer.paragraphs if p.text] == [
         "PROJET (modèle reconstitué) — Délibération n°2025-100 — Annexe 4 — page /"]
 
 

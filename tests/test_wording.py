@@ -15,9 +15,9 @@ import pytest
 from conftest import slow_but
 
 from deliberation import fmt, pipeline
-from deliberation.fmt import plain
 from deliberation.render import inspect
 from deliberation.render.filters import compte, de_compte, les_compte
+from deliberation.render.inspect import typed
 from deliberation.settings import Settings
 from deliberation.text import expand
 
@@ -33,7 +33,7 @@ WRONG = re.compile(
 
 
 def text_of(path: Path) -> str:
-    return "\n".join(plain(x) for x in inspect.docx_lines(path))
+    return "\n".join(typed(x) for x in inspect.docx_lines(path))
 
 
 def all_text(out: Path) -> str:

@@ -41,6 +41,7 @@ from deliberation.engine import engine_sha
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.fsio import cache_get, cache_put
 from deliberation.messages import library_error
+from deliberation.render import finish
 from deliberation.render.docx import (
     MAX_OUTPUT,
     MEMORY_MESSAGE,
@@ -241,6 +242,7 @@ class CompiledTemplate:
         ctx = self._values(context)
         tree = self.tpl.fix_tables(self._render_xml(self.body, ctx))
         split_long_tables(tree)  # LibreOffice lays out one long table in quadratic time
+        finish.typeset(tree)
         ids = 1000
         for elt in tree.xpath("//wp:docPr", namespaces={"wp": _WP}):
             ids += 1
@@ -252,6 +254,7 @@ class CompiledTemplate:
             xml = self._render_xml(template, ctx)
             try:
                 part = etree.fromstring(xml.encode("utf-8"), _PARSER)
+                finish.typeset(part)
                 out[name] = etree.tostring(part, encoding="UTF-8", standalone=True)
             except etree.XMLSyntaxError as err:
                 msg = f"{self.path}: {name} : XML invalide après rendu ({library_error(err)})"

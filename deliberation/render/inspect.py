@@ -26,3 +26,15 @@ def docx_lines(path: str | Path) -> list[str]:
 def docx_text(path: str | Path) -> str:
     """The whole text of a DOCX as one string (no-break spaces kept)."""
     return "\n".join(docx_lines(path))
+
+
+#: Typographic characters and what one types for them on a keyboard.
+_TYPED = str.maketrans({"\u00a0": " ", "\u202f": " ", "’": "'", "“": '"', "”": '"'})
+
+
+def typed(text: str) -> str:
+    """The text as typed on a keyboard: no-break spaces become spaces, ’ and “ ” become ' and ".
+
+    For comparisons where the typography is not the point (``deliberation.typo`` has its own tests).
+    """
+    return text.translate(_TYPED)
