@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := fixtures/phase-6-2024
 
-.PHONY: demo test check fuzz lint bench clean libreoffice
+.PHONY: demo test check fuzz lint bench clean libreoffice grammalecte
 
 $(BIN)/deliberation: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || { \
@@ -23,12 +23,19 @@ libreoffice:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null; }
 
+# Grammalecte, the French grammar checker: its typographic formatter checks the engine's typography in the
+# tests (tests/test_typo.py); installed from Debian when missing (elsewhere, those tests are skipped).
+grammalecte:
+	@{ dpkg -s python3-grammalecte >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; } || { \
+	  echo "Installation de Grammalecte (python3-grammalecte)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grammalecte >/dev/null; }
+
 demo: $(BIN)/deliberation libreoffice
 	$(BIN)/deliberation check $(EXAMPLE)
 	$(BIN)/deliberation figures $(EXAMPLE)
 	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024
 
-test: $(BIN)/deliberation libreoffice
+test: $(BIN)/deliberation libreoffice grammalecte
 	$(BIN)/ruff check deliberation tests bench tools
 	$(BIN)/pytest -q
 

@@ -32,7 +32,7 @@ _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|
 #: Spaces (one or more) before a « : » or before « ; ! ? ».
 _SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]+(?=[:;!?])")
 #: A « : ; ! ? » glued to the word before it, followed by a space or the end of the paragraph.
-_GLUED = re.compile(r"(?<=[\w)\]»…%€])[:;!?](?=[ \u00a0\u202f!?]|$)")
+_GLUED = re.compile(r"(?<=[\w)\]»…%€°])[:;!?](?=[ \u00a0\u202f!?]|$)")
 _OPEN_GUILLEMET = re.compile(r"«[ \u00a0\u202f]*")
 _CLOSE_GUILLEMET = re.compile(r"[ \u00a0\u202f]*»")
 _APOSTROPHE = re.compile(r"(?<=\w)['´`ʼ](?=\w)")
