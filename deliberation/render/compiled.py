@@ -140,6 +140,11 @@ class CompiledTemplate:
         self.order = first + sorted(n for n in names if n not in first)
         rendered = {self.document_part, *self.parts}
         self.fixed = {n: _deflate(members[n]) for n in self.order if n not in rendered}
+        # numbered lists restart where the source restarts them: the numbering part changes per document
+        self.numbering = next((n for n in names if n == "word/numbering.xml"), None)
+        self.numbering_xml = members.get(self.numbering) if self.numbering else None
+        styles = members.get("word/styles.xml")
+        self.numbered = finish.numbered_styles(styles) if styles and self.numbering else {}
         # scratch document for Markdown: styles are looked up in the template, as docxtpl sub-documents do
         self.scratch = Document()
         self.scratch._part = tpl.docx._part
@@ -243,6 +248,9 @@ class CompiledTemplate:
         tree = self.tpl.fix_tables(self._render_xml(self.body, ctx))
         split_long_tables(tree)  # LibreOffice lays out one long table in quadratic time
         finish.typeset(tree)
+        finish.highlight_blanks(tree)
+        finish.lay_out(tree)
+        numbering = finish.restart_lists(tree, self.numbering_xml, self.numbered) if self.numbered else None
         ids = 1000
         for elt in tree.xpath("//wp:docPr", namespaces={"wp": _WP}):
             ids += 1
@@ -250,16 +258,19 @@ class CompiledTemplate:
         root = etree.fromstring(self.shell)
         root.replace(root.find(_BODY), tree)
         out = {self.document_part: etree.tostring(root, encoding="UTF-8", standalone=True)}
+        if numbering is not None:
+            out[self.numbering] = numbering
         for name, template in self.parts.items():
             xml = self._render_xml(template, ctx)
             try:
                 part = etree.fromstring(xml.encode("utf-8"), _PARSER)
                 finish.typeset(part)
+                finish.highlight_blanks(part)
                 out[name] = etree.tostring(part, encoding="UTF-8", standalone=True)
             except etree.XMLSyntaxError as err:
                 msg = f"{self.path}: {name} : XML invalide après rendu ({library_error(err)})"
                 raise BuildTemplateError(msg) from err
-        members = [(n, self.fixed[n] if n in self.fixed else _deflate(out[n])) for n in self.order]
+        members = [(n, _deflate(out[n]) if n in out else self.fixed[n]) for n in self.order]
         return _zip(members, self.when)
 
 

@@ -43,6 +43,11 @@ def list_style(kind: str, level: int) -> str:
     return kind + (f" {level}" if level > 1 else "")
 
 
+def continue_style(level: int) -> str:
+    """The style of a list item's second and later paragraphs: indented with the item, not numbered."""
+    return "List Continue" + (f" {level}" if level > 1 else "")
+
+
 def _add_inline(paragraph, token) -> None:
     bold = italic = False
     for child in token.children or []:
@@ -73,11 +78,12 @@ def _styled_paragraph(doc, style: str | None):
 
     python-docx resolves a style name by scanning every style of the template (about 1 ms each).
     """
-    p = doc.add_paragraph()
     if style is not None:
         ids = _STYLE_IDS.setdefault(doc.part, {})
         if style not in ids:
-            ids[style] = doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+            ids[style] = doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)  # KeyError: no such style
+    p = doc.add_paragraph()
+    if style is not None:
         p._p.style = ids[style]
     return p
 
@@ -85,10 +91,15 @@ def _styled_paragraph(doc, style: str | None):
 def add_markdown(doc, text: str, body_style: str | None = None) -> None:
     """Append the paragraphs of Markdown ``text`` to a python-docx document or subdocument."""
     lists: list[str] = []
+    first: list[bool] = []  # per open list item: its first paragraph is still to come
     heading = None
     for token in MD.parse(text):
         t = token.type
-        if t == "bullet_list_open":
+        if t == "list_item_open":
+            first.append(True)
+        elif t == "list_item_close":
+            first.pop()
+        elif t == "bullet_list_open":
             lists.append("List Bullet")
         elif t == "ordered_list_open":
             lists.append("List Number")
@@ -100,7 +111,15 @@ def add_markdown(doc, text: str, body_style: str | None = None) -> None:
             heading = None
         elif t == "inline":
             style = list_style(lists[-1], len(lists)) if lists else body_style
-            p = _styled_paragraph(doc, style)
+            if lists and first and not first[-1]:
+                try:
+                    p = _styled_paragraph(doc, continue_style(len(lists)))
+                except KeyError:  # a template without the style: numbered like the item
+                    p = _styled_paragraph(doc, style)
+            else:
+                p = _styled_paragraph(doc, style)
+            if first:
+                first[-1] = False
             _add_inline(p, token)
             if heading:
                 for run in p.runs:

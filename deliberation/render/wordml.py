@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from deliberation.render.markdown import list_style
+from deliberation.render.markdown import continue_style, list_style
 from deliberation.text import BLOCK_TEXT, INLINE_TEXT, LIST_CLOSE, MD
 
 _PRESERVE = ' xml:space="preserve"'
@@ -90,11 +90,16 @@ def _p(style_id, runs: str) -> str:
 def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_style: str | None = None) -> list[str]:
     """The paragraphs of Markdown ``text``, as ``add_markdown`` writes them (one string each)."""
     lists: list[str] = []
+    first: list[bool] = []  # per open list item: its first paragraph is still to come
     heading = False
     out = []
     for token in MD.parse(text):
         t = token.type
-        if t == "bullet_list_open":
+        if t == "list_item_open":
+            first.append(True)
+        elif t == "list_item_close":
+            first.pop()
+        elif t == "bullet_list_open":
             lists.append("List Bullet")
         elif t == "ordered_list_open":
             lists.append("List Number")
@@ -106,7 +111,15 @@ def markdown_xml(text: str, style_id: Callable[[str | None], str | None], body_s
             heading = False
         elif t == "inline":
             style = list_style(lists[-1], len(lists)) if lists else body_style
-            out.append(_p(style_id(style) if style is not None else _NO_STYLE, _inline(token, heading)))
+            sid = style_id(style) if style is not None else _NO_STYLE
+            if lists and first and not first[-1]:
+                try:
+                    sid = style_id(continue_style(len(lists)))
+                except KeyError:  # a template without the style: numbered like the item
+                    pass
+            if first:
+                first[-1] = False
+            out.append(_p(sid, _inline(token, heading)))
         elif t in BLOCK_TEXT:
             content = token.content.rstrip("\n")
             runs = _text_runs(content, "") if content else ""
