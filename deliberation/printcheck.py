@@ -399,7 +399,7 @@ def check_signatures(pages: list[PageText]) -> list[Issue]:
 
 def check_rows(pages: list[PageText], cells: list[str] | None) -> list[Issue]:
     """A table row cut by a page break: the first row of a continued table does not start a row of the source."""
-    starts = {_norm(c)[:12] for c in cells or () if _norm(c)}
+    starts = [_norm(c) for c in cells or () if _norm(c)]
     out = []
     for prev, page in zip(pages, pages[1:], strict=False):
         if not page.tables or not prev.tables:
@@ -416,8 +416,8 @@ def check_rows(pages: list[PageText], cells: list[str] | None) -> list[Issue]:
         if not any(_norm(t) for t in texts):
             continue
         if cells is not None:
-            cut = [t for t in texts if _norm(t) and not any(s.startswith(_norm(t)[:12]) or _norm(t).startswith(s)
-                                                           for s in starts)]
+            # a cell's text on the new page must start a cell of the source (40 characters compared)
+            cut = [t for t in texts if _norm(t) and not any(s.startswith(_norm(t)[:40]) for s in starts)]
         else:
             cut = [t for t in texts[1:] if _norm(t)] if not _norm(texts[0]) else []
         if cut:
