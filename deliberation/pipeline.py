@@ -207,9 +207,10 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     docs = compare_documents(previous.hashes(kinds) if previous else {},
                              {n: sha256(b) for n, b in files.items() if n.endswith(kinds)})
     if settings.pdf:  # the rules on the converted files (@ctes pre-flight, on demand), before any write
-        pdf_findings = run_rules(PDF, PdfInput(d, files, settings.out_dir, actes=settings.actes or settings.final))
-        if pdf_findings:
-            checked.findings = sort_findings(checked.findings + pdf_findings)
+        pdf_findings = run_rules(PDF, PdfInput(d, files, settings.out_dir, actes=settings.actes or settings.final,
+                                               final=settings.final))
+        checked.findings = sort_findings(checked.findings + pdf_findings)
+        if has_errors(pdf_findings, settings.strict):  # warnings (the print check) are reported, the bundle written
             return Built(checked)
     if previous is not None:
         old = {n: e.get("sha256") for n, e in previous.manifest.get("sorties", {}).items()

@@ -17,6 +17,7 @@ from deliberation.rules import (
     conventions,
     declared,
     dispositifs,
+    impression,
     narratives,
     nature,
     overruns,
@@ -46,6 +47,7 @@ MODULES = (
     acts,  # the avenants and conventions to sign
     conventions,  # the conventions they amend
     transmission,  # @ctes, on demand
+    impression,  # the print check, on the converted PDFs
     scdl,  # open data, at ``export scdl``
 )
 

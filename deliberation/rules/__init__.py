@@ -61,6 +61,7 @@ class PdfInput:
     files: dict[str, bytes]
     out_dir: Path | None = None  # where the bundle goes, for the findings' locations (nothing is read there)
     actes: bool = False
+    final: bool = False  # the version to sign: the print check's findings are errors
 
 
 @dataclass(frozen=True)
