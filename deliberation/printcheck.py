@@ -397,6 +397,20 @@ def check_signatures(pages: list[PageText]) -> list[Issue]:
                   "(le garder sur une page : paragraphes solidaires, ligne de tableau insécable)")]
 
 
+#: A list item's number or bullet, printed by Word's numbering and absent from the source's text.
+_LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[a-z][.)]|[•◦▪·–-])\s+")
+
+
+def _row_fills_page(page: PageText) -> bool:
+    """True when the page's last table row starts at the top of the page's body (it fills the page)."""
+    last = max(page.tables, key=lambda t: t.bbox[3])
+    if not last.rows:
+        return False
+    tops = [ln.top for c in last.rows[-1] if c is not None for ln in c.lines]
+    body = page.body()
+    return bool(tops and body) and min(tops) <= min(ln.top for ln in body) + 2
+
+
 def check_rows(pages: list[PageText], cells: list[str] | None) -> list[Issue]:
     """A table row cut by a page break: the first row of a continued table does not start a row of the source."""
     starts = [_norm(c) for c in cells or () if _norm(c)]
@@ -411,8 +425,10 @@ def check_rows(pages: list[PageText], cells: list[str] | None) -> list[Issue]:
         prev_rows = _rows(prev.body())
         if not prev_rows or not any(prev.in_table(ln) for ln in prev_rows[-1]):
             continue  # the previous page does not end inside a table
+        if _row_fills_page(prev):
+            continue  # a row taller than a page: it starts at the top of a page and cannot be kept whole
         row = first.rows[0]
-        texts = [" ".join(ln.text for ln in c.lines) if c is not None else "" for c in row]
+        texts = [_LIST_MARK.sub("", " ".join(ln.text for ln in c.lines)) if c is not None else "" for c in row]
         if not any(_norm(t) for t in texts):
             continue
         if cells is not None:
@@ -503,7 +519,9 @@ def analyse_bundle(data: bytes) -> list[Issue]:
 
 
 def _key(kind: str, *parts: bytes | None) -> str:
-    h = hashlib.sha256(CACHE_VERSION.encode() + kind.encode())
+    from deliberation.engine import engine_sha  # a new engine checks again (its rules may have changed)
+
+    h = hashlib.sha256(CACHE_VERSION.encode() + engine_sha().encode() + kind.encode())
     for p in parts:
         h.update(b"\0" if p is None else hashlib.sha256(p).digest())
     return h.hexdigest()
