@@ -1,9 +1,11 @@
 """PDF of every document, the merged dossier ``bundle.pdf`` and ``manifest.json``.
 
 The merged dossier is what the clerk reads and transmits: a cover page and a sommaire giving each
-document's first page, one bookmark per document (the annexes nested), page labels (i, ii for the
-front matter, then the page numbers the sommaire cites) and, from the Word templates, the stamp at
-the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12 »).
+document's first page, one bookmark per document (the annexes nested) and, from the Word templates,
+the stamp at the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12 »). Every page
+of the dossier also prints its own number in the dossier, « N/M », small, in the bottom right-hand
+corner (below the documents' footers): the number the sommaire cites and the PDF page label are
+that same N, so « page 17 » means the same sheet on paper and on screen.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(front)), import_outline=False)
     n_front = len(writer.pages)
-    writer.add_outline_item(title="Sommaire", page_number=0)
+    writer.add_outline_item(title="Sommaire", page_number=min(1, n_front - 1))  # page 0 is the cover
     annexes_parent = None
     for doc, data in ordered:
         start = len(writer.pages)
@@ -102,14 +104,90 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
             if annexes_parent is None:
                 annexes_parent = writer.add_outline_item(title="Annexes", page_number=start)
             writer.add_outline_item(title=doc.titre, page_number=start, parent=annexes_parent)
-    writer.set_page_label(0, n_front - 1, style="/r")
-    if len(writer.pages) > n_front:
-        writer.set_page_label(n_front, len(writer.pages) - 1, style="/D", start=n_front + 1)
+    number_pages(writer)
+    writer.set_page_label(0, len(writer.pages) - 1, style="/D", start=1)  # the printed number, the sommaire's
     numero = d.info.deliberation.numero if d.info and d.info.deliberation else ""
     buf = io.BytesIO()
     writer.add_metadata({"/Title": f"Délibération n°{numero} — dossier complet"})
     writer.write(buf)
     return normalise_pdf(buf.getvalue(), when, f"Délibération n°{numero} — dossier complet")
+
+
+# ---------------------------------------------------------------------------
+# page numbers of the dossier
+
+#: Size (points) of the dossier's page number, and its distance from the page's right and bottom edges.
+NUMBER_SIZE, NUMBER_RIGHT, NUMBER_BOTTOM = 8, 28.0, 14.0
+#: Widths (thousandths of the size) of the characters of « N/M » in Helvetica (base-14 font, not embedded).
+_HELVETICA = {**dict.fromkeys("0123456789", 556), "/": 278}
+
+
+def number_stream(n: int, total: int, width: float, height: float) -> bytes:
+    """PDF operators printing « n/total » in the bottom right-hand corner of a ``width`` × ``height`` page.
+
+    Coordinates are those of the page as displayed (origin at the bottom left), in points; the text is
+    right-aligned ``NUMBER_RIGHT`` from the right edge, its baseline ``NUMBER_BOTTOM`` above the bottom.
+    """
+    text = f"{n}/{total}"
+    w = sum(_HELVETICA[c] for c in text) * NUMBER_SIZE / 1000
+    x, y = width - NUMBER_RIGHT - w, NUMBER_BOTTOM
+    return f"BT /DlbN {NUMBER_SIZE} Tf 0.2 g {x:.2f} {y:.2f} Td ({text}) Tj ET".encode("ascii")
+
+
+def _display_matrix(page) -> tuple[tuple[float, ...], float, float]:
+    """The matrix from the displayed page's coordinates to the page's own, and the displayed size.
+
+    A page may be drawn in a box that does not start at (0, 0) and be turned by ``/Rotate`` (clockwise,
+    by quarter turns) when shown: the number goes in the corner the reader sees at the bottom right.
+    """
+    box = page.cropbox
+    x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    turn = int(page.rotation or 0) % 360
+    if turn == 90:
+        return (0, 1, -1, 0, x1, y0), y1 - y0, x1 - x0
+    if turn == 180:
+        return (-1, 0, 0, -1, x1, y1), x1 - x0, y1 - y0
+    if turn == 270:
+        return (0, -1, 1, 0, x0, y1), y1 - y0, x1 - x0
+    return (1, 0, 0, 1, x0, y0), x1 - x0, y1 - y0
+
+
+def number_pages(writer) -> None:
+    """Print « N/M » on every page of ``writer`` (N: the page's place in the document, M: its page count).
+
+    Each page keeps its own drawing, wrapped in ``q``/``Q`` so that no state it leaves behind moves the
+    number, which a second content stream then draws in Helvetica (a base-14 font: nothing embedded).
+    The same pages always give the same bytes.
+    """
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(data: bytes):
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return writer._add_object(obj)
+
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+    }))
+    save = stream(b"q")
+    total = len(writer.pages)
+    for n, page in enumerate(writer.pages, 1):
+        matrix, width, height = _display_matrix(page)
+        cm = " ".join(f"{v:g}" if isinstance(v, int) else f"{v:.4f}" for v in matrix)
+        tail = b"Q q " + cm.encode("ascii") + b" cm " + number_stream(n, total, width, height) + b" Q"
+        contents = page.get("/Contents")
+        if contents is None:
+            old = []
+        else:
+            old = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+        page[NameObject("/Contents")] = ArrayObject([save, *old, stream(tail)])
+        if "/Resources" not in page:
+            page[NameObject("/Resources")] = DictionaryObject()
+        resources = page["/Resources"].get_object()
+        if "/Font" not in resources:
+            resources[NameObject("/Font")] = DictionaryObject()
+        resources["/Font"].get_object()[NameObject("/DlbN")] = font
 
 
 # ---------------------------------------------------------------------------
