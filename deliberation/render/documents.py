@@ -236,7 +236,7 @@ def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple
     modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
     for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
         acte, blanks = act_context(act, d, clauses)
-        ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.label}"}
+        ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.printed_label}"}
         jobs.append(Job(f"{path}.docx", templates_dir / ACT_TEMPLATES[act.kind], ctx, when))
         texts[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses, d.root, path).encode()
     for job in jobs:
