@@ -18,13 +18,25 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
-from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
+from deliberation.bundle.pdf import (
+    ConvertOptions,
+    add_drawing,
+    base14_font,
+    convert,
+    converter_id,
+    display_matrix,
+    matrix_operator,
+    normalise_many,
+    normalise_pdf,
+    page_count,
+)
 from deliberation.engine import engine_sha
 from deliberation.fsio import sha256
 from deliberation.outcome import Checked
 from deliberation.plan import Document, documents
 from deliberation.render.compiled import render_many
 from deliberation.render.documents import sommaire_job
+from deliberation.render.watermark import for_converter
 from deliberation.resources import package_dir
 
 BUNDLE = "bundle.pdf"
@@ -57,10 +69,15 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     sources = {f"{k[:-5]}.pdf": sha256(v) for k, v in files.items() if k.endswith(".docx")}
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
+    projets = set()
+    for name, data in todo.items():  # a draft's PDF gets its « PROJET » from normalise_many, as text
+        todo[name], marked = for_converter(data)
+        if marked:
+            projets.add(f"{name[:-5]}.pdf")
     raw = convert(todo, opts) if todo else {}
     if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
         opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
-    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}))
+    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
     counts = [page_count(data) for _, data in ordered]
     front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
@@ -134,60 +151,18 @@ def number_stream(n: int, total: int, width: float, height: float) -> bytes:
     return f"BT /DlbN {NUMBER_SIZE} Tf 0.2 g {x:.2f} {y:.2f} Td ({text}) Tj ET".encode("ascii")
 
 
-def _display_matrix(page) -> tuple[tuple[float, ...], float, float]:
-    """The matrix from the displayed page's coordinates to the page's own, and the displayed size.
-
-    A page may be drawn in a box that does not start at (0, 0) and be turned by ``/Rotate`` (clockwise,
-    by quarter turns) when shown: the number goes in the corner the reader sees at the bottom right.
-    """
-    box = page.cropbox
-    x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
-    turn = int(page.rotation or 0) % 360
-    if turn == 90:
-        return (0, 1, -1, 0, x1, y0), y1 - y0, x1 - x0
-    if turn == 180:
-        return (-1, 0, 0, -1, x1, y1), x1 - x0, y1 - y0
-    if turn == 270:
-        return (0, -1, 1, 0, x0, y1), y1 - y0, x1 - x0
-    return (1, 0, 0, 1, x0, y0), x1 - x0, y1 - y0
-
-
 def number_pages(writer) -> None:
     """Print « N/M » on every page of ``writer`` (N: the page's place in the document, M: its page count).
 
-    Each page keeps its own drawing, wrapped in ``q``/``Q`` so that no state it leaves behind moves the
-    number, which a second content stream then draws in Helvetica (a base-14 font: nothing embedded).
+    Drawn over each page's content (``pdf.add_drawing``) in Helvetica, a base-14 font: nothing embedded.
     The same pages always give the same bytes.
     """
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-
-    def stream(data: bytes):
-        obj = DecodedStreamObject()
-        obj.set_data(data)
-        return writer._add_object(obj)
-
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-    }))
-    save = stream(b"q")
+    font = base14_font(writer, "Helvetica")
     total = len(writer.pages)
     for n, page in enumerate(writer.pages, 1):
-        matrix, width, height = _display_matrix(page)
-        cm = " ".join(f"{v:g}" if isinstance(v, int) else f"{v:.4f}" for v in matrix)
-        tail = b"Q q " + cm.encode("ascii") + b" cm " + number_stream(n, total, width, height) + b" Q"
-        contents = page.get("/Contents")
-        if contents is None:
-            old = []
-        else:
-            old = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
-        page[NameObject("/Contents")] = ArrayObject([save, *old, stream(tail)])
-        if "/Resources" not in page:
-            page[NameObject("/Resources")] = DictionaryObject()
-        resources = page["/Resources"].get_object()
-        if "/Font" not in resources:
-            resources[NameObject("/Font")] = DictionaryObject()
-        resources["/Font"].get_object()[NameObject("/DlbN")] = font
+        matrix, width, height = display_matrix(page)
+        number = number_stream(n, total, width, height)
+        add_drawing(writer, page, "DlbN", font, after=matrix_operator(matrix) + b" " + number)
 
 
 # ---------------------------------------------------------------------------
