@@ -17,7 +17,9 @@ search or a text extraction finds on every page.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 
 from lxml import etree
 
@@ -160,6 +162,39 @@ def _unmarked(header: bytes) -> bytes:
     return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
+def _zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, bytes]) -> bytes:
+    """A copy of the zip ``data`` with the members named in ``new`` replaced; the others copied as they are.
+
+    The members kept are not inflated and deflated again: their compressed bytes are copied.
+    """
+    out = io.BytesIO()
+    central = []
+    for info in infos:
+        raw_name = info.filename.encode("utf-8")
+        if info.filename in new:
+            body = new[info.filename]
+            c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+            crc, size, method, packed = zlib.crc32(body), len(body), zipfile.ZIP_DEFLATED, c.compress(body) + c.flush()
+        else:
+            start = info.header_offset
+            name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
+            begin = start + 30 + name_len + extra_len
+            crc, size, method = info.CRC, info.file_size, info.compress_type
+            packed = data[begin:begin + info.compress_size]
+        y, mo, d, h, mi, sec = info.date_time
+        date, time = ((y - 1980) << 9) | (mo << 5) | d, (h << 11) | (mi << 5) | (sec // 2)
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, method, time, date, crc, len(packed), size,
+                              len(raw_name), 0) + raw_name + packed)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, method, time, date, crc,
+                                   len(packed), size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), out.tell() - start, start, 0))
+    return out.getvalue()
+
+
 def for_converter(docx: bytes) -> tuple[bytes, bool]:
     """The document to hand to LibreOffice, and whether it is marked « PROJET ».
 
@@ -169,15 +204,11 @@ def for_converter(docx: bytes) -> tuple[bytes, bool]:
     mark = MARK.encode()
     with zipfile.ZipFile(io.BytesIO(docx)) as z:
         infos = z.infolist()
-        marked = {i.filename for i in infos if i.filename.startswith("word/header") and mark in z.read(i)}
-        if not marked:
-            return docx, False
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest:
-            for info in infos:
-                data = z.read(info)
-                dest.writestr(info, _unmarked(data) if info.filename in marked else data)
-    return out.getvalue(), True
+        headers = {i.filename: z.read(i) for i in infos if i.filename.startswith("word/header")}
+    marked = {name: _unmarked(data) for name, data in headers.items() if mark in data}
+    if not marked:
+        return docx, False
+    return _zip_replacing(docx, infos, marked), True
 
 
 __all__ = ["MARK", "PROJET_STAMP", "WORD", "add_watermark", "for_converter", "is_projet"]
