@@ -131,6 +131,12 @@ def test_pdfa_is_declared_and_reproducible(tmp_path):
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert "<pdfaid:part>2</pdfaid:part>" in xmp and "2025-03-10T00:00:00Z" in xmp
     assert data == (outs[1] / "02-deliberation.pdf").read_bytes()
+    # a draft's « PROJET » (issue 19): under PDF/A, LibreOffice draws the Word watermark, every font embedded
+    for page in reader.pages:
+        assert "PROJET" in page.extract_text()
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            assert "/FontDescriptor" in font or "/DescendantFonts" in font, font
     manifest = json.loads((outs[0] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["pdfa"] is True
 

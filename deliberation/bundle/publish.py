@@ -70,7 +70,9 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
     projets = set()
-    for name, data in todo.items():  # a draft's PDF gets its « PROJET » from normalise_many, as text
+    # a draft's PDF gets its « PROJET » turned 45° from normalise_many, in Helvetica-Bold; PDF/A wants every
+    # font embedded: there LibreOffice draws the Word watermark itself (unturned, in the embedded Arial)
+    for name, data in todo.items() if not opts.pdfa else ():
         todo[name], marked = for_converter(data)
         if marked:
             projets.add(f"{name[:-5]}.pdf")
