@@ -130,6 +130,34 @@ class Act:
             return f"{self.nom} — nouvelle convention"
         return f"{self.nom} — avenant à la convention « {self.convention_key} »"
 
+    @property
+    def printed_label(self) -> str:
+        """How the act's pages name it (the stamp at their foot): no key of the dossier, words of the act.
+
+        The convention an avenant amends is named by its number, else by the titles of its annexes (what
+        it funds), else by its object, else by its period; « en vigueur » when the dossier says none.
+        """
+        if self.is_model or self.kind == "convention":
+            return self.label
+        return f"{self.nom} — avenant à la convention {convention_designation(self.convention)}"
+
+
+def convention_designation(convention: Convention | None) -> str:
+    """Words naming an existing convention in print: « n°2024-01213 », or the titles of its annexes, quoted."""
+    c = convention
+    if c is None:
+        return "en vigueur"
+    if c.numero:
+        return f"n°{c.numero}"
+    titles = [a.titre for a in c.annexes if a.titre]
+    if titles:
+        return "« " + " ; ".join(titles) + " »"
+    if c.objet:
+        return f"« {c.objet} »"
+    if c.periode and c.periode.debut and c.periode.fin:
+        return f"du {fmt.date_short(c.periode.debut)} au {fmt.date_short(c.periode.fin)}"
+    return "en vigueur"
+
 
 # ---------------------------------------------------------------------------
 # planning

@@ -60,8 +60,8 @@ def test_merged_dossier_has_sommaire_bookmarks_labels_and_stamps(bundle):
     assert len(PdfReader(str(bundle / "00-sommaire.pdf")).pages) == 2  # kept for rebuilds
     counts = [len(PdfReader(str(p)).pages) for p in numbered]
     assert len(reader.pages) == 2 + sum(counts)
-    assert reader.page_labels[:3] == ["i", "ii", "3"]
-    assert reader.page_labels[-1] == str(len(reader.pages))
+    # the page label is the dossier's page number, printed « N/M » on every page (issue 19)
+    assert reader.page_labels == [str(n) for n in range(1, len(reader.pages) + 1)]
     # one bookmark per document, annexes nested; each points at the page the sommaire gives
     top = [x for x in reader.outline if not isinstance(x, list)]
     nested = next(x for x in reader.outline if isinstance(x, list))
@@ -131,6 +131,12 @@ def test_pdfa_is_declared_and_reproducible(tmp_path):
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert "<pdfaid:part>2</pdfaid:part>" in xmp and "2025-03-10T00:00:00Z" in xmp
     assert data == (outs[1] / "02-deliberation.pdf").read_bytes()
+    # a draft's « PROJET » (issue 19): under PDF/A, LibreOffice draws the Word watermark, every font embedded
+    for page in reader.pages:
+        assert "PROJET" in page.extract_text()
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            assert "/FontDescriptor" in font or "/DescendantFonts" in font, font
     manifest = json.loads((outs[0] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["pdfa"] is True
 

@@ -376,11 +376,13 @@ def numpages(doc, before: str, after: str):
     return p
 
 
-def field(paragraph, instr: str, cached: str = "1"):
-    """Append a simple Word field (PAGE, NUMPAGES) to a paragraph."""
+def field(paragraph, instr: str, cached: str = "1", size: float | None = None):
+    """Append a simple Word field (PAGE, NUMPAGES) to a paragraph (its result in ``size`` points if given)."""
     fld = OxmlElement("w:fldSimple")
     fld.set(qn("w:instr"), f" {instr} ")
     run = OxmlElement("w:r")
+    if size:
+        run.append(stamp_rpr(size))
     text = OxmlElement("w:t")
     text.text = cached
     run.append(text)
@@ -388,16 +390,26 @@ def field(paragraph, instr: str, cached: str = "1"):
     paragraph._p.append(fld)
 
 
+def stamp_rpr(size: float):
+    """Run properties of the stamp: one size for every run, the fields' results and the paragraph mark."""
+    rpr = OxmlElement("w:rPr")
+    for name in ("w:sz", "w:szCs"):
+        sz = OxmlElement(name)
+        sz.set(qn("w:val"), str(round(size * 2)))
+        rpr.append(sz)
+    return rpr
+
+
 def stamp(doc):
-    """The discreet stamp of every page: « Délibération n°2024-587 — Annexe 5 — page 3/12 »."""
+    """The discreet stamp of every page: « Délibération n°2024-587 — Annexe 5 — page 3/12 », in one type."""
     for section in doc.sections:
         p = section.footer.paragraphs[0]
         p.alignment = CENTER
-        run = p.add_run("{{ tampon }} — page ")
-        run.font.size = Pt(7)
-        field(p, "PAGE")
-        p.add_run("/").font.size = Pt(7)
-        field(p, "NUMPAGES")
+        p._p.get_or_add_pPr().append(stamp_rpr(7))
+        p.add_run("{{ tampon }} — page ")._r.insert(0, stamp_rpr(7))
+        field(p, "PAGE", size=7)
+        p.add_run("/")._r.insert(0, stamp_rpr(7))
+        field(p, "NUMPAGES", size=7)
 
 
 def page_break(doc):
@@ -574,7 +586,7 @@ def sommaire() -> Document:
     para(doc, "COMMISSION PERMANENTE DU CONSEIL DEPARTEMENTAL", bold=True, align=CENTER, size=13)
     para(doc, "Réunion du {{ seance.date|date_longue }}", align=CENTER, size=12)
     para(doc, "")
-    para(doc, "{{ deliberation.titre }}", bold=True, align=CENTER, size=13)
+    para(doc, "{{ deliberation.titre|insecable }}", bold=True, align=CENTER, size=13)
     para(doc, "Délibération n°{{ deliberation.numero }} — Rapport n°{{ rapport.numero }}", align=CENTER)
     para(doc, "Dossier complet : rapport, délibération et annexes", align=CENTER)
     page_break(doc)

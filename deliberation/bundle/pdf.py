@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import math
 import multiprocessing
 import os
 import queue
@@ -42,6 +43,7 @@ from pathlib import Path
 
 from deliberation.bundle.write import SIGKILL, os_error_text, processes_naming
 from deliberation.findings import BuildError
+from deliberation.render.watermark import WORD
 
 #: Export filter options for PDF/A-2b (archiving), LibreOffice's JSON syntax (7.4 and later).
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
@@ -577,15 +579,16 @@ NORMALISE_PARALLEL_FROM = 64
 
 
 def normalise_many(raw: dict[str, bytes], when: dt.datetime, titles: dict[str, str],
-                   jobs: int | None = None) -> dict[str, bytes]:
+                   jobs: int | None = None, projets: set[str] | frozenset[str] = frozenset()) -> dict[str, bytes]:
     """``normalise_pdf`` of every ``name → PDF`` (title from ``titles``), over the cores for many PDFs.
 
-    The result is the same, byte for byte, whatever the number of processes; each PDF's page count
-    is kept (``page_count`` does not read it again).
+    The PDFs named in ``projets`` get « PROJET » across every page (``draw_watermark``). The result is
+    the same, byte for byte, whatever the number of processes; each PDF's page count is kept
+    (``page_count`` does not read it again).
     """
     names = sorted(raw)
     jobs = jobs or os.cpu_count() or 1
-    items = [(raw[n], when, titles.get(n)) for n in names]
+    items = [(raw[n], when, titles.get(n), n in projets) for n in names]
     if jobs <= 1 or len(items) < NORMALISE_PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         done = [_normalise(*item) for item in items]
     else:
@@ -606,12 +609,14 @@ def _normalise_batch(items: list) -> list[tuple[bytes, int]]:
     return [_normalise(*item) for item in items]
 
 
-def _normalise(data: bytes, when: dt.datetime, title: str | None) -> tuple[bytes, int]:
+def _normalise(data: bytes, when: dt.datetime, title: str | None, projet: bool = False) -> tuple[bytes, int]:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, ByteStringObject, StreamObject
 
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter(clone_from=reader)
+    if projet:
+        draw_watermark(writer)
     stamp = _pdf_date(when)
     meta = {"/CreationDate": stamp, "/ModDate": stamp, "/Producer": "LibreOffice, deliberation",
             "/Creator": "deliberation", "/Author": "Département du Pas-de-Calais"}
@@ -639,6 +644,95 @@ def _normalise(data: bytes, when: dt.datetime, title: str | None) -> tuple[bytes
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue(), len(reader.pages)
+
+
+# ---------------------------------------------------------------------------
+# drawing on finished pages: the dossier's page numbers, the « PROJET » watermark
+
+
+def display_matrix(page) -> tuple[tuple[float, ...], float, float]:
+    """The matrix from the displayed page's coordinates to the page's own, and the displayed size.
+
+    A page may be drawn in a box that does not start at (0, 0) and be turned by ``/Rotate`` (clockwise,
+    by quarter turns) when shown: what is drawn through this matrix is placed as the reader sees the page.
+    """
+    box = page.cropbox
+    x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    turn = int(page.rotation or 0) % 360
+    if turn == 90:
+        return (0, 1, -1, 0, x1, y0), y1 - y0, x1 - x0
+    if turn == 180:
+        return (-1, 0, 0, -1, x1, y1), x1 - x0, y1 - y0
+    if turn == 270:
+        return (0, -1, 1, 0, x0, y1), y1 - y0, x1 - x0
+    return (1, 0, 0, 1, x0, y0), x1 - x0, y1 - y0
+
+
+def matrix_operator(matrix: tuple[float, ...]) -> bytes:
+    """``a b c d e f cm``, written the same way for the same matrix."""
+    return (" ".join(f"{v:.4f}".rstrip("0").rstrip(".") or "0" for v in matrix) + " cm").encode("ascii")
+
+
+def base14_font(writer, base: str):
+    """A reference to a new (not embedded) base-14 Type 1 font dictionary, e.g. ``Helvetica``."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    return writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject(f"/{base}"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+    }))
+
+
+def add_drawing(writer, page, font_name: str, font, before: bytes = b"", after: bytes = b"") -> None:
+    """Draw ``before`` under the page's content and ``after`` over it; ``font_name`` names ``font`` for both.
+
+    The page's own content is wrapped in ``q``/``Q``, so that no state it leaves behind moves what is
+    drawn after it.
+    """
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(data: bytes):
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return writer._add_object(obj)
+
+    contents = page.get("/Contents")
+    if contents is None:
+        old = []
+    else:
+        old = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+    head = [stream(b"q " + before + b" Q")] if before else []
+    page[NameObject("/Contents")] = ArrayObject([*head, stream(b"q"), *old, stream(b"Q " + after)])
+    if "/Resources" not in page:
+        page[NameObject("/Resources")] = DictionaryObject()
+    resources = page["/Resources"].get_object()
+    if "/Font" not in resources:
+        resources[NameObject("/Font")] = DictionaryObject()
+    resources["/Font"].get_object()[NameObject(f"/{font_name}")] = font
+
+
+#: The watermark: its size (points), grey level (0 black, 1 white) and turn (degrees, anticlockwise).
+WATERMARK_SIZE, WATERMARK_GREY, WATERMARK_ANGLE = 110, 0.82, 45
+#: Widths (thousandths of the size) of Helvetica-Bold's capitals, and its cap height.
+_HELVETICA_BOLD = {"P": 667, "R": 722, "O": 778, "J": 556, "E": 667, "T": 611}
+_CAP_HEIGHT = 718
+
+
+def watermark_stream(width: float, height: float) -> bytes:
+    """« PROJET » in light grey Helvetica-Bold, turned 45°, centred on a ``width`` × ``height`` page as displayed."""
+    w = sum(_HELVETICA_BOLD[c] for c in WORD) * WATERMARK_SIZE / 1000
+    a = math.radians(WATERMARK_ANGLE)
+    turn = matrix_operator((math.cos(a), math.sin(a), -math.sin(a), math.cos(a), width / 2, height / 2))
+    return turn + (f" BT /DlbW {WATERMARK_SIZE} Tf {WATERMARK_GREY} g {-w / 2:.2f} "
+                   f"{-_CAP_HEIGHT * WATERMARK_SIZE / 2000:.2f} Td ({WORD}) Tj ET").encode("ascii")
+
+
+def draw_watermark(writer) -> None:
+    """« PROJET » across every page of ``writer``, under the page's content (as Word's watermark is)."""
+    font = base14_font(writer, "Helvetica-Bold")
+    for page in writer.pages:
+        matrix, width, height = display_matrix(page)
+        add_drawing(writer, page, "DlbW", font, before=matrix_operator(matrix) + b" " + watermark_stream(width, height))
 
 
 def fixed_icc(profile: bytes, when: dt.datetime) -> bytes:

@@ -1,9 +1,11 @@
 """PDF of every document, the merged dossier ``bundle.pdf`` and ``manifest.json``.
 
 The merged dossier is what the clerk reads and transmits: a cover page and a sommaire giving each
-document's first page, one bookmark per document (the annexes nested), page labels (i, ii for the
-front matter, then the page numbers the sommaire cites) and, from the Word templates, the stamp at
-the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12 »).
+document's first page, one bookmark per document (the annexes nested) and, from the Word templates,
+the stamp at the foot of every page (« Délibération n°2024-587 — Annexe 5 — page 3/12 »). Every page
+of the dossier also prints its own number in the dossier, « N/M », small, in the bottom right-hand
+corner (below the documents' footers): the number the sommaire cites and the PDF page label are
+that same N, so « page 17 » means the same sheet on paper and on screen.
 """
 
 from __future__ import annotations
@@ -16,13 +18,25 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
-from deliberation.bundle.pdf import ConvertOptions, convert, converter_id, normalise_many, normalise_pdf, page_count
+from deliberation.bundle.pdf import (
+    ConvertOptions,
+    add_drawing,
+    base14_font,
+    convert,
+    converter_id,
+    display_matrix,
+    matrix_operator,
+    normalise_many,
+    normalise_pdf,
+    page_count,
+)
 from deliberation.engine import engine_sha
 from deliberation.fsio import sha256
 from deliberation.outcome import Checked
 from deliberation.plan import Document, documents
 from deliberation.render.compiled import render_many
 from deliberation.render.documents import sommaire_job
+from deliberation.render.watermark import for_converter
 from deliberation.resources import package_dir
 
 BUNDLE = "bundle.pdf"
@@ -55,10 +69,17 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     sources = {f"{k[:-5]}.pdf": sha256(v) for k, v in files.items() if k.endswith(".docx")}
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
+    projets = set()
+    # a draft's PDF gets its « PROJET » turned 45° from normalise_many, in Helvetica-Bold; PDF/A wants every
+    # font embedded: there LibreOffice draws the Word watermark itself (unturned, in the embedded Arial)
+    for name, data in todo.items() if not opts.pdfa else ():
+        todo[name], marked = for_converter(data)
+        if marked:
+            projets.add(f"{name[:-5]}.pdf")
     raw = convert(todo, opts) if todo else {}
     if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
         opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
-    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}))
+    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
     counts = [page_count(data) for _, data in ordered]
     front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
@@ -91,7 +112,7 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(front)), import_outline=False)
     n_front = len(writer.pages)
-    writer.add_outline_item(title="Sommaire", page_number=0)
+    writer.add_outline_item(title="Sommaire", page_number=min(1, n_front - 1))  # page 0 is the cover
     annexes_parent = None
     for doc, data in ordered:
         start = len(writer.pages)
@@ -102,14 +123,48 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
             if annexes_parent is None:
                 annexes_parent = writer.add_outline_item(title="Annexes", page_number=start)
             writer.add_outline_item(title=doc.titre, page_number=start, parent=annexes_parent)
-    writer.set_page_label(0, n_front - 1, style="/r")
-    if len(writer.pages) > n_front:
-        writer.set_page_label(n_front, len(writer.pages) - 1, style="/D", start=n_front + 1)
+    number_pages(writer)
+    writer.set_page_label(0, len(writer.pages) - 1, style="/D", start=1)  # the printed number, the sommaire's
     numero = d.info.deliberation.numero if d.info and d.info.deliberation else ""
     buf = io.BytesIO()
     writer.add_metadata({"/Title": f"Délibération n°{numero} — dossier complet"})
     writer.write(buf)
     return normalise_pdf(buf.getvalue(), when, f"Délibération n°{numero} — dossier complet")
+
+
+# ---------------------------------------------------------------------------
+# page numbers of the dossier
+
+#: Size (points) of the dossier's page number, and its distance from the page's right and bottom edges.
+NUMBER_SIZE, NUMBER_RIGHT, NUMBER_BOTTOM = 8, 28.0, 14.0
+#: Widths (thousandths of the size) of the characters of « N/M » in Helvetica (base-14 font, not embedded).
+_HELVETICA = {**dict.fromkeys("0123456789", 556), "/": 278}
+
+
+def number_stream(n: int, total: int, width: float, height: float) -> bytes:
+    """PDF operators printing « n/total » in the bottom right-hand corner of a ``width`` × ``height`` page.
+
+    Coordinates are those of the page as displayed (origin at the bottom left), in points; the text is
+    right-aligned ``NUMBER_RIGHT`` from the right edge, its baseline ``NUMBER_BOTTOM`` above the bottom.
+    """
+    text = f"{n}/{total}"
+    w = sum(_HELVETICA[c] for c in text) * NUMBER_SIZE / 1000
+    x, y = width - NUMBER_RIGHT - w, NUMBER_BOTTOM
+    return f"BT /DlbN {NUMBER_SIZE} Tf 0.2 g {x:.2f} {y:.2f} Td ({text}) Tj ET".encode("ascii")
+
+
+def number_pages(writer) -> None:
+    """Print « N/M » on every page of ``writer`` (N: the page's place in the document, M: its page count).
+
+    Drawn over each page's content (``pdf.add_drawing``) in Helvetica, a base-14 font: nothing embedded.
+    The same pages always give the same bytes.
+    """
+    font = base14_font(writer, "Helvetica")
+    total = len(writer.pages)
+    for n, page in enumerate(writer.pages, 1):
+        matrix, width, height = display_matrix(page)
+        number = number_stream(n, total, width, height)
+        add_drawing(writer, page, "DlbN", font, after=matrix_operator(matrix) + b" " + number)
 
 
 # ---------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from deliberation.render.docx import (
 )
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
 from deliberation.render.tables import split_long_tables
+from deliberation.render.watermark import add_watermark, is_projet
 from deliberation.render.wordml import SheetSkeleton, markdown_xml, sheet_table_xml
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -139,6 +140,10 @@ class CompiledTemplate:
         first = [n for n in names if n == "[Content_Types].xml"]
         self.order = first + sorted(n for n in names if n not in first)
         rendered = {self.document_part, *self.parts}
+        # what a draft's watermark may change besides the rendered parts (``watermark.add_watermark``)
+        folder, base = self.document_part.rsplit("/", 1)
+        self.rels_part = f"{folder}/_rels/{base}.rels"
+        self.raw = {n: members[n] for n in ("[Content_Types].xml", self.rels_part) if n in members}
         self.fixed = {n: _deflate(members[n]) for n in self.order if n not in rendered}
         # numbered lists restart where the source restarts them: the numbering part changes per document
         self.numbering = next((n for n in names if n == "word/numbering.xml"), None)
@@ -257,7 +262,7 @@ class CompiledTemplate:
             elt.attrib["id"] = str(ids)
         root = etree.fromstring(self.shell)
         root.replace(root.find(_BODY), tree)
-        out = {self.document_part: etree.tostring(root, encoding="UTF-8", standalone=True)}
+        out = {}
         if numbering is not None:
             out[self.numbering] = numbering
         for name, template in self.parts.items():
@@ -270,7 +275,13 @@ class CompiledTemplate:
             except etree.XMLSyntaxError as err:
                 msg = f"{self.path}: {name} : XML invalide après rendu ({library_error(err)})"
                 raise BuildTemplateError(msg) from err
-        members = [(n, _deflate(out[n]) if n in out else self.fixed[n]) for n in self.order]
+        order = self.order
+        if is_projet(ctx) and len(self.raw) == 2:  # a draft: « PROJET » across every page
+            out.update(add_watermark(root, out, self.raw[self.rels_part], self.raw["[Content_Types].xml"],
+                                     self.document_part))
+            order = order + sorted(n for n in out if n not in self.order)
+        out[self.document_part] = etree.tostring(root, encoding="UTF-8", standalone=True)
+        members = [(n, _deflate(out[n]) if n in out else self.fixed[n]) for n in order]
         return _zip(members, self.when)
 
 

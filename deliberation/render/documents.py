@@ -26,6 +26,7 @@ from deliberation.render.compiled import render_many
 from deliberation.render.context import build_context
 from deliberation.render.docx import template_members, template_variables
 from deliberation.render.markdown import MarkdownText, SheetTable
+from deliberation.render.watermark import PROJET_STAMP
 from deliberation.resources import templates_dir
 
 #: Which template renders which kind of document.
@@ -103,10 +104,6 @@ def check_paragraph_tags(path: Path) -> None:
             if m.group(1) == "p" and text.strip() != text[m.start():end + 2].strip():
                 raise TemplateError(f"{path}: la balise « {text[m.start():end + 2]} » doit être seule dans son "
                                     f"paragraphe (texte voisin : « {text.strip()[:60]} »)")
-
-
-#: Before the stamp of a document of the délibération built from a reconstruction (``templates/statuts.yaml``).
-PROJET_STAMP = "PROJET (modèle reconstitué) — "
 
 
 def stamp_of(doc: Document, act_numero: str, d) -> str:
@@ -236,7 +233,7 @@ def plan_documents(checked: Checked, templates_dir: Path | None = None) -> tuple
     modele_numbers = {a.modele.id: a.numero for a in annexes(d) if a.kind == "modele"}
     for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
         acte, blanks = act_context(act, d, clauses)
-        ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.label}"}
+        ctx = {**frame, "acte": acte, "tampon": f"{act_numero} — {act.printed_label}"}
         jobs.append(Job(f"{path}.docx", templates_dir / ACT_TEMPLATES[act.kind], ctx, when))
         texts[f"{path}.revue.md"] = review_sheet(act, acte, blanks, modele_numbers, clauses, d.root, path).encode()
     for job in jobs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from deliberation import fmt
@@ -97,7 +98,28 @@ def capitale(text: str) -> str:
     return fmt.capitalise(text)
 
 
+#: No-break space and non-breaking hyphen (Unicode): a line never breaks there.
+NBSP, NBHYPHEN = "\u00a0", "\u2011"
+_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+_BEFORE_NUMBER = re.compile(r" (?=[^\s]*\d)")  # « PHASE 6 », « n° 2024-587 », « du 9 décembre 2024 »
+_AFTER_SHORT = re.compile(r"(?<![^\s'’])(\w{1,2}) (?=\S)")  # « À PROJETS », « DE LA MEMPA », « l'a »
+_FRENCH_PUNCT = re.compile(r" (?=[;:!?»])|(?<=«) ")
+
+
+def insecable(text: str) -> str:
+    """A title that wraps only between words that may part.
+
+    A hyphen between two words or numbers never breaks (« 2024‑PHASE »), nor the space before a word
+    holding a digit (« PHASE 6 », « n° 2024-587 »), after a word of one or two letters (« À PROJETS »,
+    « DE LA MEMPA »), before « ; : ! ? » » and after « « » (French typography).
+    """
+    text = _HYPHEN.sub(NBHYPHEN, str(text))
+    text = _BEFORE_NUMBER.sub(NBSP, text)
+    text = _AFTER_SHORT.sub(lambda m: m.group(1) + NBSP, text)
+    return _FRENCH_PUNCT.sub(NBSP, text)
+
+
 FILTERS = {f.__name__: f for f in (
     euros, euros_prose, euros_annexe, montant, nombre, etp, date_longue, date_courte, ordinal, en_lettres,
-    liste, majuscules, compte, de, de_compte, les_compte, capitale,
+    liste, majuscules, compte, de, de_compte, les_compte, capitale, insecable,
 )}
