@@ -41,7 +41,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load", ("load",)),
     ("amend", ("amend",)),
     ("compute", ("compute", "diff")),  # diff: figures as data, compared
-    ("validate", ("acts", "plan", "rules", "opendata", "validate")),  # rules, acts to sign, document plan, SCDL rows
+    # rules, acts to sign, document plan, SCDL rows, the print check (rules on the converted PDFs)
+    ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck")),
     ("render", ("render",)),
     ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
     ("pipeline", ("pipeline",)),

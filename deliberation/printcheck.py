@@ -188,6 +188,12 @@ def _group_lines(chars: list[dict]) -> list[Line]:
     return out
 
 
+def _level(matrix) -> bool:
+    """True for a glyph set level, as text is read (pdfminer's ``upright`` also holds for a 45° watermark)."""
+    a, b, c, d = matrix[:4]
+    return a > 0 and d > 0 and abs(b) < 1e-3 and abs(c) < 1e-3
+
+
 def _light_chars(page) -> None:
     """Make pdfplumber turn each glyph into a small dict (the few keys read here): twice as fast on these PDFs."""
     from pdfminer.layout import LTChar
@@ -198,7 +204,7 @@ def _light_chars(page) -> None:
     def process(obj):
         if isinstance(obj, LTChar):
             return {"object_type": "char", "text": obj.get_text(), "fontname": str(obj.fontname),
-                    "size": obj.size, "upright": obj.upright, "x0": obj.x0 + mb_x0, "x1": obj.x1 + mb_x0,
+                    "size": obj.size, "upright": _level(obj.matrix), "x0": obj.x0 + mb_x0, "x1": obj.x1 + mb_x0,
                     "top": height - obj.y1 + mb_top, "bottom": height - obj.y0 + mb_top}
         return full(obj)
 
@@ -535,7 +541,10 @@ def _analyse_cached(job: tuple[str, bytes, bytes | None]) -> list[Issue]:
     hit = cache_get(key)
     if isinstance(hit, list):
         return hit
-    issues = analyse_bundle(data) if kind == "bundle" else analyse(data, source)
+    try:
+        issues = analyse_bundle(data) if kind == "bundle" else analyse(data, source)
+    except Exception:  # noqa: BLE001 — pdfminer's many errors on a PDF it cannot read: nothing to check
+        return []  # (an unreadable PDF is the @ctes pre-flight's finding, ``actes.pdf_illisible``)
     cache_put(key, issues)
     return issues
 

@@ -237,6 +237,9 @@ def test_function_level_imports_of_the_package_are_the_known_lazy_ones():
         ("deliberation.pipeline", "deliberation.bundle.redline"),
         ("deliberation.pipeline", "deliberation.render.documents"),
         ("deliberation.pipeline", "deliberation.xlsx.export"),  # openpyxl
+        ("deliberation.printcheck", "deliberation.engine"),  # the cache key, in the worker processes
+        ("deliberation.printcheck", "deliberation.fsio"),  # the cache, in the worker processes
+        ("deliberation.rules.impression", "deliberation.printcheck"),  # pdfplumber: PDF builds only
     ]
 
 

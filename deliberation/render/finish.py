@@ -250,7 +250,8 @@ def lay_out(body) -> None:
     for el in blocks[:-1]:
         if el.tag == _P and is_heading(el):
             keep(el, "keepNext")
-    for tbl in body.iter(_TBL):
+    for tbl in list(body.iter(_TBL)):
+        split_tall_rows(tbl)
         _rows_cannot_split(tbl)
     for tbl in body.findall(_TBL):
         fit_columns(tbl)
@@ -289,10 +290,20 @@ def numbered_styles(styles_xml: bytes) -> dict[str, str]:
 _LIST_STYLES = ("ListBullet", "ListNumber", "ListContinue", "ListParagraph")
 
 
+def _continues_merge(p) -> bool:
+    tc = p.getparent()
+    if tc is None or tc.tag != _TC:
+        return False
+    merge = tc.find(f"{{{W}}}tcPr/{{{W}}}vMerge")
+    return merge is not None and merge.get(_VAL, "continue") == "continue"
+
+
 def _list_groups(body, list_styles: set[str]) -> list[list]:
     """Runs of consecutive list paragraphs (in document order): a paragraph of another style ends a list."""
     groups, current = [], []
     for p in body.iter(_P):
+        if not _text_of(p) and _continues_merge(p):
+            continue  # the empty cell under a merged heading (``split_tall_rows``): not a paragraph of the text
         style = _style(p)
         if style in list_styles or style.startswith(_LIST_STYLES) or p.find(f"{_PPR}/{{{W}}}numPr") is not None:
             current.append(p)
@@ -492,3 +503,123 @@ def fit_columns(tbl, default_size: int = 22) -> bool:
     if size != default_size:
         _set_size(tbl, size)
     return True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tall rows
+
+#: A two-column row (an annex sheet: heading | text) taller than this many lines is cut into parts.
+TALL_ROW = 24
+#: The most lines a part holds: a part moves whole to the next page, leaving at most this much blank.
+ROW_PART = 16
+_LINE_EM = 0.5  # average width of a character of running text, in em
+_BODY_SIZE = 10.5  # points: the templates' body text
+
+
+def _lines(p, width: int) -> int:
+    """How many lines a paragraph takes in a cell ``width`` twips wide (an estimate, rounded up)."""
+    text = _text_of(p)
+    indent = 360 if _style(p).startswith(_LIST_STYLES) else 0
+    per_line = max(10, int((width - _CELL_MARGINS - indent) / (_LINE_EM * _BODY_SIZE * _TWIPS_PER_POINT)))
+    return max(1, -(-len(text) // per_line))
+
+
+def _tc_insert(tcpr, el, after: tuple[str, ...]) -> None:
+    names = {f"{{{W}}}{n}" for n in after}
+    at = sum(1 for c in tcpr if c.tag in names)
+    tcpr.insert(at, el)
+
+
+def _tcpr(tc):
+    tcpr = tc.find(f"{{{W}}}tcPr")
+    if tcpr is None:
+        tcpr = tc.makeelement(f"{{{W}}}tcPr", {})
+        tc.insert(0, tcpr)
+    return tcpr
+
+
+def _borders(tc, *sides: str) -> None:
+    tcpr = _tcpr(tc)
+    borders = tcpr.makeelement(f"{{{W}}}tcBorders", {})
+    for side in sides:
+        borders.append(borders.makeelement(f"{{{W}}}{side}", {_VAL: "nil"}))
+    _tc_insert(tcpr, borders, ("cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge"))
+
+
+def _parts(paragraphs: list, width: int) -> list[list]:
+    """The paragraphs cut into parts of about ``ROW_PART`` lines, never after a heading or an intro line."""
+    parts, current, lines = [], [], 0
+    for p in paragraphs:
+        n = _lines(p, width)
+        if current and lines + n > ROW_PART:
+            keep_with = []
+            while current and is_heading(current[-1]):  # « … suivante : » goes with what it announces
+                keep_with.insert(0, current.pop())
+            if current:
+                parts.append(current)
+                current, lines = keep_with, sum(_lines(q, width) for q in keep_with)
+            else:
+                current = keep_with
+        current.append(p)
+        lines += n
+    if current:
+        parts.append(current)
+    return parts
+
+
+def split_tall_rows(tbl) -> int:
+    """Cut each tall row of a two-column table into rows of a few lines; return how many rows were added.
+
+    A row may not split across pages (``w:cantSplit``), but a row taller than a page must: LibreOffice then
+    cuts it anywhere. So an annex sheet's long text (« Déroulement de l'action ») becomes consecutive rows
+    of about ``ROW_PART`` lines, cut between paragraphs: the heading cell is merged down them (``w:vMerge``)
+    and the borders between the parts are removed, so it reads as one row, and each part moves whole.
+    """
+    grid = _grid(tbl)
+    if len(grid) != 2:
+        return 0
+    added = 0
+    for tr in list(tbl.findall(_TR)):
+        cells = tr.findall(_TC)
+        if len(cells) != 2 or cells[0].find(f"{{{W}}}tcPr/{{{W}}}vMerge") is not None:
+            continue
+        head, body = cells
+        tcw = body.find(f"{{{W}}}tcPr/{{{W}}}tcW")
+        try:
+            width = int(tcw.get(f"{{{W}}}w")) if tcw is not None else int(grid[1].get(f"{{{W}}}w"))
+        except (TypeError, ValueError):
+            continue
+        paragraphs = [el for el in body if el.tag == _P]
+        if len(paragraphs) != len([el for el in body if el.tag != f"{{{W}}}tcPr"]):
+            continue  # a nested table: left whole
+        if sum(_lines(p, width) for p in paragraphs) <= TALL_ROW:
+            continue
+        parts = _parts(paragraphs, width)
+        if len(parts) < 2:
+            continue
+        merge = _tcpr(head).makeelement(f"{{{W}}}vMerge", {_VAL: "restart"})
+        _tc_insert(_tcpr(head), merge, ("cnfStyle", "tcW", "gridSpan", "hMerge"))
+        _borders(body, "bottom")
+        anchor = tr
+        for i, part in enumerate(parts[1:], start=1):
+            row = tr.makeelement(_TR, {})
+            trpr = tr.find(f"{{{W}}}trPr")
+            if trpr is not None:
+                row.append(copy.deepcopy(trpr))
+            first = row.makeelement(_TC, {})
+            fpr = copy.deepcopy(head.find(f"{{{W}}}tcPr"))
+            fpr.find(f"{{{W}}}vMerge").set(_VAL, "continue")
+            first.append(fpr)
+            first.append(first.makeelement(_P, {}))
+            second = row.makeelement(_TC, {})
+            spr = copy.deepcopy(body.find(f"{{{W}}}tcPr"))
+            for old in spr.findall(f"{{{W}}}tcBorders"):
+                spr.remove(old)
+            second.append(spr)
+            second.extend(part)  # moved from the first row
+            _borders(second, *(("top", "bottom") if i < len(parts) - 1 else ("top",)))
+            row.extend([first, second])
+            anchor.addnext(row)
+            anchor = row
+            added += 1
+    return added

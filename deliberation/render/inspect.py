@@ -17,10 +17,28 @@ def docx_lines(path: str | Path) -> list[str]:
         if isinstance(block, Paragraph):
             lines.append(block.text)
         elif isinstance(block, Table):
+            previous: list[str] | None = None
             for row in block.rows:
                 cells = ["\n".join(p.text for p in cell.paragraphs) for cell in row.cells]  # merged cells repeat
+                if previous is not None and len(previous) == len(cells) and _continues(row):
+                    # a row cut in parts under a merged heading (``finish.split_tall_rows``): one row, as printed
+                    previous = [a if _merged(tc) else f"{a}\n{b}" for a, b, tc in
+                                zip(previous, cells, row._tr.tc_lst, strict=False)]
+                    lines[-1] = " | ".join(previous)
+                    continue
+                previous = cells
                 lines.append(" | ".join(cells))
     return lines
+
+
+def _merged(tc) -> bool:
+    """True for a cell that continues the vertical merge of the cell above."""
+    return tc.vMerge == "continue"
+
+
+def _continues(row) -> bool:
+    tcs = row._tr.tc_lst
+    return bool(tcs) and _merged(tcs[0]) and len(tcs) == len(row.cells)
 
 
 def docx_text(path: str | Path) -> str:

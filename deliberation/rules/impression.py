@@ -6,10 +6,8 @@ Checked: the documents of the délibération (``NN-….pdf``: what is voted and 
 under ``--final`` the acts to sign (``actes/``); ``bundle.pdf`` for its page numbers. Without pdfplumber
 (the ``pdf`` extra) the check is skipped, said by one warning.
 
-Two rules wait for their feature (issue 19, done on other branches): the bundle's page numbers
-(``impression.numero_absent``) and the PROJET watermark (``impression.filigrane_absent``). They are
-registered and listed, but report nothing while their code is in ``AWAITING``; remove it there once
-the feature is merged.
+A rule whose feature is not built yet can be registered and listed while reporting nothing: its code
+goes in ``AWAITING`` (empty: every rule reports).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from deliberation.findings import Finding, Loc, error, warning
 from deliberation.rules import ERROR, PDF, WARNING, PdfInput, rule
 
 #: Codes whose feature is not merged yet: their rule reports nothing (see the module docstring).
-AWAITING = frozenset({"impression.numero_absent", "impression.filigrane_absent"})
+AWAITING: frozenset[str] = frozenset()
 
 BUNDLE = "bundle.pdf"
 _DOCUMENT = re.compile(r"\d\d-[^/]*\.pdf")
@@ -98,11 +96,11 @@ def check_punctuation(inp: PdfInput) -> list[Finding]:
 
 @rule(PDF, ("impression.numero_absent",), _BOTH)
 def check_numbers(inp: PdfInput) -> list[Finding]:
-    """Every page of bundle.pdf prints « N/M » (waits for the numbering: see ``AWAITING``)."""
+    """Every page of bundle.pdf prints « N/M »."""
     return _findings(inp, "impression.numero_absent")
 
 
 @rule(PDF, ("impression.filigrane_absent",), _BOTH)
 def check_watermark(inp: PdfInput) -> list[Finding]:
-    """Every page of a PROJET document carries the diagonal « PROJET » watermark (waits: see ``AWAITING``)."""
+    """Every page of a PROJET document carries the diagonal « PROJET » watermark."""
     return _findings(inp, "impression.filigrane_absent")
