@@ -171,7 +171,7 @@ def test_documents_carry_the_adopted_figures_and_cite_the_amendments(rebuilt):
     v1, out, _ = rebuilt
     annexe4 = text_of(out, "06-annexe-4-repartition-financiere.docx")
     assert "70 000,00 €" in annexe4 and "79 850,00 €" not in annexe4
-    assert "AMIE du Boulois" not in annexe4 and "TOTAL Thématique 1 |  |  |  | 655 350,00 €" in annexe4
+    assert "AMIE du Boulois" not in annexe4 and "TOTAL Thématique 1 |  |  | 655 350,00 €" in annexe4
     delib = text_of(out, "02-deliberation.docx")
     assert "Vu l'amendement n°1 « Réduction du financement complémentaire de Pas-de-Calais Actif », adopté" in delib
     # « la répartition financière proposée en annexe 4 …, telle que modifiée par les amendements » (issue 18)

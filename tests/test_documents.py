@@ -117,14 +117,16 @@ def test_articles_follow_from_what_is_present(fictif, tmp_path):
 def test_repartition_rows_subtotals_and_totals(built_fictif):
     lines = lines_of(built_fictif, "repartition")
     assert lines[0] == "ANNEXE 3 - APPEL A PROJETS DPID 2025 - REPARTITION FINANCIERE DES OPERATIONS Phase 2"
-    assert "Opération 1 : Dynamisation des parcours : accueil des BRSA | Arrageois | Association Alpha | " \
-           "Valorisation d'1 ETP pour la réalisation de 400 diagnostics | - € | Modèle d'avenant n°4" in lines
-    assert " | Calaisis | Beta Emploi | Valorisation de 2 ETP pour la réalisation de 800 diagnostics | - € | " \
+    # the opération's band, repeated at the top of each page its table runs on, then its lines
+    band = lines.index(" | ".join(["Opération 1 : Dynamisation des parcours : accueil des BRSA"] * 5))
+    assert lines[band + 1] == "Arrageois | Association Alpha | " \
+           "Valorisation d'1 ETP pour la réalisation de 400 diagnostics | - € | Modèle d'avenant n°4"
+    assert "Calaisis | Beta Emploi | Valorisation de 2 ETP pour la réalisation de 800 diagnostics | - € | " \
            "Modèle d'avenant n°5" in lines  # fictif's models have no number of their own: their annex number
-    assert "TOTAL Opération 1 |  |  |  | - € | " in lines
-    assert "TOTAL Opération 2 |  |  |  | 50 000,00 € | " in lines
-    assert "TOTAL Thématique 1 |  |  |  | 50 000,00 € | " in lines
-    assert "TOTAL Thématique 4 |  |  |  | 12 000,00 € | " in lines
+    assert "TOTAL Opération 1 |  |  | - € | " in lines
+    assert "TOTAL Opération 2 |  |  | 50 000,00 € | " in lines
+    assert "TOTAL Thématique 1 |  |  | 50 000,00 € | " in lines
+    assert "TOTAL Thématique 4 |  |  | 12 000,00 € | " in lines
     totals = [x for x in lines if x.startswith("TOTAL")]
     assert all(not x.rstrip(" |").endswith("|") and "€" in x for x in totals)  # never an empty TOTAL row
 
@@ -268,19 +270,24 @@ def test_phase6_every_repartition_row_and_subtotal(phase6_bundle):
     for _t, _o, ligne in d.lignes():
         name = d.structures[ligne.structure].nom
         amount = typed(money(ligne.montant, dash_zero=True))
-        assert [ligne.territoire, name, typed(typeset(ligne.description)), amount] in [r[1:5] for r in rows], ligne.id
+        assert [ligne.territoire, name, typed(typeset(ligne.description)), amount] in [r[0:4] for r in rows], ligne.id
     for t in d.thematiques:
         for o in t.operations:
             total = typed(money(fig.of(o).montant, dash_zero=True))
-            assert f"TOTAL Opération {o.numero} |  |  |  | {total} | " in lines
-        assert f"TOTAL Thématique {t.numero} |  |  |  | {typed(money(fig.of(t).montant, dash_zero=True))} | " in lines
-    assert "TOTAL Thématique 4 |  |  |  | 59 200,00 € | " in lines
+            assert f"TOTAL Opération {o.numero} |  |  | {total} | " in lines
+        assert f"TOTAL Thématique {t.numero} |  |  | {typed(money(fig.of(t).montant, dash_zero=True))} | " in lines
+    assert "TOTAL Thématique 4 |  |  | 59 200,00 € | " in lines
     numero = {"avenant-5": 5, "avenant-6": 6, "avenant-7": 7, "avenant-8": 8, "avenant-9": 9, "avenant-10": 10}
     for _t, _o, ligne in d.lignes():
         expected = f"Modèle d'avenant n°{numero[ligne.document]}" if ligne.document in numero else "Convention type"
-        matching = [r for r in rows if r[3] == typed(typeset(ligne.description))]
-        assert matching and all(r[5].startswith(expected) for r in matching), (ligne.id, expected, matching)
-    assert len(rows) == 3 * 1 + 31 + 7 + 3  # headers, lines, operation subtotals, thématique totals
+        matching = [r for r in rows if r[2] == typed(typeset(ligne.description))]
+        assert matching and all(r[4].startswith(expected) for r in matching), (ligne.id, expected, matching)
+    # per opération a table: its headings and its band (both repeated on each page), its lines, its total;
+    # the thématique's total in its last opération's table
+    bands = [r for r in rows if len(set(r)) == 1 and r[0].startswith("Opération ")]
+    assert [b[0] for b in bands] == [f"Opération {o.numero} : {typed(typeset(o.titre))}" for t in d.thematiques
+                                     for o in t.operations]
+    assert len(rows) == 7 + 7 + 31 + 7 + 3  # headings, bands, lines, operation subtotals, thématique totals
 
 
 def test_phase6_deliberation_and_rapport_figures(phase6_bundle):
