@@ -7,7 +7,8 @@ Département's own acts apply them:
 - straight quotes become « … » and the straight apostrophe between two letters becomes ’;
 - ordinals in French style, their letters raised: 1er, 1re, 2e (« 2ème », « 1ère » are corrected);
 - no line break inside a date (« 9 décembre 2024 »), an amount (« 712 000,00 € », « - € »), a number
-  after « n° », « article », « annexe », « alinéa », « page », « phase », « opération » or « thématique » (« n° 2024-587 », « article 4 »).
+  after « n° », « article », « annexe », « alinéa », « page », « phase », « opération » or « thématique »
+  (« n° 2024-587 », « article 4 »).
 
 Digits, letters and hyphens are never changed: a SIRET, a reference (« C02-446A05 »), a file name or an
 address keeps its characters (only the spaces around punctuation and the quotes change).
@@ -33,6 +34,7 @@ _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|
 _SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]+(?=[:;!?])")
 #: A « : ; ! ? » glued to the word before it, followed by a space or the end of the paragraph.
 _GLUED = re.compile(r"(?<=[\w)\]»…%€°])[:;!?](?=[ \u00a0\u202f!?]|$)")
+_ENTITY = re.compile(r"&#?\w+$")
 _OPEN_GUILLEMET = re.compile(r"«[ \u00a0\u202f]*")
 _CLOSE_GUILLEMET = re.compile(r"[ \u00a0\u202f]*»")
 _APOSTROPHE = re.compile(r"(?<=\w)['´`ʼ](?=\w)")
@@ -43,7 +45,8 @@ _ORDINAL_LETTERS = {"ère": "re", "ères": "res", "re": "re", "res": "res", "er"
                     "es": "es"}
 _DATE = re.compile(rf"\b(\d{{1,2}}(?:er)?)[ \u202f]+({_MONTHS})(?:[ \u202f]+(\d{{4}}))?\b", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"\b({_MONTHS})[ \u202f]+(\d{{4}})\b", re.IGNORECASE)
-_BEFORE_NUMBER = re.compile(r"(?i)\b(n°|articles?|annexes?|alinéas?|pages?|phases?|opérations?|thématiques?|avenants? n°)([ \u202f]+)(?=\d)")
+_BEFORE_NUMBER = re.compile(r"(?i)\b(n°|articles?|annexes?|alinéas?|pages?|phases?|opérations?|thématiques?"
+                            r"|avenants? n°)([ \u202f]+)(?=\d)")
 #: An amount typed with ordinary spaces: « 13 789 480,46 € ».
 _AMOUNT = re.compile(r"(?<![\d,])\d{1,3}(?:[ \u202f]\d{3})+(?:,\d+)?(?=[ \u00a0\u202f]?€)")
 _NUMBER_SIGN = re.compile(r"(?<=\d)[ \u202f]+(?=[€%])")
@@ -85,6 +88,8 @@ def _edits(text: str) -> _Edits:
     for m in _GLUED.finditer(text):
         if m.group() == ":" and _time_or_scheme(text, m.start()):
             continue
+        if m.group() == ";" and _ENTITY.search(text, 0, m.start()):
+            continue  # « &amp; », « &#49; »: an entity written as text, not punctuation
         e.before(m.start(), NBSP if m.group() == ":" else NNBSP)
     _quotes(text, e)
     for m in _OPEN_GUILLEMET.finditer(text):

@@ -323,7 +323,7 @@ def _items(page) -> list[tuple[str, float, float, float]]:
 
 
 def _flat(text: str) -> str:
-    return text.replace("\u00a0", " ").replace("\u2011", "-")
+    return typed(text).replace("\u2011", "-")
 
 
 @pytest.mark.libreoffice

@@ -337,7 +337,48 @@ def render_docx(template: Path, context: dict, when: dt.datetime) -> bytes:
     props.revision = 1
     buf = io.BytesIO()
     tpl.save(buf)
-    return normalise_zip(buf.getvalue(), when)
+    return normalise_zip(finish_package(buf.getvalue(), context), when)
+
+
+def finish_package(data: bytes, context: dict) -> bytes:
+    """The last pass of ``compiled`` on a whole DOCX: typography, layout, lists, blanks, a draft's watermark.
+
+    The reference renderer (docxtpl, one document at a time) finishes its documents as the compiled one does.
+    """
+    from deliberation.render import finish
+    from deliberation.render.watermark import add_watermark, is_projet
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+        members = {i.filename: z.read(i) for i in infos}
+    document_part = "word/document.xml"
+    root = finish.parse(members[document_part])
+    body = root.find(f"{{{finish.W}}}body")
+    finish.typeset(body)
+    finish.highlight_blanks(body)
+    finish.lay_out(body)
+    if "word/numbering.xml" in members and "word/styles.xml" in members:
+        numbered = finish.numbered_styles(members["word/styles.xml"])
+        numbering = finish.restart_lists(body, members["word/numbering.xml"], numbered) if numbered else None
+        if numbering is not None:
+            members["word/numbering.xml"] = numbering
+    parts = {}
+    for name in members:
+        if re.fullmatch(r"word/(header|footer)\d*\.xml", name):
+            part = finish.parse(members[name])
+            finish.typeset(part)
+            finish.highlight_blanks(part)
+            parts[name] = etree.tostring(part, encoding="UTF-8", standalone=True)
+    members.update(parts)
+    rels = "word/_rels/document.xml.rels"
+    if is_projet(context) and rels in members:
+        members.update(add_watermark(root, parts, members[rels], members["[Content_Types].xml"], document_part))
+    members[document_part] = etree.tostring(root, encoding="UTF-8", standalone=True)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, value in members.items():
+            z.writestr(name, value)
+    return out.getvalue()
 
 
 def template_variables(template: Path) -> set[str]:
