@@ -36,9 +36,11 @@ from deliberation.findings import BuildError
 from deliberation.findings import TemplateError as BuildTemplateError
 from deliberation.fsio import normalise_zip
 from deliberation.messages import library_error
+from deliberation.render import finish
 from deliberation.render.filters import FILTERS
 from deliberation.render.markdown import MarkdownText, SheetTable, add_markdown, add_sheet_table
 from deliberation.render.tables import split_long_tables
+from deliberation.render.watermark import add_watermark, is_projet
 
 #: Seconds one document may take to render, unless ``DELIBERATION_RENDER_TIMEOUT`` says otherwise.
 DEFAULT_TIMEOUT = 60.0
@@ -345,9 +347,6 @@ def finish_package(data: bytes, context: dict) -> bytes:
 
     The reference renderer (docxtpl, one document at a time) finishes its documents as the compiled one does.
     """
-    from deliberation.render import finish
-    from deliberation.render.watermark import add_watermark, is_projet
-
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         infos = z.infolist()
         members = {i.filename: z.read(i) for i in infos}
