@@ -42,7 +42,7 @@ FOOTER_BAND = 64.0
 #: Height of the band where ``bundle.pdf`` prints its page number, at the top and at the bottom, in points.
 NUMBER_BAND = 90.0
 #: Version of what is cached: bump it when a heuristic changes.
-CACHE_VERSION = "impression-1"
+CACHE_VERSION = "impression-2"
 
 _BREAKING = " \t"  # spaces where a line may break; no-break spaces (« 8 589 450,00 ») are not
 _PUNCT_ONLY = re.compile(r"[;:.,!?«»…)(\[\]’'\"\s\u00a0\u202f]+")
@@ -521,7 +521,69 @@ def analyse_bundle(data: bytes) -> list[Issue]:
         ImportError: pdfplumber is not installed.
 
     """
-    return check_numbers(read_pages(data))
+    return check_numbers(read_bands(data))
+
+
+def read_bands(data: bytes) -> list[PageText]:
+    """The level text of each page's top and bottom bands (``NUMBER_BAND`` points): what rule 6 reads.
+
+    pdfminer interprets every page's content, as for ``read_pages``, but the glyphs of a string drawn
+    outside the bands are never decoded nor laid out: a 63-page bundle is read about twice as fast.
+
+    Raises:
+        ImportError: pdfminer (with pdfplumber) is not installed.
+
+    """
+    from pdfminer.pdfdevice import PDFTextDevice
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.utils import mult_matrix
+
+    class Bands(PDFTextDevice):
+        """Records the strings drawn level in the bands: their text and where (points from the top)."""
+
+        def begin_page(self, page, ctm) -> None:
+            x0, y0, x1, y1 = page.mediabox
+            self.box = (float(x1 - x0), float(y1 - y0), float(y0))
+            self.found: list[Line] = []
+
+        def render_string(self, textstate, seq, ncs, graphicstate) -> None:
+            m = mult_matrix(textstate.matrix, self.ctm)
+            width, height, y0 = self.box
+            top = height - (m[5] - y0)
+            if NUMBER_BAND <= top <= height - NUMBER_BAND or not _level(m):
+                return
+            font, text = textstate.font, []
+            for obj in seq:
+                if isinstance(obj, bytes):
+                    for cid in font.decode(obj):
+                        try:
+                            text.append(font.to_unichr(cid))
+                        except Exception:  # noqa: BLE001 — a glyph without Unicode: not a digit of N/M
+                            text.append("")
+            self.found.append(Line("".join(text), float(m[4]), float(m[4]), top, top, False))
+
+    rsrc = PDFResourceManager(caching=True)
+    device = Bands(rsrc)
+    interpreter = PDFPageInterpreter(rsrc, device)
+    pages = []
+    for n, page in enumerate(PDFPage.create_pages(PDFDocument(PDFParser(io.BytesIO(data)))), 1):
+        interpreter.process_page(page)
+        width, height, _ = device.box
+        lines = _joined(device.found)
+        pages.append(PageText(n, width, height, tuple(lines), (), ""))
+    return pages
+
+
+def _joined(found: list[Line]) -> list[Line]:
+    """Strings drawn on the same baseline joined, left to right (« 4 », « / », « 63 » → « 4/63 »)."""
+    rows: dict[float, list[Line]] = {}
+    for ln in found:
+        rows.setdefault(round(ln.top), []).append(ln)
+    return [Line("".join(x.text for x in sorted(row, key=lambda x: x.x0)), min(x.x0 for x in row),
+                 max(x.x1 for x in row), top, top, False) for top, row in sorted(rows.items())]
 
 
 def _key(kind: str, *parts: bytes | None) -> str:
