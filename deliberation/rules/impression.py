@@ -70,37 +70,29 @@ def check_cells(inp: PdfInput) -> list[Finding]:
     return _checked(inp)[1] + _findings(inp, "impression.cellule_coupee")
 
 
-@rule(PDF, ("impression.titre_orphelin",), _BOTH)
-def check_headings(inp: PdfInput) -> list[Finding]:
-    """No page ends with a heading, an « Article N : » line or a line ending with « : »."""
-    return _findings(inp, "impression.titre_orphelin")
+#: The other rules: one code each, reported as the print check found it (name, what is checked).
+_RULES = (
+    ("impression.titre_orphelin", "check_headings",
+     "No page ends with a heading, an « Article N : » line or a line ending with « : »."),
+    ("impression.signature_coupee", "check_signatures", "No signature block printed on two pages."),
+    ("impression.ligne_coupee", "check_rows", "No table row cut by a page break."),
+    ("impression.ponctuation_seule", "check_punctuation", "No line holding only punctuation."),
+    ("impression.numero_absent", "check_numbers", "Every page of bundle.pdf prints « N/M »."),
+    ("impression.filigrane_absent", "check_watermark",
+     "Every page of a PROJET document carries the diagonal « PROJET » watermark."),
+)
 
 
-@rule(PDF, ("impression.signature_coupee",), _BOTH)
-def check_signatures(inp: PdfInput) -> list[Finding]:
-    """No signature block printed on two pages."""
-    return _findings(inp, "impression.signature_coupee")
+def _one_code(code: str, name: str, doc: str):
+    """A registered rule reporting the print check's issues of ``code``."""
+
+    def check(inp: PdfInput) -> list[Finding]:
+        return _findings(inp, code)
+
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = doc
+    return rule(PDF, (code,), _BOTH)(check)
 
 
-@rule(PDF, ("impression.ligne_coupee",), _BOTH)
-def check_rows(inp: PdfInput) -> list[Finding]:
-    """No table row cut by a page break."""
-    return _findings(inp, "impression.ligne_coupee")
-
-
-@rule(PDF, ("impression.ponctuation_seule",), _BOTH)
-def check_punctuation(inp: PdfInput) -> list[Finding]:
-    """No line holding only punctuation."""
-    return _findings(inp, "impression.ponctuation_seule")
-
-
-@rule(PDF, ("impression.numero_absent",), _BOTH)
-def check_numbers(inp: PdfInput) -> list[Finding]:
-    """Every page of bundle.pdf prints « N/M »."""
-    return _findings(inp, "impression.numero_absent")
-
-
-@rule(PDF, ("impression.filigrane_absent",), _BOTH)
-def check_watermark(inp: PdfInput) -> list[Finding]:
-    """Every page of a PROJET document carries the diagonal « PROJET » watermark."""
-    return _findings(inp, "impression.filigrane_absent")
+for _code, _name, _doc in _RULES:
+    globals()[_name] = _one_code(_code, _name, _doc)
