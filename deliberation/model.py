@@ -219,6 +219,12 @@ class Seance(Node):
         ListOf(MEMBRE), "Membres « intéressés à l'affaire » (ne prennent pas part au vote).", required=False,
         default=(),
     )
+    interesses_excuses: tuple = spec(
+        ListOf(MEMBRE),
+        "Intéressés que le texte transcrit dit « intéressés à l'affaire et excusés » (relevé : le moteur déduit "
+        "l'état de chacun des listes ; chacun doit figurer parmi les excusés).",
+        required=False, default=(),
+    )
     vote: Vote | None = spec(Record(Vote), "Résultat du vote.")
     president_signature: Signataire | None = spec(Record(Signataire), "Le Président qui signe l'acte.")
     signature_delegation: Signataire | None = spec(
@@ -428,6 +434,26 @@ class Budget(Node):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class EcritLigne(Node):
+    """A line's texts as the transcribed act prints them: read by the checks, never printed by the engine."""
+
+    structure: str | None = spec(
+        Text(), "Nom de la structure tel qu'écrit sur la ligne (« ADEFI - Pheforme »).", required=False
+    )
+    document: str | None = spec(Text(), "Document tel qu'écrit (« Avenant amencé n°10 »).", required=False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EcritOperation(Node):
+    """An opération's texts as the transcribed act prints them: read by the checks, never printed."""
+
+    titre: str | None = spec(
+        Text(), "Titre de l'opération tel qu'écrit dans l'annexe 4 (« Ymatisation des parcours… »).",
+        required=False,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Ligne(Node):
     """One funding decision: a structure, on a territory, for a period and an amount."""
 
@@ -453,6 +479,10 @@ class Ligne(Node):
     montant: Decimal | None = spec(Money(), "Montant retenu, en euros (0 pour une valorisation).")
     document: str | None = spec(Text(), "Clé du modèle de document à signer (voir phase.yaml, modeles).")
     description: str | None = spec(Text(), "Description de l'action (colonne de l'annexe 4).")
+    ecrit: EcritLigne | None = spec(
+        Record(EcritLigne), "Textes de la ligne tels qu'imprimés dans l'acte transcrit, quand ils diffèrent.",
+        required=False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -470,6 +500,10 @@ class Operation(Node):
     narrative: str | None = spec(Markdown(), "Présentation de l'opération (Markdown).")
     lignes: tuple = spec(ListOf(Record(Ligne)), "Les lignes de financement.")
     annonces: tuple = spec(ANNONCES, ANNONCES_DOC, required=False, default=())
+    ecrit: EcritOperation | None = spec(
+        Record(EcritOperation), "Textes de l'opération tels qu'imprimés dans l'acte transcrit, quand ils diffèrent.",
+        required=False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

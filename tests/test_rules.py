@@ -218,6 +218,15 @@ def test_member_listed_twice(fictif):
     assert codes == ["seance.membre_double"]  # counted once: the vote still adds up
 
 
+def test_member_said_excused_but_listed_absent(fictif):
+    # « intéressés à l'affaire et excusés » (seed l.64) for a member of the absents: excusé ≠ absent
+    fictif.edit("phase.yaml", "interesses: [M. Louis PETIT]",
+                "interesses: [M. Louis PETIT]\n  interesses_excuses: [M. Hugo VERT, Mme Julie NOIR]")
+    found = _only(fictif.check(), "seance.excuse_absent")
+    assert len(found) == 1 and found[0].message.startswith("M. Hugo VERT est dit « intéressé à l'affaire et excusé »")
+    assert "parmi les absents" in found[0].message and found[0].loc.line == 16
+
+
 def test_president_must_be_present(fictif):
     fictif.edit("phase.yaml", "president: M. Paul DURAND", "president: M. Paul DUPONT")
     assert "seance.role_absent" in fictif.codes()

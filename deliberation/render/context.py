@@ -84,6 +84,7 @@ def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
     info = d.info
     touched = {e.numero: e for e in effects}
     s = info.seance
+    named = list(dict.fromkeys([*s.interesses, *s.interesses_excuses])) if s is not None else []
     numbering = annexes(d)
     narrative_of = {a.thematique.numero: a.numero for a in numbering if a.kind == "narrative"}
     repartition = next(a.numero for a in numbering if a.kind == "repartition")
@@ -181,9 +182,9 @@ def build_context(d: Dossier, fig: Figures, effects=()) -> dict:
             "absents": list(s.absents),
             "presents_sans_voix": list(s.presents_sans_voix),
             "excuses_sans_voix": list(s.excuses_sans_voix),
-            "interesses_presents": interesses([m for m in s.interesses if m in s.presents]),
-            "interesses_excuses": interesses([m for m in s.interesses if m in s.excuses]),
-            "interesses_absents": interesses([m for m in s.interesses if m in s.absents]),
+            "interesses_presents": interesses([m for m in named if m in s.presents]),
+            "interesses_excuses": interesses([m for m in named if m in s.excuses]),
+            "interesses_absents": interesses([m for m in named if m in s.absents]),
             "vote": {
                 "pour": v.pour, "pour_groupes": list(v.pour_groupes),
                 "contre": v.contre, "contre_groupes": list(v.contre_groupes),

@@ -7,7 +7,7 @@ from deliberation.rules import DOSSIER, RuleInput, rule
 
 
 @rule(DOSSIER, ("seance.membre_double", "seance.interesse_inconnu", "seance.role_absent", "vote.total",
-                "vote.absents"))
+                "vote.absents", "seance.excuse_absent"))
 def check_seance(inp: RuleInput) -> list[Finding]:
     """Vote figures match the attendance; named people are members of the commission."""
     info = inp.dossier.info
@@ -28,6 +28,20 @@ def check_seance(inp: RuleInput) -> list[Finding]:
         if m not in where:
             msg = f"{m}, déclaré intéressé à l'affaire, n'est ni présent, ni excusé, ni absent"
             out.append(error("seance.interesse_inconnu", msg, s.at("interesses")))
+    for m in s.interesses_excuses:
+        state = where.get(m)
+        if state is None:
+            e = "e" if m.startswith("Mme ") else ""
+            msg = (f"{m}, dit{e} « intéressé{e} à l'affaire et excusé{e} », n'est ni présent{e}, ni excusé{e}, "
+                   f"ni absent{e}")
+            out.append(error("seance.interesse_inconnu", msg, s.at("interesses_excuses")))
+        elif state != "excusés":
+            e = "e" if m.startswith("Mme ") else ""
+            msg = (
+                f"{m} est dit{e} « intéressé{e} à l'affaire et excusé{e} » mais figure parmi les {state}, pas parmi "
+                "les excusés : excusé et absent ne sont pas la même chose dans un procès-verbal"
+            )
+            out.append(error("seance.excuse_absent", msg, s.at("interesses_excuses")))
     for role in ("president", "secretaire"):
         name = getattr(s, role)
         if name and where.get(name) != "présents":
