@@ -393,6 +393,37 @@ def import_xlsx(workbooks: tuple[Path, ...], dossier: Path, colonnes: Path | Non
     click.echo(result.summary())
 
 
+@main.command(epilog=_epilog(
+    "deliberation init phase-7-2025 --depuis annexe-4.xlsx --registre fixtures/phase-6-2024/structures.yaml",
+    "deliberation init phase-7-2025 --depuis annexe-4.xlsx --situation situation.xlsx"))
+@DOSSIER
+@click.option("--depuis", "annexe", required=True, type=click.Path(path_type=Path),
+              help="Classeur de l'annexe 4 : thématiques, opérations, lignes, codes budgétaires.")
+@click.option("--situation", type=click.Path(path_type=Path),
+              help="Situation budgétaire Excel : imputation, libellé, AE et disponible des codes de la phase.")
+@click.option("--registre", type=click.Path(path_type=Path),
+              help="structures.yaml d'une phase précédente (ou son dossier), repris avec ses commentaires.")
+@click.option("--colonnes", type=click.Path(path_type=Path, dir_okay=False),
+              help="Correspondance YAML des en-têtes (comme pour import-xlsx).")
+def init(dossier: Path, annexe: Path, situation: Path | None, registre: Path | None, colonnes: Path | None) -> None:
+    """Crée un dossier de phase depuis les classeurs de la Mission Budget ; le reste est « à compléter ».
+
+    Lignes, opérations et lignes budgétaires viennent des classeurs, le registre d'une phase précédente ;
+    la séance, l'acte, le rapport, les titres et les textes sont laissés « à compléter », chaque valeur
+    étant un constat de check à sa ligne. DOSSIER doit être absent ou vide ; tout est écrit ou rien.
+    """
+    try:
+        result = commands.init_dossier(dossier, annexe, situation, registre, colonnes)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
+    if result.failed:
+        _stop(commands.Stop(1, "création refusée : corrigez les constats ci-dessus (rien n'a été écrit)",
+                            result.findings))
+    _report(result.findings + (result.after or []), as_json=False)
+    click.echo(result.summary(dossier), err=True)
+
+
 @main.command(epilog=_epilog("deliberation schema", "deliberation schema | less"))
 def schema() -> None:
     """Affiche le format du dossier (fichier par fichier), tiré des déclarations du modèle."""

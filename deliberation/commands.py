@@ -25,7 +25,7 @@ from deliberation.bundle.lock import dossier_lock
 from deliberation.compute import figures_to_data
 from deliberation.diff import Change, Documents, compare, compare_documents, snapshot
 from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
-from deliberation.fsio import recover_files, write_file, write_files
+from deliberation.fsio import folder_refusal, recover_files, write_file, write_files, write_new_folder
 from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
 from deliberation.opendata import ScdlExport, scdl_lines, scdl_rows, to_csv
 from deliberation.outcome import Built, Checked
@@ -35,6 +35,9 @@ from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
 from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
+from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook
+from deliberation.xlsx.scaffold import Registry, Started, collect, read_registry
+from deliberation.xlsx.scaffold import files as scaffold_files
 
 if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
     from deliberation.bundle.history import Previous
@@ -327,6 +330,77 @@ def recover_import(dossier: Path) -> None:
     """After an interrupted import (Ctrl-C, SIGTERM): finish or undo what was being written, if possible."""
     with contextlib.suppress(DeliberationError, OSError), dossier_lock(dossier, shared=False):
         recover_files(dossier)
+
+
+# ---------------------------------------------------------------------------
+# init: a new phase folder from the workbooks
+
+
+def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, registre: Path | None = None,
+                 mapping: Path | None = None) -> Started:
+    """Create the phase folder ``dossier`` from an annexe 4 workbook, all or nothing (``xlsx.scaffold``).
+
+    Everything is read and checked before anything is written: the workbooks (``xlsx.reading``, as
+    ``import-xlsx`` reads them), the registry, the target (absent or empty). The files are then written
+    into a hidden folder renamed to ``dossier`` (``fsio.write_new_folder``), which is checked.
+
+    Args:
+        dossier: the folder to create (absent, or empty).
+        annexe: the annexe 4 workbook (``--depuis``).
+        situation: a budget-situation workbook (``--situation``): AE, disponible… of the codes used.
+        registre: a previous phase's ``structures.yaml`` (``--registre``), copied.
+        mapping: a declared column mapping (``--colonnes``), or None.
+
+    Returns:
+        The findings (an error: nothing written), the files written and ``check`` of the new folder.
+
+    Raises:
+        DeliberationError: the system refused a write (``WriteError``); nothing is left behind.
+
+    """
+    result = Started()
+    why = folder_refusal(dossier)
+    if why is not None:
+        result.findings.append(error("init.dossier", f"création refusée : {why} ; rien n'a été écrit "
+                                     "(choisissez un dossier absent ou vide)", Loc(str(dossier))))
+    mappings: dict[str, dict[str, str]] = {}
+    if mapping is not None:
+        mappings, f = read_mapping(mapping)
+        result.findings += f
+    books = [(annexe, ANNEXE4, "init.annexe4", "d'annexe 4 (colonnes « Ligne » et « Montant »)")]
+    if situation is not None:
+        books.append((situation, BUDGET, "init.situation", "de situation budgétaire (colonnes « Code opération » "
+                      "et « Disponible »)"))
+    tables: dict[str, list] = {}
+    for path, kind, code, what in books:
+        read, f = read_workbook(path, str(path), mappings)
+        result.findings += f
+        tables[kind] = read
+        if not any(t.kind == kind for t in read) and not any(x.loc.file.startswith(str(path)) for x in f):
+            sheets = ", ".join(f"« {t.sheet} »" for t in read)
+            result.findings.append(error(code, f"aucune feuille {what} dans ce classeur (feuilles reconnues : "
+                                         f"{sheets or 'aucune'})", Loc(str(path))))
+    reg = Registry()
+    if registre is not None:
+        found, f = read_registry(registre)
+        result.findings += f
+        reg = found or reg
+    if result.failed:
+        return result
+    sc = collect(tables[ANNEXE4], tables.get(BUDGET, []))
+    result.findings += sc.findings
+    if not sc.failed and not sc.thematiques:
+        result.findings.append(error("init.vide", "aucune ligne dans l'annexe 4 : rien à créer", Loc(str(annexe))))
+    if result.failed:
+        return result
+    files = scaffold_files(sc, reg, annexe.name, situation.name if situation is not None else None)
+    write_new_folder(dossier, files)
+    result.written = sorted(files)
+    result.thematiques, result.lignes = len(sc.thematiques), len(sc.lignes())
+    result.operations = sum(len(ops) for ops in sc.thematiques.values())
+    result.budget = len(sc.budget_order)
+    result.after = pipeline.check(Settings(source=dossier)).findings
+    return result
 
 
 # ---------------------------------------------------------------------------

@@ -29,7 +29,9 @@ import io
 import json
 import os
 import pickle
+import re
 import secrets
+import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -188,6 +190,96 @@ def write_files(root: Path, files: dict[str, bytes], before_commit=None) -> None
     if before_commit is not None:
         before_commit()
     _roll_forward(root, names)
+
+
+#: A new folder is written beside its target under this name first (``.NAME.tmp-init-<pid>-<hex>``).
+NEW_FOLDER_TMP = ".{name}.tmp-init-"
+
+
+def folder_refusal(target: Path) -> str | None:
+    """Why a new folder cannot be created at ``target`` (None: absent, or an empty folder)."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return None if target.parent.is_dir() else f"le dossier {target.parent} n'existe pas"
+    except OSError as err:
+        return os_error_text(err)
+    if stat.S_ISLNK(st.st_mode):
+        return "c'est un lien symbolique"
+    if not stat.S_ISDIR(st.st_mode):
+        return "c'est un fichier, pas un dossier"
+    try:
+        entries = os.listdir(target)
+    except OSError as err:
+        return os_error_text(err)
+    if entries:
+        return f"le dossier existe déjà et contient {len(entries)} élément(s)"
+    return None
+
+
+def write_new_folder(target: Path, files: dict[str, bytes]) -> None:
+    """Create folder ``target`` holding ``files`` (relative name → bytes), all or nothing.
+
+    The files are written into a hidden folder beside the target (each flushed to disk), which is then
+    renamed to ``target`` (absent or an empty folder). Nothing else is touched; on failure the hidden
+    folder is removed and ``target`` is as it was. Leftovers of a killed run (dead pid) are removed first.
+
+    Raises:
+        WriteError: ``target`` is refused (``folder_refusal``) or the system refused a write.
+
+    """
+    target = Path(target)
+    _sweep_new_folders(target)
+    why = folder_refusal(target)
+    if why is not None:
+        raise WriteError(f"création refusée : {target} : {why}")
+    tmp = target.parent / f"{NEW_FOLDER_TMP.format(name=target.name)}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.mkdir(tmp)  # mode from the umask, as the folder will keep
+        for rel in sorted(files):
+            if not _safe_rel(rel):
+                raise WriteError(f"écriture refusée : {rel!r} sort du dossier {target}")
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _stage(path, files[rel], path)
+        for folder in sorted({(tmp / rel).parent for rel in files}, reverse=True):
+            _fsync_dir(folder)
+        try:
+            os.rename(tmp, target)  # POSIX: replaces an empty folder at once
+        except OSError:
+            if folder_refusal(target) is not None or not target.is_dir():
+                raise
+            os.rmdir(target)  # Windows: an empty folder is not replaced by a rename
+            os.rename(tmp, target)
+        _fsync_dir(target.parent)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise WriteError(f"création impossible de {target} : {os_error_text(err)} ; rien n'a été écrit") from err
+        raise
+
+
+def _sweep_new_folders(target: Path) -> None:
+    """Remove the hidden folders killed runs of ``write_new_folder`` left beside ``target`` (their pid is dead)."""
+    prefix = NEW_FOLDER_TMP.format(name=target.name)
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid, _, rest = entry.name[len(prefix):].partition("-")
+        if not (pid.isdigit() and re.fullmatch(r"[0-9a-f]{8}", rest)) or int(pid) == os.getpid():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (OSError, OverflowError):
+            continue
 
 
 def _roll_back(root: Path, names: list[str]) -> None:

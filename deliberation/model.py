@@ -109,6 +109,8 @@ class Node:
 
     loc: Loc = field(default=Loc("?"), compare=False)
     locs: dict = field(default_factory=dict, compare=False, repr=False)
+    #: Fields written « à compléter » (``schema.BLANK``): absent, and already reported as such.
+    blanks: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def at(self, name: str) -> Loc:
         """Location of field ``name`` (falls back to the object's location)."""
@@ -395,7 +397,8 @@ class PhaseInfo(Node):
         required=False,
     )
     alias_territoires: dict = spec(
-        NamedOf(ListOf(Choice(*TERRITOIRES)), "un dictionnaire alias → territoires"),
+        NamedOf(ListOf(Choice(*TERRITOIRES)), "un dictionnaire alias → territoires",
+                "territoires couverts par l'alias"),
         "Noms de territoire admis en plus des neuf MDS (nom → territoires couverts).",
         required=False, default={},
     )

@@ -64,6 +64,30 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and not node.style and node.value in _NULLS
 
 
+#: The marker of a value left to complete (``date: à compléter``): what ``deliberation init`` writes for
+#: every value its workbook does not carry. Read as absent, with an error at its line (``schema.a_completer``).
+BLANK = "à compléter"
+
+
+def is_blank(node: Node) -> bool:
+    """A scalar that says « à compléter » (any case, accents optional, extra spaces allowed)."""
+    if not isinstance(node, ScalarNode) or len(node.value) > 40:
+        return False
+    text = unicodedata.normalize("NFKD", node.value)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.lower().split()) == "a completer"
+
+
+def blank_message(path: str, doc: str) -> str:
+    """« seance.date à compléter : date de la réunion » — what the finding of a blank says."""
+    label = re.sub(r"\s*\([^()]*\)", "", doc.split(" ; ")[0]).strip().rstrip(".").strip()
+    if not label or label.startswith("«"):
+        return f"{path} à compléter"
+    if not label[1:2].isupper():
+        label = label[0].lower() + label[1:]
+    return f"{path} à compléter : {label}"
+
+
 def _describe(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "un dictionnaire"
@@ -383,6 +407,7 @@ def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=N
         given[name] = (knode, vnode)
     values: dict[str, Any] = {}
     locs: dict[str, Loc] = {}
+    blanks: set[str] = set()
     if key_field:
         values[key_field] = key
         locs[key_field] = ctx.loc(key_node, f"{path}")
@@ -398,11 +423,17 @@ def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=N
             if f.metadata["required"]:
                 ctx.add("schema.manquant", f"valeur manquante pour « {name} »", vnode, p)
             continue
+        if is_blank(vnode):
+            ctx.add("schema.a_completer", blank_message(p, f.metadata["doc"]), vnode, p)
+            blanks.add(name)
+            continue
         try:
             values[name] = f.metadata["kind"].convert(vnode, ctx, p)
         except Invalid as inv:
             ctx.add(inv.code, f"{name} : {inv.message}", vnode, p)
     loc = ctx.loc(key_node if key_node is not None else node, path)
+    if blanks:
+        values["blanks"] = frozenset(blanks)
     return cls(**values, loc=loc, locs=locs)
 
 
@@ -469,8 +500,8 @@ class OneFigure(Kind):
 class NamedOf(Kind):
     """``nom: valeur`` mapping → ``{nom: (valeur, location of the name)}``; a bad value is a finding."""
 
-    def __init__(self, value: Kind, label: str = "un dictionnaire"):
-        self.value, self.label = value, label
+    def __init__(self, value: Kind, label: str = "un dictionnaire", item_doc: str = ""):
+        self.value, self.label, self.item_doc = value, label, item_doc
 
     def convert(self, node, ctx, path):
         if not isinstance(node, MappingNode):
@@ -479,6 +510,10 @@ class NamedOf(Kind):
         for knode, vnode in node.value:
             name = Text().convert(knode, ctx, path)
             p = f"{path}.{name}"
+            if is_blank(vnode):  # the name is declared, its value is to complete
+                ctx.add("schema.a_completer", blank_message(p, self.item_doc), vnode, p)
+                out[name] = ((), ctx.loc(knode, p))
+                continue
             try:
                 value = self.value.convert(vnode, ctx, p)
             except Invalid as inv:

@@ -42,7 +42,7 @@ def check_form(act: Act, modeles: dict) -> list[Finding]:
                              f"mais cite la convention type ({m.id}) ; il faut un avenant", ligne.at("document")))
     avenant_models = [k for k in seen if modeles[k].type == "avenant"]
     missing = unmerged(avenant_models, modeles)
-    if missing:
+    if missing and not any("fusion" in modeles[k].blanks for k in avenant_models):  # else: « à compléter »
         a, b = missing[0]
         second = seen[avenant_models[1]]
         out.append(error(
@@ -148,8 +148,8 @@ def check_conformity(act: Act, d) -> list[Finding]:
     """
     modeles = d.info.modeles if d.info else {}
     cited = [modeles[k] for k in act.modeles_cites if k in modeles and modeles[k].type == "avenant"]
-    if act.kind != "avenant" or act.is_model or not cited:
-        return []
+    if act.kind != "avenant" or act.is_model or not cited or any("clauses" in m.blanks for m in cited):
+        return []  # a model whose articles are « à compléter » is reported as such (schema.a_completer)
     voted = {m.id: d.textes_modeles[m.id] for m in cited if m.id in d.textes_modeles}
     want: list[str] = []
     for m in cited:
@@ -440,7 +440,7 @@ def check_empty_models(d) -> list[Finding]:
                     "et les avenants qui le citent lui sont comparés comme à un avenant qui ne modifie rien",
                     m.loc)
             for m in modeles.values()
-            if m.type == "avenant" and not m.clauses and m.id not in d.textes_modeles]
+            if m.type == "avenant" and not m.clauses and m.id not in d.textes_modeles and "clauses" not in m.blanks]
 
 
 def check_filled_models(d, acts) -> list[Finding]:

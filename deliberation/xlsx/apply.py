@@ -42,11 +42,11 @@ from deliberation.xlsx.reading import (
     Value,
     cell_loc,
     cell_text,
-    clip,
     column_of,
     convert,
     read_mapping,
     read_workbook,
+    typed_row,
 )
 from deliberation.xlsx.yamledit import (
     LIGNE_ORDER,
@@ -146,23 +146,7 @@ class _Apply:
         self.result.ignored_headers += [f"{table.sheet} : « {h} »" for h in table.ignored]
 
     def _typed(self, values: dict[str, Value]) -> dict[str, object] | None:
-        typed: dict[str, object] = {}
-        ok = True
-        for key, value in values.items():
-            if key in ("proposition", "solde", "nom") and value.formula is not None:
-                continue
-            if value.formula is not None:
-                self.result.findings.append(warning(
-                    "xlsx.formule", f"formule sans valeur enregistrée ({clip(value.formula)}) : valeur ignorée ; "
-                    "enregistrez le classeur dans Excel ou LibreOffice, ou saisissez la valeur", cell_loc(value.where)))
-                continue
-            v, finding = convert(key, value)
-            if finding is not None:
-                self.result.findings.append(finding)
-                ok = False
-            else:
-                typed[key] = v
-        return typed if ok else None
+        return typed_row(values, self.result.findings)
 
     def annexe4_row(self, table: Table, values: dict[str, Value]) -> int:
         if "id" not in values:

@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 
-from deliberation.findings import Finding, Loc, error
+from deliberation.findings import Finding, Loc, error, warning
 from deliberation.fmt import date_short, number, plain
 from deliberation.load.yaml import _PlainResolver
 from deliberation.messages import library_error, os_reason, yaml_problem
@@ -781,6 +781,30 @@ def convert(key: str, value: Value) -> tuple[object | None, Finding | None]:
         return KINDS[key].convert(ScalarNode("tag:yaml.org,2002:str", text), None, ""), None
     except Invalid as inv:
         return None, error("xlsx.valeur", f"{_FIELD_NAMES.get(key, key)} : {inv.message}", loc)
+
+
+def typed_row(values: dict[str, Value], findings: list[Finding]) -> dict[str, object] | None:
+    """A row's cells converted (``convert``); None when one cannot be, its finding added to ``findings``.
+
+    A formula Excel stored no value for is ignored with a warning (computed columns silently).
+    """
+    typed: dict[str, object] = {}
+    ok = True
+    for key, value in values.items():
+        if key in ("proposition", "solde", "nom") and value.formula is not None:
+            continue
+        if value.formula is not None:
+            findings.append(warning(
+                "xlsx.formule", f"formule sans valeur enregistrée ({clip(value.formula)}) : valeur ignorée ; "
+                "enregistrez le classeur dans Excel ou LibreOffice, ou saisissez la valeur", cell_loc(value.where)))
+            continue
+        v, finding = convert(key, value)
+        if finding is not None:
+            findings.append(finding)
+            ok = False
+        else:
+            typed[key] = v
+    return typed if ok else None
 
 
 _FIELD_NAMES = {"debut": "début", "fin": "fin", "id": "ligne", "unite": "unité", "libelle": "libellé"}
