@@ -143,7 +143,8 @@ def table(findings: list[Finding], base: str | None, width: int = WIDTH) -> list
     order = {i: n for n, i in enumerate(dict.fromkeys(i for _, items in rows.values() for i in items))}
     values = sorted(count, key=lambda i: (-count[i], order[i]))
     everywhere = [i for i in values if count[i] == len(rows)] if len(rows) > 1 else []
-    columns = [i for i in values if i not in everywhere][: len(KEYS)]
+    columns = [i for i in values if i not in everywhere]
+    columns, beyond = columns[: len(KEYS)], columns[len(KEYS):]
     lines = [format_finding(replace(first, message=f"{len(findings)} × {_what(first)}"), base)]
     if everywhere:
         lines.extend(_wrap([f"partout ({len(everywhere)}) :", *(f"{v}," for v in everywhere[:-1]), everywhere[-1]],
@@ -157,6 +158,9 @@ def table(findings: list[Finding], base: str | None, width: int = WIDTH) -> list
         marks = gap.join("✗" if c in items else "·" for c in columns)
         lines.append(_cut(f"  {locs[subject]:<{loc_w}}  {marks}{'  ' if marks else ''}{subject}".rstrip(), width))
     lines.extend(_wrap([f"{KEYS[k]} {c}" for k, c in enumerate(columns)], width, sep="   "))
+    if beyond:  # more values than letters: named, their rows in -v
+        lines.extend(_wrap([f"et {len(beyond)} autre(s) valeur(s) (lignes : -v) :",
+                            *(f"{v}," for v in beyond[:-1]), beyond[-1]], width, sep=" "))
     return lines
 
 

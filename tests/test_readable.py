@@ -220,3 +220,17 @@ def test_demo_fits_one_screen(tmp_path):
     assert _summary(text.split("0 erreur(s)")[0] + "\n") == {(c, "WARNING"): n for c, n in codes.items()}
     assert text.count("[acte.incomplet]") == 0 and "0 erreur(s), 30 avertissement(s)" in text
     assert f"fichier(s) écrit(s) dans {tmp_path / 'demo'}" in text
+
+
+def test_a_table_names_every_value_even_beyond_its_letters():
+    from deliberation import readable
+    from deliberation.findings import Loc, warning
+
+    found = [warning("x.liste", f"S{i} : il manque : v{i}", Loc("f.yaml", i), subject=f"S{i}", items=(f"v{i}",))
+             for i in range(1, 60)]
+    lines = readable.render(found, "lisible")
+    text = "\n".join(lines)
+    assert lines[0] == "f.yaml:1: WARNING: 59 × il manque [x.liste]"
+    assert all(re.search(rf"\bv{i}\b", text) for i in range(1, 60))
+    assert "et 7 autre(s) valeur(s) (lignes : -v) : v53, v54, v55, v56, v57, v58, v59" in text
+    assert lines[-1].startswith("  avertissement   59  x.liste  S1 : il manque : v1")
