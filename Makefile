@@ -30,10 +30,11 @@ grammalecte:
 	  echo "Installation de Grammalecte (python3-grammalecte)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grammalecte >/dev/null; }
 
+# The example's figures, then its bundle: each finding code once, with its count (the findings in full:
+# `deliberation check fixtures/phase-6-2024`).
 demo: $(BIN)/deliberation libreoffice
-	$(BIN)/deliberation check $(EXAMPLE)
-	$(BIN)/deliberation figures $(EXAMPLE)
-	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024
+	$(BIN)/deliberation figures $(EXAMPLE) --resume
+	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024 --resume
 
 test: $(BIN)/deliberation libreoffice grammalecte
 	$(BIN)/ruff check deliberation tests bench tools

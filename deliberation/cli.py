@@ -7,14 +7,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from deliberation import __version__, clifr, commands
+from deliberation import __version__, clifr, commands, readable
 from deliberation.diff import documents_text, table, to_json
-from deliberation.findings import DeliberationError, Severity, findings_to_json, format_finding, has_errors
+from deliberation.findings import DeliberationError, findings_to_json, format_finding, has_errors
 from deliberation.settings import Settings
 
 clifr.install()  # click's help headings and usage errors in French
@@ -71,8 +72,20 @@ FICHES = click.option("--fiches", type=click.Path(path_type=Path, file_okay=Fals
                       help="Dossier de fiches de dispositif à la place de celles du moteur "
                            "(deliberation/annexes/dispositifs) ; les dispositifs/ du dossier restent prioritaires.")
 
-QUIET = click.option("-q", "--silencieux", "quiet", is_flag=True,
-                     help="N'affiche ni la progression ni le résumé final (les constats restent affichés).")
+
+
+def _level(command: Callable) -> Callable:
+    """How much of the findings to print (``readable.LEVELS``): ``-q``, ``--resume``, the default, ``-v``."""
+    for option in reversed((
+        click.option("-q", "--silencieux", "level", flag_value="silencieux",
+                     help="N'affiche que les erreurs et les totaux."),
+        click.option("--resume", "level", flag_value="resume",
+                     help="N'affiche qu'une ligne par code de constat (gravité, nombre, un exemple) et les totaux."),
+        click.option("-v", "--detail", "level", flag_value="detail",
+                     help="Affiche chaque constat sur sa ligne, sans regroupement ni tableau."),
+    )):
+        command = option(command)
+    return command
 
 
 class _Progress:
@@ -119,16 +132,15 @@ def _catalogue(fiches: Path | None) -> dict:
     return {"annexes": (fiches,)} if fiches is not None else {}
 
 
-def _report(findings, as_json: bool) -> None:
+def _report(findings, as_json: bool, level: str | None = "detail") -> None:
+    """The findings as JSON, or as lines at ``level`` (None: the readable default) then the totals on stderr."""
     base = os.getcwd()
     if as_json:
         click.echo(findings_to_json(findings, base))
         return
-    for f in findings:
-        click.echo(format_finding(f, base))
-    n_err = sum(f.severity is Severity.ERROR for f in findings)
-    n_warn = len(findings) - n_err
-    click.echo(f"{n_err} erreur(s), {n_warn} avertissement(s)", err=True)
+    for line in readable.render(findings, level or "lisible", base):
+        click.echo(line)
+    click.echo(readable.totals(findings), err=True)
 
 
 def _stop(stop: commands.Stop) -> NoReturn:
@@ -179,7 +191,9 @@ def main() -> None:
 
 
 @main.command(epilog=_epilog("deliberation check fixtures/phase-6-2024",
-                             "deliberation check fixtures/phase-6-2024 --strict --actes",
+                             "deliberation check fixtures/phase-6-2024 --resume",
+                             "deliberation check fixtures/phase-6-2024 -v | grep acte.incomplet",
+                             "deliberation check fixtures/phase-6-2024 --strict --actes -q",
                              "deliberation check fixtures/phase-6-2024 --json > constats.json",
                              "deliberation check --liste-regles"))
 @DOSSIER
@@ -189,21 +203,30 @@ def main() -> None:
 @FICHES
 @click.option("--liste-regles", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules,
               help="Liste les règles de contrôle, leurs codes et leur gravité, puis s'arrête.")
-def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path | None) -> None:
-    """Contrôle un dossier de phase et liste tous les constats."""
+@_level
+def check(dossier: Path, strict: bool, as_json: bool, actes: bool, fiches: Path | None, level: str | None) -> None:
+    """Contrôle un dossier de phase et liste tous les constats.
+
+    Par défaut : les erreurs, puis les avertissements ; les constats d'un même code sur un même sujet
+    (un acte, une ligne…) sur une seule ligne (« +N autres : l.X, l.Y ») ; les documents produits comme
+    PROJET en un tableau acte × valeur à compléter ; puis une ligne par code et les totaux. Chaque
+    constat garde son « fichier:ligne: ». --json et -v donnent tous les constats, un par ligne.
+    """
     result = commands.check(Settings(source=dossier, strict=strict, actes=actes, **_catalogue(fiches)))
-    _report(result.findings, as_json)
+    _report(result.findings, as_json, level)
     sys.exit(1 if has_errors(result.findings, strict) else 0)
 
 
 @main.command(epilog=_epilog("deliberation figures fixtures/phase-6-2024",
+                             "deliberation figures fixtures/phase-6-2024 --resume",
                              "deliberation figures fixtures/phase-6-2024 --json"))
 @DOSSIER
 @click.option("--json", "as_json", is_flag=True, help="Chiffres au format JSON.")
-def figures(dossier: Path, as_json: bool) -> None:
+@click.option("--resume", is_flag=True, help="Sans le tableau des lignes : opérations, thématiques, budget, phase.")
+def figures(dossier: Path, as_json: bool, resume: bool) -> None:
     """Affiche les chiffres calculés : lignes, opérations, thématiques, budget, phase."""
     try:
-        text, errors = commands.figures(Settings(source=dossier), as_json)
+        text, errors = commands.figures(Settings(source=dossier), as_json, lines=not resume)
     except commands.Stop as stop:
         _stop(stop)
     click.echo(text)
@@ -215,6 +238,7 @@ def figures(dossier: Path, as_json: bool) -> None:
 @main.command(epilog=_epilog("deliberation build fixtures/phase-6-2024",
                              "deliberation build fixtures/phase-6-2024 -o build/phase-6 --sans-pdf",
                              "deliberation build fixtures/phase-6-2024 --final --pdfa -j 4",
+                             "deliberation build fixtures/phase-6-2024 --resume",
                              "deliberation build fixtures/phase-6-2024 --modeles mes-modeles -q"))
 @DOSSIER
 @click.option("-o", "--sortie", "output", type=click.Path(path_type=Path),
@@ -230,15 +254,18 @@ def figures(dossier: Path, as_json: bool) -> None:
               help="Dossier de modèles Word et de textes de clauses (par défaut : ceux du moteur, "
                    "deliberation/templates).")
 @FICHES
-@QUIET
+@_level
 def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf: bool, pdfa: bool,
-          jobs: int, templates: Path | None, fiches: Path | None, quiet: bool) -> None:
+          jobs: int, templates: Path | None, fiches: Path | None, level: str | None) -> None:
     """Contrôle le dossier puis produit les documents (rien n'est écrit en cas d'erreur).
 
     Produit les fichiers Word et, sauf --sans-pdf, leur PDF, le dossier fusionné bundle.pdf (sommaire,
     signets, numéros de page) et manifest.json (empreintes des entrées et des sorties). Pendant la
     conversion PDF, une barre de progression (dans un terminal) ou une ligne par lot (sinon) ; rien avec -q.
+    Les constats s'affichent comme avec « deliberation check » (mêmes options -q, --resume, -v) ; avec -q,
+    ni progression ni ligne finale.
     """
+    quiet = level == "silencieux"
     out = output or Path("build") / dossier.resolve().name
     with _pdf_progress(enabled=not (quiet or no_pdf)) as progress:
         settings = Settings(source=dossier, out_dir=out, strict=strict, final=final, pdf=not no_pdf, pdfa=pdfa,
@@ -254,7 +281,7 @@ def build(dossier: Path, output: Path | None, strict: bool, final: bool, no_pdf:
             progress.end()
             click.echo(f"production interrompue : rien de partiel n'est laissé dans {out}", err=True)
             sys.exit(130)
-    _report(result.checked.findings, as_json=False)
+    _report(result.checked.findings, as_json=False, level=level)
     if result.unchanged:
         click.echo(f"aucun document modifié : {out} est conservé tel quel (version {result.version})", err=True)
         return

@@ -73,8 +73,10 @@ def list_rules() -> str:
     return head + "\n".join(line.rstrip() for line in table.split("\n"))
 
 
-def figures(settings: Settings, as_json: bool = False) -> tuple[str, int]:
+def figures(settings: Settings, as_json: bool = False, lines: bool = True) -> tuple[str, int]:
     """The computed figures as tables (or JSON), and the number of errors in the dossier.
+
+    ``lines``: the tables start with every funding line (JSON always has them).
 
     Raises:
         Stop: the dossier cannot be read (its findings; exit 1).
@@ -84,7 +86,7 @@ def figures(settings: Settings, as_json: bool = False) -> tuple[str, int]:
     if checked.dossier is None:
         raise Stop(1, findings=checked.findings)
     data = figures_to_data(checked.dossier, checked.figures)
-    text = json.dumps(data, ensure_ascii=False, indent=2) if as_json else figures_table(data)
+    text = json.dumps(data, ensure_ascii=False, indent=2) if as_json else figures_table(data, lines)
     return text, sum(f.severity is Severity.ERROR for f in checked.findings)
 
 

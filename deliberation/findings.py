@@ -43,20 +43,22 @@ class Finding:
     severity: Severity
     message: str
     loc: Loc
+    subject: str = ""  # what the finding is about (an act, a line…): findings of one code on one subject group
+    items: tuple[str, ...] = ()  # the values the message lists (an act's missing values): shown as a table
 
     def sort_key(self) -> tuple:
         """Order findings by file, line, then code and message (deterministic output)."""
         return (self.loc.file, self.loc.line, self.code, self.message)
 
 
-def error(code: str, message: str, loc: Loc) -> Finding:
-    """Build an ERROR finding."""
-    return Finding(code, Severity.ERROR, message, loc)
+def error(code: str, message: str, loc: Loc, subject: str = "", items: tuple[str, ...] = ()) -> Finding:
+    """Build an ERROR finding (``subject`` and ``items``: see ``Finding``)."""
+    return Finding(code, Severity.ERROR, message, loc, subject, tuple(items))
 
 
-def warning(code: str, message: str, loc: Loc) -> Finding:
-    """Build a WARNING finding."""
-    return Finding(code, Severity.WARNING, message, loc)
+def warning(code: str, message: str, loc: Loc, subject: str = "", items: tuple[str, ...] = ()) -> Finding:
+    """Build a WARNING finding (``subject`` and ``items``: see ``Finding``)."""
+    return Finding(code, Severity.WARNING, message, loc, subject, tuple(items))
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -29,8 +29,8 @@ def _vol(t: dict) -> str:
     return ", ".join(f"{_n(v)} {u}" for u, v in t["volumes"].items())
 
 
-def figures_table(data: dict) -> str:
-    """Render figures data (see ``compute.figures_to_data``) as plain-text tables."""
+def figures_table(data: dict, lines: bool = True) -> str:
+    """Render figures data (see ``compute.figures_to_data``) as plain-text tables (``lines``: with every line)."""
     out = []
     rows = []
     for t in data["thematiques"]:
@@ -38,7 +38,8 @@ def figures_table(data: dict) -> str:
             for li in o["detail"]:
                 rows.append([f"{t['numero']}.{o['numero']}", li["id"] or "?", li["structure"] or "?",
                              li["territoire"] or "?", _m(li["montant"])])
-    out.append("LIGNES\n" + _table(["op.", "ligne", "structure", "territoire", "montant"], rows, {4}))
+    if lines:
+        out.append("LIGNES\n" + _table(["op.", "ligne", "structure", "territoire", "montant"], rows, {4}))
     rows = []
     for t in data["thematiques"]:
         for o in t["operations"]:

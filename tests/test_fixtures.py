@@ -27,7 +27,7 @@ def golden(name: str, actual: str) -> str:
 
 
 def test_as_written_reports_the_seed_mistakes():
-    out = cli("check", "fixtures/phase-6-2024-as-written")
+    out = cli("check", "-v", "fixtures/phase-6-2024-as-written")  # every finding, one per line
     assert out.returncode == 1
     assert out.stdout == golden("phase-6-2024-as-written/findings.txt", out.stdout)
     text = out.stdout
@@ -44,7 +44,7 @@ def test_as_written_reports_the_seed_mistakes():
 
 
 def test_corrected_dossier_has_no_error():
-    out = cli("check", "fixtures/phase-6-2024")
+    out = cli("check", "-v", "fixtures/phase-6-2024")
     assert out.returncode == 0, out.stdout
     assert ": ERROR:" not in out.stdout
     codes = collections.Counter(re.findall(r"\[([a-z_.]+)\]$", out.stdout, re.M))

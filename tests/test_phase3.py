@@ -41,7 +41,7 @@ def test_corrected_phase_has_no_finding():
 
 
 def test_errors_variant_fires_each_rule_once_golden():
-    out = cli("check", "fixtures/phase-3-2026-erreurs")
+    out = cli("check", "-v", "fixtures/phase-3-2026-erreurs")  # every finding, one per line
     assert out.returncode == 1
     assert out.stdout == golden("phase-3-2026-erreurs/findings.txt", out.stdout)
     codes = sorted(line.rsplit("[", 1)[1].rstrip("]") for line in out.stdout.splitlines())

@@ -181,7 +181,7 @@ def check_conformity(act: Act, d) -> list[Finding]:
     if not want:
         parts.insert(0, "le modèle ne déclare aucun article (ni `clauses`, ni texte voté) : il ne modifie rien")
     return [warning("acte.modele_divergent", f"{act.label} : l'avenant déduit des données diffère de "
-                    f"{names} — " + " ; ".join(parts), ligne.at("document"))]
+                    f"{names} — " + " ; ".join(parts), ligne.at("document"), subject=act.label)]
 
 
 def check_decisions(act: Act) -> list[Finding]:
@@ -192,11 +192,11 @@ def check_decisions(act: Act) -> list[Finding]:
         if d.undecided:
             out.append(warning("acte.clause_indecise", f"{act.label} : {CLAUSE_LABELS[d.clause]} — {d.reason} ; "
                                f"déclarez « clauses: {{{d.clause}: oui|non}} » dans la convention (l'article est "
-                               f"{'inclus' if d.included else 'omis'} en attendant)", where))
+                               f"{'inclus' if d.included else 'omis'} en attendant)", where, subject=act.label))
         if d.explicit and d.rule_verdict is not None and d.rule_verdict != d.included and not act.is_model:
             out.append(warning("acte.clause_contredite", f"{act.label} : {CLAUSE_LABELS[d.clause]} — le registre "
                                f"dit {'oui' if d.included else 'non'} alors que les données disent "
-                               f"{'oui' if d.rule_verdict else 'non'}", d.data[-1].loc or where))
+                               f"{'oui' if d.rule_verdict else 'non'}", d.data[-1].loc or where, subject=act.label))
     return out
 
 
@@ -206,9 +206,10 @@ def check_blanks(act: Act, d, final: bool = False) -> list[Finding]:
     if not blanks:
         return []
     make = error if final else warning
-    labels = ", ".join(dict.fromkeys(b.label for b in blanks))
+    labels = tuple(dict.fromkeys(b.label for b in blanks))
     verdict = "production définitive impossible" if final else "le document est produit comme PROJET"
-    return [make("acte.incomplet", f"{act.label} : {verdict}, valeur(s) à compléter : {labels}", blanks[0].loc)]
+    return [make("acte.incomplet", f"{act.label} : {verdict}, valeur(s) à compléter : {', '.join(labels)}",
+                 blanks[0].loc, subject=act.label, items=labels)]
 
 
 @rule(DOSSIER, ("fiche.champ_inconnu",))

@@ -77,7 +77,7 @@ def funding_gaps(act: Act) -> list[Finding]:
         return warning("acte.echeancier_lacune", f"{act.label} : aucun financement du {fmt.date_short(debut)} au "
                        f"{fmt.date_short(fin)} ({(fin - debut).days + 1} jours) entre la fin de la convention "
                        f"({fmt.date_short(conv.periode.fin)}) et {after} : l'échéancier de la convention prolongée "
-                       "a un trou", ligne.at("periode"))
+                       "a un trou", ligne.at("periode"), subject=act.label)
 
     for ligne in funded:
         debut = ligne.periode.debut

@@ -69,7 +69,7 @@ def _compare(scope: str, a: Annonce, found, computed_as: str, known=None) -> lis
         diff = " " + gap(Decimal(declared), Decimal(found), unit)
     source = f" — {a.source}" if a.source else ""
     msg = f"{label} {scope} : annoncé {_fmt(a.quoi, declared)}, {computed_as} {_fmt(a.quoi, found)}{diff}{source}"
-    return [error(f"annonce.{a.quoi}", msg, a.loc)]
+    return [error(f"annonce.{a.quoi}", msg, a.loc, subject=f"{label} {scope}")]
 
 
 def _from_totaux(t: Totaux, quoi: str):
