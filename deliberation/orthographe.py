@@ -18,11 +18,13 @@ Results are cached: each text in the process, each word's dictionary verdict on 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import glob
 import hashlib
 import importlib
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -211,8 +213,10 @@ def _load_speller(folder: Path):
     spellchecker = importlib.import_module(f"{_PACKAGE}.spellchecker")
     checker = spellchecker.SpellChecker.__new__(spellchecker.SpellChecker)
     checker.loadLexicographer = lambda _lang: None  # it would import the whole grammar checker by name
-    checker.__init__("fr")
-    checker.lexicographer = importlib.import_module(f"{_PACKAGE}.lexgraph_fr")
+    with contextlib.redirect_stdout(io.StringIO()):  # the dictionary prints that it missed it, on stdout
+        checker.__init__("fr")
+    lexgraph = importlib.import_module(f"{_PACKAGE}.lexgraph_fr")
+    checker.lexicographer = checker.oMainDic.lexicographer = lexgraph
     return checker
 
 
@@ -292,9 +296,11 @@ class Speller:
     """Checks texts against a dictionary and a glossary; each text's result is kept for the process."""
 
     _texts: dict[tuple[str, str], tuple[Miss, ...]] = {}  # (glossary key, text) → misses
+    _by_glossary: dict[str, dict[str, tuple[Miss, ...]]] = {}
 
     def __init__(self, dic: Dictionary, glossary: Glossary):
         self.dic, self.glossary, self.gkey = dic, glossary, glossary.key
+        self._tokens = self._by_glossary.setdefault(self.gkey, {})  # token → its unknown words (offsets in it)
 
     def check(self, text: str) -> tuple[Miss, ...]:
         """The words of ``text`` that neither the glossary nor the dictionary knows, in order."""
@@ -307,20 +313,27 @@ class Speller:
     def _check(self, text: str) -> list[Miss]:
         prose = _NOT_PROSE.sub(lambda m: " " * len(m.group()), text) if _MAYBE_NOT_PROSE.search(text) else text
         out: list[Miss] = []
+        tokens = self._tokens
         for m in _WORD.finditer(prose):
-            token, start = m.group(), m.start()
-            if any(c.isdigit() for c in token):
-                continue
-            if (e := _ELISION.match(token)) is not None:
-                token, start = token[e.end():], start + e.end()
-            if self.glossary.accepts(token):
-                continue
-            parts = [(token, start)] if "-" not in token else \
-                [(p.group(), start + p.start()) for p in re.finditer(r"[^-]+", token)]
-            for part, at in parts:
-                if (miss := self._word(part, at)) is not None:
-                    out.append(miss)
+            token = m.group()
+            found = tokens.get(token)
+            if found is None:
+                found = tokens[token] = tuple(self._token(token))
+            out += [Miss(miss.word, m.start() + miss.start, miss.sigle, miss.suggestions) for miss in found]
         return out
+
+    def _token(self, token: str) -> list[Miss]:
+        """The unknown words of one token (offsets relative to the token): its hyphenated parts, elision aside."""
+        if any(c.isdigit() for c in token):
+            return []
+        start = 0
+        if (e := _ELISION.match(token)) is not None:
+            token, start = token[e.end():], e.end()
+        if self.glossary.accepts(token):
+            return []
+        parts = [(token, start)] if "-" not in token else \
+            [(p.group(), start + p.start()) for p in re.finditer(r"[^-]+", token)]
+        return [miss for part, at in parts if (miss := self._word(part, at)) is not None]
 
     def _word(self, word: str, start: int) -> Miss | None:
         if len(word) < 2 or self.glossary.accepts(word):

@@ -10,7 +10,7 @@ located on its own line, inside a multi-line text too. See :mod:`deliberation.or
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import re
 from pathlib import Path
 
@@ -92,23 +92,37 @@ def _dossier_texts(d: Dossier):
             yield from _node_texts(node)
 
 
-def _node_texts(node: Node):
-    skip = NOT_PROSE.get(type(node).__name__, ())
-    for f in schema_fields(type(node)):
-        value = getattr(node, f.name, None)
-        if value is None or f.name in skip:
-            continue
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, str], ...]:
+    """The fields of ``cls`` to read: ``(name, "text" | "texts" | "nodes")``, computed once per class."""
+    skip = NOT_PROSE.get(cls.__name__, ())
+    plan = []
+    for f in schema_fields(cls):
         kind = f.metadata["kind"]
         inner = kind.item if isinstance(kind, ListOf) else kind
-        if isinstance(inner, Text):
-            if inner.pattern is None:  # a pattern: a code, an identifier or a member's name
-                for text in (value if isinstance(kind, ListOf) else (value,)):
-                    if isinstance(text, str):
-                        yield text, node.at(f.name)
+        if f.name in skip:
+            continue
+        if isinstance(inner, Text) and inner.pattern is None:  # a pattern: a code, an identifier, a member
+            plan.append((f.name, "texts" if isinstance(kind, ListOf) else "text"))
         elif isinstance(inner, (Record, MapOf)):
+            plan.append((f.name, "nodes"))
+    return tuple(plan)
+
+
+def _node_texts(node: Node):
+    for name, mode in _plan(type(node)):
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if mode == "text":
+            yield value, node.locs.get(name, node.loc)
+        elif mode == "texts":
+            loc = node.locs.get(name, node.loc)
+            yield from ((text, loc) for text in value if isinstance(text, str))
+        else:
             children = value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else (value,)
             for child in children:
-                if dataclasses.is_dataclass(child) and isinstance(child, Node):
+                if isinstance(child, Node):
                     yield from _node_texts(child)
 
 
