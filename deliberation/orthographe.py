@@ -29,13 +29,16 @@ import os
 import re
 import sys
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from deliberation.findings import Finding, Loc, warning
-from deliberation.fsio import cache_get, cache_put
+from deliberation.fsio import cache_dir, cache_get, cache_put
+from deliberation.load.yaml import compose_text
 
 #: Where the Grammalecte package is looked for when ``DELIBERATION_GRAMMALECTE`` is not set.
 SYSTEM_DIRS = ("/usr/lib/python3/dist-packages",)
@@ -122,8 +125,6 @@ def load_glossary(*paths: Path) -> tuple[Glossary, list[Finding]]:
     A file maps each section (``sigles``, ``territoires``, ``noms``, ``mots``) to a list of entries
     ``{mot: …, source: …}``: the word, and why it is a word (where it is defined or used).
     """
-    from deliberation.load.yaml import compose_text  # the loader's YAML, with line marks
-
     g = Glossary()
     findings: list[Finding] = []
     for path in paths:
@@ -282,7 +283,7 @@ def dictionary() -> Dictionary | None:
     folder = grammalecte_dir()
     if folder is None:
         return None
-    key = str(folder)
+    key = f"{folder}|{cache_dir()}"  # a dictionary per cache folder: each folder gets the verdicts it lacks
     if key not in _DICTIONARIES:
         _DICTIONARIES[key] = Dictionary(folder)
     return _DICTIONARIES[key]
@@ -362,11 +363,10 @@ def template_texts(path: Path) -> list[tuple[int, str]]:
 
     Cached on disk by the file's content: the shipped templates are read once per machine.
     """
-    import zipfile
-
-    from lxml import etree
-
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
     key = hashlib.sha256(b"orthographe-docx|" + _VERSION.encode() + b"|" + data).hexdigest()
     cached = cache_get(key)
     if isinstance(cached, list):
@@ -374,18 +374,21 @@ def template_texts(path: Path) -> list[tuple[int, str]]:
     w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     out: list[tuple[int, str]] = []
     n = 0
-    with zipfile.ZipFile(path) as z:
-        names = ["word/document.xml", *sorted(x for x in z.namelist() if re.fullmatch(
-            r"word/(?:header|footer)\d*\.xml", x))]
-        for name in names:
-            if name not in z.namelist():
-                continue
-            tree = etree.fromstring(z.read(name))  # noqa: S320 - the engine's own templates
-            for p in tree.iter(f"{w}p"):
-                n += 1
-                text = "".join(t.text or "" for t in p.iter(f"{w}t"))
-                if text.strip():
-                    out.append((n, text))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = ["word/document.xml", *sorted(x for x in z.namelist() if re.fullmatch(
+                r"word/(?:header|footer)\d*\.xml", x))]
+            for name in names:
+                if name not in z.namelist():
+                    continue
+                tree = ElementTree.fromstring(z.read(name))  # noqa: S314 - a template, read as data
+                for p in tree.iter(f"{w}p"):
+                    n += 1
+                    text = "".join(t.text or "" for t in p.iter(f"{w}t"))
+                    if text.strip():
+                        out.append((n, text))
+    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError, ValueError):
+        return []  # an unreadable template stops the build, which says so (exit 3)
     cache_put(key, out)
     return out
 

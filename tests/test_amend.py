@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "fixtures" / "phase-6-2024"
 AMENDED = ROOT / "fixtures" / "phase-6-2024-amended"
 PDC = "actes/pas-de-calais-actif/avenant-2024-01213.docx"
-AMIE = "actes/amie-du-boulois/avenant-plie.docx"
+AMIE = "actes/amie-du-boulonnais/avenant-plie.docx"
 
 AMENDMENT = """amendements:
   - numero: 1
