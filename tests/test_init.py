@@ -118,7 +118,9 @@ def test_init_without_registry_takes_names_and_conventions_from_the_workbook(tmp
             assert conv.numero is None and conv.signature is None  # nothing invented
     assert [_ligne(x) for _, _, x in checked.dossier.lignes()] == [_ligne(x) for _, _, x in want.lignes()]
     # a convention known by its key only: its annexes and period are to complete, so are articles 1 and 3
-    assert {f.code for f in checked.findings} == {*TO_COMPLETE, "acte.clause_indecise"}
+    # the fictitious names (« Beta ») are in fictif's own glossary, which a workbook does not carry
+    assert {f.code for f in checked.findings} == {*TO_COMPLETE, "acte.clause_indecise", "orthographe.mot"}
+    assert {f.message.split(" :")[0] for f in checked.findings if f.code == "orthographe.mot"} == {"« Beta »"}
     undecided = [f for f in checked.findings if f.code == "acte.clause_indecise"]
     assert undecided and all("pas déclarée" in f.message or "pas déclarées" in f.message for f in undecided)
 

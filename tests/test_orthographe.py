@@ -108,10 +108,17 @@ def test_clean_fixtures_and_the_shipped_templates_have_no_spelling_finding(fixtu
 
 @needs
 def test_the_as_written_seed_gets_its_misspellings():
-    """Verify that the seed as written reports « AMIE du Boulois », « ADEFI - PIIE » and « ETP PLE »."""
+    """Verify the seed's misspelt names and labels: AMIE du Boulois, ADEFI - PIIE, ETP PLE and the annexe 4's labels.
+
+    The labels as printed (« Ymatisation », « d'autrepart », « FAI collectif », « Avenant amencé »,
+    « ADEFI - Pheforme ») are the ``ecrit`` fields of the as-written fixture.
+    """
     findings = spelling(pipeline.check(Settings(source=FIXTURES / "phase-6-2024-as-written")).findings)
     words = sorted({f.message.split(" :")[0] for f in findings})
-    assert words == ["« Boulois »", "« PIIE »", "« PLE »"]
+    assert words == ["« Boulois »", "« FAI »", "« PIIE »", "« PLE »", "« Pheforme »", "« Ymatisation »",
+                     "« amencé »", "« autrepart »"]
+    fai = next(f for f in findings if "« FAI »" in f.message)
+    assert fai.loc.file.endswith("t4.yaml") and "sigles proches : FAJ" in fai.message
     boulois = next(f for f in findings if "Boulois" in f.message)
     assert boulois.loc.file.endswith("structures.yaml") and "suggestions : Boulonnais" in boulois.message
 
