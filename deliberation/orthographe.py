@@ -299,9 +299,15 @@ class Speller:
     _texts: dict[tuple[str, str], tuple[Miss, ...]] = {}  # (glossary key, text) → misses
     _by_glossary: dict[str, dict[str, tuple[Miss, ...]]] = {}
 
-    def __init__(self, dic: Dictionary, glossary: Glossary):
-        self.dic, self.glossary, self.gkey = dic, glossary, glossary.key
+    def __init__(self, dic: Dictionary, glossary: Glossary, vocabulary: tuple[str, ...] = ()):
+        """``vocabulary``: the dossier's own known words, suggested first (« Ymatisation » → « Dynamisation »)."""
+        self.dic, self.glossary, self.vocabulary = dic, glossary, vocabulary
+        self.gkey = glossary.key + hashlib.sha256("\n".join(vocabulary).encode()).hexdigest()[:16]
         self._tokens = self._by_glossary.setdefault(self.gkey, {})  # token → its unknown words (offsets in it)
+
+    def known(self, word: str) -> bool:
+        """True when the glossary or the dictionary knows ``word`` (verdicts cached on disk)."""
+        return self.glossary.accepts(word) or self.dic.verdict(word.replace("'", _APOSTROPHE)) is None
 
     def check(self, text: str) -> tuple[Miss, ...]:
         """The words of ``text`` that neither the glossary nor the dictionary knows, in order."""
@@ -347,8 +353,22 @@ class Speller:
         if verdict is None:
             return None
         near = self.glossary.near(word)
+        if not sigle:
+            lowered = {w.lower(): w for w in self.vocabulary}
+            close = [lowered[w] for w in difflib.get_close_matches(word.lower(), lowered, n=2, cutoff=0.7)
+                     if w != word.lower()]
+            near = [w[:1].upper() + w[1:] if word[:1].isupper() else w for w in close] + near
         suggestions = near if sigle else list(dict.fromkeys([*near, *verdict]))[:_SUGGESTIONS]
         return Miss(word, start, sigle, tuple(suggestions))
+
+
+_VOCABULARY_WORD = re.compile(r"[^\W\d_]{5,}")
+
+
+def vocabulary(texts, speller: Speller) -> tuple[str, ...]:
+    """The words of ``texts`` (5 letters or more) that ``speller`` knows, sorted: the dossier's own vocabulary."""
+    words = {w for text in texts for w in _VOCABULARY_WORD.findall(text)}
+    return tuple(sorted(w for w in words if speller.known(w)))
 
 
 def absent_finding(where: Loc) -> Finding:

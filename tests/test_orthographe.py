@@ -119,6 +119,9 @@ def test_the_as_written_seed_gets_its_misspellings():
                      "« amencé »", "« autrepart »"]
     fai = next(f for f in findings if "« FAI »" in f.message)
     assert fai.loc.file.endswith("t4.yaml") and "sigles proches : FAJ" in fai.message
+    # the dossier's own words come first: the annexe 1's « Dynamisation », the registry's « Plateforme »
+    first = {f.message.split(" :")[0]: f.message.split("suggestions : ")[-1].split(",")[0] for f in findings}
+    assert first["« Ymatisation »"] == "Dynamisation" and first["« Pheforme »"] == "Plateforme"
     boulois = next(f for f in findings if "Boulois" in f.message)
     assert boulois.loc.file.endswith("structures.yaml") and "suggestions : Boulonnais" in boulois.message
 

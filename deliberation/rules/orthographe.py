@@ -25,6 +25,7 @@ from deliberation.orthographe import (
     load_glossary,
     package_glossary_paths,
     template_texts,
+    vocabulary,
 )
 from deliberation.rules import DOSSIER, WARNING, RuleInput, rule
 from deliberation.schema import ListOf, MapOf, Record, Text, schema_fields
@@ -55,9 +56,11 @@ def check_orthographe(inp: RuleInput) -> list[Finding]:
     if dic is None:
         return [absent_finding(Loc(d.root or "?"))]
     glossary, out = load_glossary(*package_glossary_paths(d.root))
-    speller = Speller(dic, glossary)
+    dossiers = list(dict.fromkeys(x for x in (d, inp.presented) if x is not None))
+    own = vocabulary((text for x in dossiers for text, _ in _dossier_texts(x)), Speller(dic, glossary))
+    speller = Speller(dic, glossary, own)
     lines: dict[str, list[str]] = {}
-    for dossier in dict.fromkeys(x for x in (d, inp.presented) if x is not None):
+    for dossier in dossiers:
         out += _check_texts(speller, _dossier_texts(dossier), lines)
     for path in sorted({v.loc.file for v in d.textes_modeles.values()}):
         out += _check_lines(speller, path, _read_lines(path))
