@@ -23,14 +23,16 @@ libreoffice:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null; }
 
-# Grammalecte, the French grammar checker: its typographic formatter checks the engine's typography in the
-# tests (tests/test_typo.py); installed from Debian when missing (elsewhere, those tests are skipped).
+# Grammalecte, the French grammar checker: its spell checker checks every French text of the dossier and the
+# templates (rule orthographe.*, loaded at run time: GPL-3, never vendored), its typographic formatter checks
+# the engine's typography in the tests (tests/test_typo.py); installed from Debian when missing (elsewhere,
+# check says once that spelling was not checked, and those tests are skipped).
 grammalecte:
 	@{ dpkg -s python3-grammalecte >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; } || { \
 	  echo "Installation de Grammalecte (python3-grammalecte)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grammalecte >/dev/null; }
 
-demo: $(BIN)/deliberation libreoffice
+demo: $(BIN)/deliberation libreoffice grammalecte
 	$(BIN)/deliberation check $(EXAMPLE)
 	$(BIN)/deliberation figures $(EXAMPLE)
 	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024

@@ -42,7 +42,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("amend", ("amend",)),
     ("compute", ("compute", "diff")),  # diff: figures as data, compared
     # rules, acts to sign, document plan, SCDL rows, the print check (rules on the converted PDFs)
-    ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck")),
+    ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck", "orthographe")),
     ("render", ("render",)),
     ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
     ("pipeline", ("pipeline",)),

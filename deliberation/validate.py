@@ -20,6 +20,7 @@ from deliberation.rules import (
     impression,
     narratives,
     nature,
+    orthographe,
     overruns,
     periods,
     refs,
@@ -44,6 +45,7 @@ MODULES = (
     dispositifs,
     seance,
     narratives,
+    orthographe,  # spelling of every French text (warnings)
     acts,  # the avenants and conventions to sign
     conventions,  # the conventions they amend
     transmission,  # @ctes, on demand

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "fixtures" / "phase-6-2024"
 AMENDED = ROOT / "fixtures" / "phase-6-2024-amended"
 PDC = "actes/pas-de-calais-actif/avenant-2024-01213.docx"
-AMIE = "actes/amie-du-boulois/avenant-plie.docx"
+AMIE = "actes/amie-du-boulonnais/avenant-plie.docx"
 
 AMENDMENT = """amendements:
   - numero: 1
@@ -171,7 +171,7 @@ def test_documents_carry_the_adopted_figures_and_cite_the_amendments(rebuilt):
     v1, out, _ = rebuilt
     annexe4 = text_of(out, "06-annexe-4-repartition-financiere.docx")
     assert "70 000,00 €" in annexe4 and "79 850,00 €" not in annexe4
-    assert "AMIE du Boulois" not in annexe4 and "TOTAL Thématique 1 |  |  | 655 350,00 €" in annexe4
+    assert "AMIE du Boulonnais" not in annexe4 and "TOTAL Thématique 1 |  |  | 655 350,00 €" in annexe4
     delib = text_of(out, "02-deliberation.docx")
     assert "Vu l'amendement n°1 « Réduction du financement complémentaire de Pas-de-Calais Actif », adopté" in delib
     # « la répartition financière proposée en annexe 4 …, telle que modifiée par les amendements » (issue 18)
@@ -191,7 +191,7 @@ def test_changes_md_says_what_changed_with_the_figures(rebuilt):
     assert text.startswith("# Journal des versions — Délibération n°2024-587\n\n## Version 2\n")
     assert "| Ligne | t1-o3-pdc-actif — Pas-de-Calais Actif (Départemental) | montant | 79 850,00 € | 70 000,00 € " \
            "| −9 850,00 € |" in text
-    assert "| Ligne | t1-o2-amie-ple — AMIE du Boulois (Boulonnais) | ligne retirée | 46 800,00 € | — " \
+    assert "| Ligne | t1-o2-amie-ple — AMIE du Boulonnais (Boulonnais) | ligne retirée | 46 800,00 € | — " \
            "| −46 800,00 € |" in text
     assert "| proposition | 712 000,00 € | 655 350,00 € | −56 650,00 € |" in text
     assert "| solde | 203 067,73 € | 259 717,73 € | +56 650,00 € |" in text

@@ -295,7 +295,7 @@ def test_xlsx_structure_named_formula_is_a_string_cell(fictif: Dossier, value):
     fictif.edit("structures.yaml", "nom: Association Alpha\n", f"nom: {json.dumps(value)}\n")
     before = snapshot(fictif.root)
     checked = pipeline.check(Settings(source=fictif.root))
-    assert checked.findings == []
+    assert [f for f in checked.findings if not f.code.startswith("orthographe.")] == []  # « cmd » is no French
     data = workbook(checked.dossier, checked.figures)  # the bytes of annexe-4.xlsx
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[SHEET_ANNEXE4]

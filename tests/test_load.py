@@ -106,8 +106,13 @@ def test_parse_cache_gives_the_same_dossier_and_survives_a_corrupt_entry(tmp_pat
 
     cold = run()
     entries = sorted((tmp_path / "cache").rglob("*"))
-    # phase, budget, structures, 3 thématiques, the templates' statuts.yaml (and the cache's signing key)
-    assert len([e for e in entries if e.is_file() and e.name != "cle-hmac"]) == 7
+    # phase, budget, structures, 3 thématiques, the templates' statuts.yaml (and the cache's signing key); with
+    # Grammalecte, the spelling's word verdicts and the text of each Word template
+    from deliberation.orthographe import grammalecte_dir
+    from deliberation.resources import templates_dir
+
+    spelling = 1 + len(list(templates_dir().glob("*.docx"))) if grammalecte_dir() is not None else 0
+    assert len([e for e in entries if e.is_file() and e.name != "cle-hmac"]) == 7 + spelling
     assert run() == cold  # from the cache
     for e in entries:
         if e.is_file():

@@ -264,7 +264,7 @@ def test_amended_phase_is_exported_as_adopted():
     result = export_scdl(Settings(source=FIXTURES / "phase-6-2024-amended"), draft=True)
     rows = _parse(result.data)
     assert len(rows) == 16
-    assert "AMIE du Boulois" not in {r["nomBeneficiaire"] for r in rows}
+    assert "AMIE du Boulonnais" not in {r["nomBeneficiaire"] for r in rows}
     assert next(r for r in rows if r["nomBeneficiaire"] == "Pas-de-Calais Actif")["montant"] == "70000.00"
     assert sum(Decimal(r["montant"]) for r in rows) == result.checked.figures.phase.montant == Decimal("814548.00")
 

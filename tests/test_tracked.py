@@ -139,7 +139,7 @@ def test_the_annexe_4_redline_deletes_the_withdrawn_row(amended):
     gone = [r for r in root.iter(w("tr")) if r.find(f"{w('trPr')}/{w('del')}") is not None]
     assert len(gone) == 1
     text = "".join(t.text for t in gone[0].iter(w("delText")))
-    assert "AMIE du Boulois" in text and "46\u00a0800,00\u00a0€" in text
+    assert "AMIE du Boulonnais" in text and "46\u00a0800,00\u00a0€" in text
     assert not list(gone[0].iter(w("t")))  # nothing of that row is left as live text
 
 
