@@ -108,10 +108,11 @@ def test_clean_fixtures_and_the_shipped_templates_have_no_spelling_finding(fixtu
 
 @needs
 def test_the_as_written_seed_gets_its_misspellings():
-    """Verify that the seed as written reports « AMIE du Boulois », « ADEFI - PIIE » and « ETP PLE »."""
+    """Verify that the seed as written reports its misspellings, in the annexe 4 labels as printed (``ecrit``) too."""
     findings = spelling(pipeline.check(Settings(source=FIXTURES / "phase-6-2024-as-written")).findings)
     words = sorted({f.message.split(" :")[0] for f in findings})
-    assert words == ["« Boulois »", "« PIIE »", "« PLE »"]
+    assert words == ["« Boulois »", "« FAI »", "« PIIE »", "« PLE »", "« Pheforme »", "« Ymatisation »",
+                     "« amencé »", "« autrepart »"]
     boulois = next(f for f in findings if "Boulois" in f.message)
     assert boulois.loc.file.endswith("structures.yaml") and "suggestions : Boulonnais" in boulois.message
 
