@@ -235,7 +235,7 @@ def _mentions(text: str, refs, all_names: set[str]):
     for s, ref in refs:
         rt = [t for t, _, _ in _tokens(ref)]
         n = len(rt)
-        if not n:
+        if sum(c.isalpha() for c in "".join(rt)) < 2:  # « +1 », « A » : no name to look for in a text
             continue
         for i in range(len(toks) - n + 1):
             window = folded[i:i + n]
