@@ -20,6 +20,7 @@ from deliberation.rules import (
     impression,
     narratives,
     nature,
+    noms,
     orthographe,
     overruns,
     periods,
@@ -46,6 +47,7 @@ MODULES = (
     seance,
     narratives,
     orthographe,  # spelling of every French text (warnings)
+    noms,  # one name, one spelling: structures, acronyms, territories
     acts,  # the avenants and conventions to sign
     conventions,  # the conventions they amend
     transmission,  # @ctes, on demand
