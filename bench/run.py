@@ -5,12 +5,17 @@ of that process tree (``os.wait4``: the process and every descendant it waited f
 included), the maximum over the runs. Builds go into a fresh output folder per run (the engine
 reuses an earlier bundle found in its output folder).
 
-Usage: python bench/run.py [--runs 3] [--quick] [--avenants 500]
+Goals (issue 23) are printed last, each beside its baseline measured in the same run: the previous
+commit (``--base``, checked out into a temporary worktree) for the example's build and the cold check,
+two warm LibreOffice processes for the n-avenant phase, the full build for the incremental rebuild.
+
+Usage: python bench/run.py [--runs 3] [--quick] [--avenants 500] [--base HEAD~1]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,14 +180,67 @@ def baseline_docxtpl(dossier: Path) -> float:
     return time.perf_counter() - t0
 
 
-def baseline_lo(bundle: Path, jobs: int) -> float:
-    """``jobs`` warm LibreOffice processes side by side, each converting its share of the bundle's DOCX files."""
+PAGE_BREAK = '<w:br w:type="page"/>'
+
+
+def without_annexes(docx: bytes) -> bytes:
+    """An act's DOCX cut before its annex sheets: its body up to the paragraph holding its first page break.
+
+    The acts' sheets start on a new page after the signatures (one page break in each act): what is
+    left is the part of the act that varies per structure, laid out as in the whole act.
+    """
+    src = zipfile.ZipFile(io.BytesIO(docx))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                xml = data.decode("utf-8")
+                at = xml.find(PAGE_BREAK)
+                if at > 0:
+                    para = max(xml.rfind("<w:p>", 0, at), xml.rfind("<w:p ", 0, at))
+                    xml = xml[:para] + xml[xml.rfind("<w:sectPr"):]
+                data = xml.encode("utf-8")
+            out.writestr(item, data)
+    return buf.getvalue()
+
+
+def baseline_lo(bundle: Path, jobs: int, cut: bool = False) -> float:
+    """``jobs`` warm LibreOffice processes side by side, each converting its share of the bundle's DOCX files.
+
+    ``cut``: each act without its annex sheets (``without_annexes``), the other documents whole: what
+    would be left to convert if every annex sheet cost nothing, the least a part split can reach.
+    """
     from deliberation.bundle.pdf import ConvertOptions, convert
 
-    docs = {str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*.docx"))}
+    acts = set(bundle.glob("actes/*/*.docx")) if cut else set()
+    docs = {str(p.relative_to(bundle)): without_annexes(p.read_bytes()) if p in acts else p.read_bytes()
+            for p in sorted(bundle.rglob("*.docx"))}
     t0 = time.perf_counter()
     convert(docs, ConvertOptions(jobs=jobs))
     return time.perf_counter() - t0
+
+
+def base_worktree(rev: str, where: Path) -> tuple[Path | None, str]:
+    """``rev`` checked out (detached) into ``where``, or None and why not."""
+    if not rev:
+        return None, "pas de commit de base (--base '')"
+    proc = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        return None, f"commit de base {rev} introuvable : {proc.stderr.strip().splitlines()[-1:]}"
+    sha = subprocess.run(["git", "-C", str(where), "log", "-1", "--format=%h %s"], capture_output=True,
+                         text=True).stdout.strip()
+    return where, sha[:90]
+
+
+def engine_at(tree: Path) -> list[str]:
+    """The engine of the source tree ``tree`` (run from there, ``tree`` first on the import path)."""
+    return ["env", "-C", str(tree), f"PYTHONPATH={tree}", sys.executable, "-m", "deliberation"]
+
+
+def verdict(ok: bool) -> str:
+    return "atteint" if ok else "NON ATTEINT"
 
 
 # ---------------------------------------------------------------------------
@@ -192,11 +251,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     ap.add_argument("--quick", action="store_true", help="one run per figure, slowest rows skipped")
     ap.add_argument("--avenants", type=int, default=500, help="size of the n-avenant phase")
+    ap.add_argument("--base", default="HEAD~1",
+                    help="the commit measured beside this one (example's build, cold check); '' for none")
     ap.add_argument("--baseline", nargs=3, metavar=("KIND", "DIR", "JOBS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline:
         kind, where, jobs = args.baseline
-        seconds = baseline_docxtpl(Path(where)) if kind == "docxtpl" else baseline_lo(Path(where), int(jobs))
+        seconds = (baseline_docxtpl(Path(where)) if kind == "docxtpl"
+                   else baseline_lo(Path(where), int(jobs), cut=kind == "lo-actes-sans-fiches"))
         print(f"seconds={seconds:.6f}")
         return
     runs = 1 if args.quick else args.runs
@@ -204,9 +266,17 @@ def main() -> None:
     n = args.avenants
     rows: list[Row] = []
     notes: list[str] = []
+    goals: list[str] = []
     t_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name, contextlib.ExitStack() as cleanup:
         tmp = Path(tmp_name)
+        base, base_name = base_worktree(args.base, tmp / "base")
+        if base is not None:
+            cleanup.callback(subprocess.run, ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
+                             capture_output=True)
+            notes.append(f"commit de base mesuré dans le même passage : {base_name}")
+        else:
+            notes.append(base_name)
         counter = iter(range(10**6))
 
         def fresh() -> Path:
@@ -250,8 +320,21 @@ def main() -> None:
 
         rows.append(run_row("check, dossier synthétique de 5 000 lignes", [*EXE, "check", str(big)], runs,
                             before=warm(big)))
-        rows.append(run_row("  idem, sans cache d'analyse (DELIBERATION_CACHE vide)",
-                            ["env", "DELIBERATION_CACHE=", *EXE, "check", str(big)], runs))
+        cold = ["env", "DELIBERATION_CACHE=", *EXE, "check", str(big)]
+        if base is None:
+            rows.append(run_row("  idem, sans cache d'analyse (DELIBERATION_CACHE vide)", cold, runs))
+        else:  # today's engine and the base commit's, side by side, round by round
+            cold_rows = side_by_side([
+                ("  idem, sans cache d'analyse (DELIBERATION_CACHE vide)", cold),
+                ("    référence : commit de base, sans cache d'analyse",
+                 ["env", "DELIBERATION_CACHE=", *engine_at(base), "check", str(big)])], FAST_RUNS if runs > 1 else 1)
+            rows += cold_rows
+            if not any(r.rc for r in cold_rows):
+                r = ratio(*cold_rows)
+                cold_rows[0].ratio = f"×{r:.2f} du commit de base"
+                goals.append(f"{verdict(cold_rows[0].t <= 1.0 or r <= 1 / 1.5)} — check à froid, 5 000 lignes : "
+                             f"{cold_rows[0].t:.2f} s, commit de base {cold_rows[1].t:.2f} s (×{r:.2f}) ; objectif "
+                             "≤ 1 s, ou ×0,67 de la base (1,5 s → 1 s dans l'issue)")
         # the spelling of every text is part of check (goal: <= 2 s with it); its cost is the gap with this row
         rows.append(run_row("  idem, sans l'orthographe (Grammalecte introuvable)",
                             ["env", "DELIBERATION_GRAMMALECTE=/nulle-part", *EXE, "check", str(big)], runs,
@@ -282,9 +365,21 @@ def main() -> None:
         incr.ratio = faster(word, incr)
         rows += [word, incr]
         if lo:
-            pdf = run_row("build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)",
-                          lambda: build(EXAMPLE), runs)
-            rows.append(pdf)
+            label = "build Word + PDF + bundle.pdf, exemple phase 6 (2 LibreOffice)"
+            if base is None:
+                pdf = run_row(label, lambda: build(EXAMPLE), runs)
+                rows.append(pdf)
+            else:
+                pdf, pdf_base = side_by_side([
+                    (label, lambda: build(EXAMPLE)),
+                    ("  référence : commit de base, même build",
+                     lambda: [*engine_at(base), "build", str(EXAMPLE), "-o", str(fresh())])], runs)
+                rows += [pdf, pdf_base]
+                if not pdf.rc and not pdf_base.rc:
+                    r = ratio(pdf, pdf_base)
+                    pdf.ratio = f"×{r:.2f} du commit de base"
+                    goals.append(f"{verdict(r <= 0.7 or pdf.t <= 3.5)} — build PDF de l'exemple : {pdf.t:.2f} s, "
+                                 f"commit de base {pdf_base.t:.2f} s (×{r:.2f}) ; objectif ×0,7 ou ≤ 3,5 s")
             if not args.quick:
                 rows.append(run_row("  idem, un seul LibreOffice pour tout le lot",
                                     lambda: build(EXAMPLE, "-j", "1"), runs))
@@ -314,21 +409,38 @@ def main() -> None:
             v1 = fresh()  # the last full build is the version 1 of the incremental rebuild
             outs = iter([*(fresh() for _ in range(runs - 1)), v1])
             # the build and its floor side by side, round by round (the machine's speed drifts)
-            pdf, floor = side_by_side([
+            pdf, floor, split = side_by_side([
                 (f"build Word + PDF + bundle.pdf, phase de {n} avenants (-j {jobs})",
                  lambda: build(phase, "-j", str(jobs), out=next(outs))),
                 (f"  référence : {jobs} LibreOffice chauds convertissant les {docs} DOCX",
-                 [*SELF, "--baseline", "lo", str(word_out), str(jobs)])], runs)
+                 [*SELF, "--baseline", "lo", str(word_out), str(jobs)]),
+                ("  idem, chaque acte sans ses fiches (ce que le découpage en parties laisserait)",
+                 [*SELF, "--baseline", "lo-actes-sans-fiches", str(word_out), str(jobs)])], runs)
             rows.append(pdf)
             if not pdf.rc:  # right after the full builds, while their engine is likely still the current one
                 incr = incremental("  reconstruction après un montant amendé, PDF compris", v1, phase, amended,
                                    "-j", str(jobs))
                 incr.ratio = faster(pdf, incr)
             if not pdf.rc and not floor.rc:
-                floor.ratio = f"moteur ×{ratio(pdf, floor):.2f} du plancher (médiane des rapports par tour)"
-            rows.append(floor)
+                r = ratio(pdf, floor)
+                floor.ratio = f"moteur ×{r:.2f} du plancher (médiane des rapports par tour)"
+                goals.append(f"{verdict(r <= 0.5)} — build PDF de {n} avenants : ×{r:.2f} du plancher de {jobs} "
+                             f"LibreOffice chauds ({pdf.t:.1f} s contre {floor.t:.1f} s) ; objectif ×0,5")
+                if not split.rc:
+                    c = ratio(split, floor)
+                    split.ratio = f"×{c:.2f} du plancher"
+                    goals.append(f"  plafond du découpage en parties : convertir chaque acte sans ses fiches coûte "
+                                 f"×{c:.2f} du plancher ({split.t:.1f} s), fiches gratuites comprises")
+            rows += [floor, split]
             if not pdf.rc:
+                goals.append(f"{verdict(pdf.rss_mb <= 500)} — mémoire de pointe du build PDF de {n} avenants : "
+                             f"{pdf.rss_mb:.0f} Mo ; objectif ≤ 500 Mo")
                 rows.append(incr)
+                if not incr.rc and incr.t:
+                    k = pdf.t / incr.t
+                    goals.append(f"{verdict(k >= 12)} — reconstruction après un montant amendé, {n} avenants : "
+                                 f"×{k:.1f} plus rapide que le build complet ({incr.t:.2f} s) ; objectif ×12 "
+                                 "ou mieux (×12–15 avant l'issue 23)")
             top = sorted(word_out.glob("*.docx"))
             sample = top[:2] + top[-1:] + sorted(word_out.glob("actes/*/*.docx"))[:3]
             per_file = Row("référence : un LibreOffice par fichier, par document")
@@ -353,6 +465,10 @@ def main() -> None:
           f"mémoire : pic du plus gros processus ; {os.cpu_count()} cœurs ; banc complet en {total / 60:.1f} min]")
     for note in notes:
         print(f"note : {note}")
+    if goals:
+        print("objectifs (issue 23), chacun contre sa référence mesurée dans ce passage :")
+        for goal in goals:
+            print(f"  {goal}")
     for r in rows:
         if r.flag:
             print(f"attention, « {r.label.strip()} » : {r.flag}")

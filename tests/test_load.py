@@ -156,3 +156,24 @@ def test_unreadable_file_says_why_in_french(fictif):
     assert result.exit_code == 1
     said = "budget.yaml: ERROR: fichier illisible : c'est un dossier, pas un fichier [fichier.illisible]"
     assert said in result.output
+
+
+def test_check_pauses_the_cycle_collector_and_restores_it(monkeypatch):
+    """Loading makes hundreds of thousands of objects: no cyclic collection while it runs (issue 23)."""
+    import gc
+
+    from deliberation import pipeline
+    from deliberation.settings import Settings
+
+    seen = []
+    real = pipeline.load_dossier
+    monkeypatch.setattr(pipeline, "load_dossier", lambda root: seen.append(gc.isenabled()) or real(root))
+    try:
+        assert gc.isenabled()
+        checked = pipeline.check(Settings(source=Path(__file__).resolve().parents[1] / "fixtures" / "phase-6-2024"))
+        assert checked.dossier is not None and seen == [False] and gc.isenabled()
+        gc.disable()  # left as found: a caller that paused it keeps it paused
+        pipeline.check(Settings(source=Path(__file__).resolve().parents[1] / "fixtures" / "phase-6-2024"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

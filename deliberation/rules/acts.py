@@ -378,6 +378,8 @@ def check_sheet_periods(inp: RuleInput) -> list[Finding]:
     engine fills them for each act.
     """
     groups: dict[tuple, list[Act]] = {}
+    # hundreds of acts join the same sheet with the same period: each (sheet, period) is read once
+    read: dict[tuple[str, tuple[dt.date, dt.date]], list[tuple[int, str, str, str]]] = {}
     for act in inp.acts:
         window = act_window(act)
         if act.is_model or window is None:
@@ -386,10 +388,14 @@ def check_sheet_periods(inp: RuleInput) -> list[Finding]:
             d = sheet.dispositif
             if d is None:
                 continue
-            for n, line in enumerate(d.corps.split("\n")):
-                for said, why, todo in sheet_date_contradictions(line, window):
-                    key = (d.loc.file, d.corps_ligne + n, d.code, said, why, todo, window)
-                    groups.setdefault(key, []).append(act)
+            said_here = read.get((d.corps, window))
+            if said_here is None:
+                said_here = read[d.corps, window] = [
+                    (n, *found) for n, line in enumerate(d.corps.split("\n"))
+                    for found in sheet_date_contradictions(line, window)]
+            for n, said, why, todo in said_here:
+                key = (d.loc.file, d.corps_ligne + n, d.code, said, why, todo, window)
+                groups.setdefault(key, []).append(act)
     out = []
     for (file, line, code, said, why, todo, window), acts in sorted(groups.items(), key=lambda kv: kv[0][:2]):
         names = ", ".join(a.label for a in acts[:3]) + (f" et {len(acts) - 3} autre(s)" if len(acts) > 3 else "")
