@@ -27,6 +27,7 @@ from deliberation.rules import (
     seance,
     siret,
     territoires,
+    textes,
     transmission,
 )
 
@@ -44,6 +45,7 @@ MODULES = (
     dispositifs,
     seance,
     narratives,
+    textes,  # numbers, ranges and periods written in the texts
     acts,  # the avenants and conventions to sign
     conventions,  # the conventions they amend
     transmission,  # @ctes, on demand
