@@ -34,7 +34,7 @@ def _num(p: str) -> str:
 
 _UNIT = (r"ETP\b|€|euros?\b|%|structures?\b|" + "|".join(rf"{u}s?\b" for u in _VOLUMES))
 #: A unit, found first (units are rare in a text; the number before one is then read backwards).
-_UNIT_AT = re.compile(rf"(?<![\w-])(?:{_UNIT})", re.IGNORECASE)
+_UNIT_AT = re.compile(rf"€|%|(?<![\w-])(?:{_UNIT})", re.IGNORECASE)
 #: The number a unit follows (« 1200 », « d'1,2 », « 59 220 »), or a small count in words (« deux structures »).
 _NUMBER_BEFORE = re.compile(rf"{_num('a')}{SP}*$")
 _WORD_BEFORE = re.compile(rf"(?<![\w-])(?P<word>{_WORD}){SP}+$", re.IGNORECASE)
