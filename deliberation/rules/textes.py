@@ -123,7 +123,13 @@ def _shown(value: Decimal, unit: str) -> str:
         return plain(money(value))
     if unit == "ETP":
         return plain(etp(value))
-    return plain(f"{number(value)} {unit}")
+    return plain(f"{number(value)} {unit[:-1] if value == 1 else unit}")  # « 1 structure », « 2 structures »
+
+
+def _gap(stated: Decimal, value: Decimal, unit: str) -> str:
+    """``fmt.gap`` with a count's noun agreed (« (1 structure de moins) »)."""
+    one = abs(value - stated) == 1 and unit.endswith("s") and unit != "mois"
+    return gap(stated, value, unit[:-1] if one else unit)
 
 
 def _period(p) -> str:
@@ -199,7 +205,7 @@ class _Compare:
                 continue
             q = next(q for q in qs if q.value == stated)
             msg = (f"{label}, {field} : le texte dit « {q.text} », {how[kind]} {_shown(value, unit)} "
-                   f"{gap(stated, value, unit)}")
+                   f"{_gap(stated, value, unit)}")
             self.out.append(error("texte.chiffre", msg, self.where.at(node, field, text, q.start)))
         periode = found.get("periode")
         if periode is None:
