@@ -118,7 +118,13 @@ class _Where:
         return f"{file}:{loc.line}" if loc.line else file
 
 
+#: Figures from this size on are shown as typed, without a gap (the formatter's limit; a fuzzed volume).
+_HUGE = Decimal("1e20")
+
+
 def _shown(value: Decimal, unit: str) -> str:
+    if abs(value) >= _HUGE:
+        return f"{value} {unit}"
     if unit == "€":
         return plain(money(value))
     if unit == "ETP":
@@ -128,6 +134,8 @@ def _shown(value: Decimal, unit: str) -> str:
 
 def _gap(stated: Decimal, value: Decimal, unit: str) -> str:
     """``fmt.gap`` with a count's noun agreed (« (1 structure de moins) »)."""
+    if max(abs(stated), abs(value)) >= _HUGE:
+        return ""
     one = abs(value - stated) == 1 and unit.endswith("s") and unit != "mois"
     return gap(stated, value, unit[:-1] if one else unit)
 
@@ -205,7 +213,7 @@ class _Compare:
                 continue
             q = next(q for q in qs if q.value == stated)
             msg = (f"{label}, {field} : le texte dit « {q.text} », {how[kind]} {_shown(value, unit)} "
-                   f"{_gap(stated, value, unit)}")
+                   f"{_gap(stated, value, unit)}").rstrip()
             self.out.append(error("texte.chiffre", msg, self.where.at(node, field, text, q.start)))
         periode = found.get("periode")
         if periode is None:
