@@ -29,6 +29,7 @@ from deliberation.rules import (
     seance,
     siret,
     territoires,
+    textes,
     transmission,
 )
 
@@ -48,6 +49,7 @@ MODULES = (
     narratives,
     orthographe,  # spelling of every French text (warnings)
     noms,  # one name, one spelling: structures, acronyms, territories
+    textes,  # numbers, ranges and periods written in the texts
     acts,  # the avenants and conventions to sign
     conventions,  # the conventions they amend
     transmission,  # @ctes, on demand

@@ -20,6 +20,7 @@ def test_clean_dossier_exits_0(fictif):
 
 def test_warning_fails_only_under_strict(fictif):
     fictif.edit("thematiques/t1.yaml", "{nombre: 140, unite: places}", "{nombre: 150, unite: places}")
+    fictif.edit("thematiques/t1.yaml", "maximum de 140 places", "maximum de 150 places")  # the description agrees
     assert CliRunner().invoke(main, ["check", str(fictif.root)]).exit_code == 0
     result = CliRunner().invoke(main, ["check", "--strict", str(fictif.root)])
     assert result.exit_code == 1
