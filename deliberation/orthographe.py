@@ -357,9 +357,24 @@ class Speller:
             lowered = {w.lower(): w for w in self.vocabulary}
             close = [lowered[w] for w in difflib.get_close_matches(word.lower(), lowered, n=2, cutoff=0.7)
                      if w != word.lower()]
-            near = [w[:1].upper() + w[1:] if word[:1].isupper() else w for w in close] + near
-        suggestions = near if sigle else list(dict.fromkeys([*near, *verdict]))[:_SUGGESTIONS]
+            near = [_like(word, w) for w in close] + near
+        if not sigle:  # one of each, whatever its case: the first met is kept
+            seen: dict[str, str] = {}
+            for s in (*near, *verdict):
+                seen.setdefault(s.lower(), s)
+            near = list(seen.values())
+        suggestions = near[:_SUGGESTIONS]
         return Miss(word, start, sigle, tuple(suggestions))
+
+
+def _like(word: str, suggestion: str) -> str:
+    """``suggestion`` in the case of ``word``'s first letter, unless it has capitals further on.
+
+    « Pheforme » → « Plateforme », « avenent » → « avenant » ; an acronym or « MacAdam » is kept as it is.
+    """
+    if not suggestion[1:].islower():
+        return suggestion
+    return suggestion[:1].upper() + suggestion[1:] if word[:1].isupper() else suggestion.lower()
 
 
 _VOCABULARY_WORD = re.compile(r"[^\W\d_]{5,}")
