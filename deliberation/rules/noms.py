@@ -28,6 +28,7 @@ and the registry's names that are one acronym (« PIF »).
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import unicodedata
@@ -50,6 +51,7 @@ _NEAR = 0.7  # difflib ratio of the one word two names of several words spell di
 _NEAR_TERRITOIRE = 0.8  # of a word of a name and a territory
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
@@ -211,9 +213,10 @@ def _structures(d, structures, signs, texts, models, col: _Collector, cache) -> 
                 party(s, printed, lg.ecrit.at("structure"))
     refs = [(s, r) for s in structures for r in dict.fromkeys(x for x in (s.nom, s.raison_sociale) if x)]
     all_names = {r for _, r in refs}
+    index = _index(refs)
     for source, in_act in ((texts, False), (models, True)):
         for text, loc in source:
-            for s, ref, raw, start in _mentions(text, refs, all_names):
+            for s, ref, raw, start in _mentions(text, index, all_names):
                 at = _locate(loc, text, Miss(raw, start, False, ()), cache)
                 if in_act:
                     party(s, raw, at)
@@ -226,25 +229,38 @@ def _structures(d, structures, signs, texts, models, col: _Collector, cache) -> 
                         pair.ref_at = [s.at("nom") if ref == s.nom else s.at("raison_sociale")]
 
 
-def _mentions(text: str, refs, all_names: set[str]):
-    """``(structure, reference, variant, start)`` for each near-miss of a registry name written in ``text``."""
+def _index(refs) -> dict[str, list]:
+    """The registry names by their first folded word: ``word → [(rank, structure, name, its folded words)]``."""
+    index: dict[str, list] = {}
+    for k, (s, ref) in enumerate(refs):
+        rt = [t for t, _, _ in _tokens(ref)]
+        if sum(c.isalpha() for c in "".join(rt)) < 2:  # « +1 », « A » : no name to look for in a text
+            continue
+        index.setdefault(rt[0], []).append((k, s, ref, rt))
+    return index
+
+
+def _mentions(text: str, index: dict[str, list], all_names: set[str]):
+    """``(structure, reference, variant, start)`` for each near-miss of a registry name written in ``text``.
+
+    Only the names whose first word is a word of ``text`` are tried: one dictionary look-up per word, not
+    one scan of the text per name of the registry.
+    """
     if not text:
         return
     toks = _tokens(text)
-    folded = [t for t, _, _ in toks]
-    for s, ref in refs:
-        rt = [t for t, _, _ in _tokens(ref)]
-        n = len(rt)
-        if sum(c.isalpha() for c in "".join(rt)) < 2:  # « +1 », « A » : no name to look for in a text
-            continue
-        for i in range(len(toks) - n + 1):
-            window = folded[i:i + n]
-            if window[0] != rt[0]:
+    found = []
+    for i, (word, _, _) in enumerate(toks):
+        for k, s, ref, rt in index.get(word, ()):
+            n = len(rt)
+            if i + n > len(toks):
                 continue
             raw = text[toks[i][1]:toks[i + n - 1][2]]
             if raw in all_names or not near_miss(raw, ref):
                 continue
-            yield s, ref, raw, toks[i][1]
+            found.append((k, toks[i][1], s, ref, raw))
+    for _, start, s, ref, raw in sorted(found, key=lambda f: (f[0], f[1])):  # registry order, then position
+        yield s, ref, raw, start
 
 
 def known_sigles(glossary: set[str], structures) -> set[str]:
