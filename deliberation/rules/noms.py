@@ -62,6 +62,7 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
     return [(_fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
+@functools.lru_cache(maxsize=65536)
 def near_miss(a: str, b: str) -> bool:
     """True when ``a`` and ``b`` differ but name the same thing (see the module's docstring)."""
     if a.casefold() == b.casefold():  # the same name, in capitals or not: typography, not a spelling
@@ -314,6 +315,12 @@ def _sigles(known: set[str], texts, col: _Collector, cache) -> None:
         pair.ref_where = "glossaire des sigles"
 
 
+@functools.lru_cache(maxsize=4096)
+def _nearest_territory(folded: str) -> tuple[float, str]:
+    """The MDS territory nearest to a folded word, and how near (difflib ratio)."""
+    return max((difflib.SequenceMatcher(None, folded, _fold(t).replace("-", "")).ratio(), t) for t in TERRITOIRES)
+
+
 def _territoires(d: Dossier, structures, col: _Collector) -> None:
     """A word of a structure's name that is almost, not quite, an MDS territory."""
     names = {_fold(t) for t in TERRITOIRES}
@@ -329,9 +336,7 @@ def _territoires(d: Dossier, structures, col: _Collector) -> None:
             word, folded = m.group(), _fold(m.group())
             if len(folded) < 5 or folded in parts:
                 continue
-            scored = sorted(((difflib.SequenceMatcher(None, folded, _fold(t).replace("-", "")).ratio(), t)
-                             for t in TERRITOIRES), reverse=True)
-            ratio, territoire = scored[0]
+            ratio, territoire = _nearest_territory(folded)
             if ratio >= _NEAR_TERRITOIRE:
                 pair = col.add("nom.territoire", word, territoire,
                                f"le nom de la structure {s.id} (« {name} ») écrit mal le territoire MDS "
