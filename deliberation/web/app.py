@@ -11,6 +11,7 @@ is written only through those commands' checked writers; files are served only f
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import os
@@ -135,7 +136,7 @@ class Workbench:
         if not name or name.startswith("/") or "\\" in name or any(p in ("..", ".", "") for p in name.split("/")):
             return None
         m = self.manifest()
-        if m is None or name not in m.get("sorties", {}):
+        if m is None or (name not in m.get("sorties", {}) and name not in ("manifest.json", "CHANGES.md")):
             return None
         path = self.out / name
         real = Path(os.path.realpath(path))
@@ -201,7 +202,8 @@ class Workbench:
                 docs = built.documents
                 what = (f" — {len(docs.modifies)} modifié(s), {len(docs.ajoutes)} ajouté(s), "
                         f"{len(docs.supprimes)} supprimé(s), {docs.inchanges} inchangé(s)") if docs else ""
-                p.ok, p.message = True, f"version {built.version} produite{what}"
+                pdfs = f" ; {p.total} PDF converti(s)" if self.pdf else ""
+                p.ok, p.message = True, f"version {built.version} produite{what}{pdfs}"
         except DeliberationError as err:
             p.ok, p.message = False, f"production impossible : {err} ; le jeu précédent est conservé"
         except Exception as err:  # noqa: BLE001 - the page must say it rather than hang at 10 %
@@ -266,13 +268,17 @@ def create_app(dossier: Path, out: Path, token: str | None = None, pdf: bool = T
         last = None
         if m is not None:
             outs = m.get("sorties", {})
-            last = {"version": m.get("version"), "date": m.get("date"), "moteur": m.get("moteur", {}).get("version"),
+            try:
+                date_fr = fmt.date_long(dt.date.fromisoformat(m.get("date", "")))
+            except (TypeError, ValueError):
+                date_fr = str(m.get("date"))
+            last = {"version": m.get("version"), "date_fr": date_fr, "moteur": m.get("moteur", {}).get("version"),
                     "documents": sorted(n for n in outs if n.endswith(".docx")), "bundle": "bundle.pdf" in outs,
                     "registre": "actes/registre.xlsx" in outs, "actes_pdf": "actes.pdf" in outs}
         total = checked.figures.phase.montant if checked.figures and checked.figures.phase else None
         return page(request, "phase.html", checked=checked, budget=budget, thematiques=thematiques,
                     findings=findings, last=last, total=total, note=request.query_params.get("note", ""),
-                    n_errors=sum(f["severity"] == "erreur" for f in findings))
+                    n_errors=sum(f.severity is Severity.ERROR for f in checked.findings))
 
     async def source(request: Request):
         name = request.query_params.get("fichier", "")
@@ -320,7 +326,7 @@ def create_app(dossier: Path, out: Path, token: str | None = None, pdf: bool = T
             return refuse(request, 404, "aucun jeu produit : lancez « Produire »")
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in sorted(m.get("sorties", {})):
+            for name in sorted({*m.get("sorties", {}), "manifest.json"}):
                 path = wb.built_file(name)
                 if path is not None:
                     z.write(path, f"{wb.out.name}/{name}")
@@ -531,7 +537,11 @@ def create_app(dossier: Path, out: Path, token: str | None = None, pdf: bool = T
         Route("/excel", excel, methods=["GET", "POST"]), Route("/excel/appliquer", excel_apply, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(TokenMiddleware, token=token, env=env)])
+    async def not_found(request: Request, _exc):
+        return refuse(request, 404, f"page introuvable : « {request.url.path} »")
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found},
+                    middleware=[Middleware(TokenMiddleware, token=token, env=env)])
     app.state.workbench = wb
     return app
 
