@@ -36,6 +36,7 @@ from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
 from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
+from deliberation.xlsx.reading import rt_yaml
 
 if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
     from deliberation.bundle.history import Previous
@@ -370,9 +371,6 @@ def record_amendment(dossier: Path, date: str, objet: str, cible: str, cle: str,
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    from deliberation.xlsx.apply import dry_run_copy
-    from deliberation.xlsx.reading import rt_yaml
 
     path = dossier / AMENDEMENTS
     text = path.read_text(encoding="utf-8") if path.is_file() else _AMENDEMENTS_HEAD + "amendements: []\n"

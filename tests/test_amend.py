@@ -198,10 +198,11 @@ def test_changes_md_says_what_changed_with_the_figures(rebuilt):
     assert "| proposition | 712 000,00 € | 655 350,00 € | −56 650,00 € |" in text
     assert "| solde | 203 067,73 € | 259 717,73 € | +56 650,00 € |" in text
     assert "| Phase | Total de la phase | montant | 871 198,00 € | 814 548,00 € | −56 650,00 € |" in text
-    assert "- 6 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text
+    # the five Word documents, the workbook and the register of acts (actes/registre.xlsx)
+    assert "- 7 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text and "  - `actes/registre.xlsx`\n" in text
     assert f"`{PDC}` — modifications suivies : `revisions/{PDC}`" in text
     assert f"- 1 supprimé(s) :\n  - `{AMIE}`" in text and "- 28 inchangé(s)" in text
-    assert "## Version 1\n\nPremière version : 35 document(s) Word et Excel." in text
+    assert "## Version 1\n\nPremière version : 36 document(s) Word et Excel." in text  # 35 and the register
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == 2
 

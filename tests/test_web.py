@@ -179,6 +179,9 @@ def test_excel_preview_then_apply(tmp_path):
     edits = cells(r.text, "valeurs")[1:]
     assert len(edits) == 1 and edits[0][1] == "t1-o3-pdc-actif"
     assert [plain(x) for x in edits[0][3:]] == ["79 850,00 €", "70 000,00 €"]
+    figures = {(row[1], row[2]): [plain(x) for x in row[3:]] for row in cells(r.text, "chiffres")[1:]}
+    assert figures["C02-446A05 Indemnisation des organismes référents", "proposition"] == [
+        "712 000,00 €", "702 150,00 €", "−9 850,00 €"]
     assert "Appliquer" in r.text and tree_state(dossier) == before
     key = re.search(r'name="classeur" value="([0-9a-f]+)"', r.text).group(1)
     applied = client.post("/excel/appliquer", data={"csrf": token, "classeur": key}, follow_redirects=False)

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -34,9 +35,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from deliberation import commands, fmt
+from deliberation.diff import rows as diff_rows
 from deliberation.findings import DeliberationError, Severity
-from deliberation.resources import package_dir
+from deliberation.render.acts import act_context, load_clauses, word_ops
+from deliberation.render.register import register
+from deliberation.resources import package_dir, templates_dir
 from deliberation.settings import Settings
+from deliberation.web.redline import tracked_html
 
 HERE = Path(__file__).parent
 #: Uploads larger than this are refused before being read (« 20 Mo »).
@@ -115,8 +120,6 @@ class Workbench:
 
     def register(self):
         """The register of acts of the checked dossier (computed once per state)."""
-        from deliberation.render.register import register
-
         checked = self.checked()
         if self._cache[2] is None:
             self._cache = (self._cache[0], checked, register(checked) if checked.dossier else [])
@@ -355,9 +358,6 @@ def create_app(dossier: Path, out: Path, token: str | None = None, pdf: bool = T
                     conformite=conformite, tri=tri, ordre=ordre, outs=outs)
 
     async def acte(request: Request):
-        from deliberation.render.acts import act_context, load_clauses, word_ops
-        from deliberation.resources import templates_dir
-
         entries = wb.register()
         n = request.path_params["numero"]
         if not 1 <= n <= len(entries):
@@ -388,8 +388,6 @@ def create_app(dossier: Path, out: Path, token: str | None = None, pdf: bool = T
         revision = f"revisions/{e.document}.docx"
         tracked, marks = (None, 0)
         if revision in outs and (path := wb.built_file(revision)) is not None:
-            from deliberation.web.redline import tracked_html
-
             tracked, marks = tracked_html(path.read_bytes())
         return page(request, "acte.html", checked=checked, e=e, n=n, articles=articles, left=left, conf=conf,
                     gaps=gaps, tracked=tracked, marks=marks, revision=revision if tracked is not None else None,
@@ -560,13 +558,19 @@ def _is_xlsx(data: bytes) -> bool:
 
 def _preview(wb: Workbench, result) -> dict:
     """What the import would do (or did not do), for the page."""
+    folders = {str(p.parent) + os.sep for p in wb.uploads.values()} | {str(wb.upload_dir) + os.sep}
+    sheets = []
+    for sheet in result.sheets:
+        for folder in folders:
+            sheet = sheet.replace(folder, "")
+        sheets.append(re.sub(r"[^ (]*deliberation-serve-[^/]*/[0-9a-f]+/", "", sheet))
     return {
-        "sheets": result.sheets,
+        "sheets": sheets,
         "edits": [{"file": e.file, "element": e.element, "field": e.field, "before": e.before, "after": e.after}
                   for e in result.edits],
         "added": result.added,
-        "changes": [{"portee": c.portee, "libelle": c.libelle, "champ": c.champ, "avant": c.avant or "—",
-                     "apres": c.apres or "—", "ecart": c.ecart or ""} for c in result.changes],
+        "changes": [dict(zip(("portee", "libelle", "champ", "avant", "apres", "ecart"), row, strict=True))
+                    for row in diff_rows(result.changes)],
         "findings": [{"severity": "erreur" if f.severity is Severity.ERROR else "avertissement",
                       "text": f"{wb.rel(f.loc.file)}:{f.loc.line}: {f.message} [{f.code}]"} for f in result.findings],
         "after": sum(f.severity is Severity.ERROR for f in result.after or []),
