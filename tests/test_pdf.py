@@ -112,8 +112,8 @@ def test_two_builds_give_identical_bytes_pdf_included(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert pipeline.build(Settings(source=fictif, out_dir=a, pdf=True)).written
     assert pipeline.build(Settings(source=fictif, out_dir=b, pdf=True, jobs=1)).written
-    fa, fb = files_of(a), files_of(b)  # 10 documents, the sommaire, bundle.pdf: 12 PDFs
-    assert sorted(fa) == sorted(fb) and len([n for n in fa if n.endswith(".pdf")]) == 12
+    fa, fb = files_of(a), files_of(b)  # 10 documents, the sommaire, bundle.pdf, the register, actes.pdf: 14 PDFs
+    assert sorted(fa) == sorted(fb) and len([n for n in fa if n.endswith(".pdf")]) == 14
     assert [n for n in fa if fa[n] != fb[n]] == []
 
 

@@ -17,9 +17,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +101,7 @@ class Workbench:
         self._cache: tuple | None = None
         self.uploads: dict[str, Path] = {}
         self.upload_dir = Path(tempfile.mkdtemp(prefix="deliberation-serve-"))
+        weakref.finalize(self, shutil.rmtree, self.upload_dir, ignore_errors=True)  # uploads waiting, at exit
 
     # -- the dossier, checked once per state of its files
 
