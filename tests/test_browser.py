@@ -23,7 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.libreoffice,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium absent (make chromium)")]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--lang=fr-FR"]  # the file input labelled in French
+        "--disable-sync", "--no-first-run"]
 SHOTS = ROOT / "build" / "atelier"
 
 
