@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := fixtures/phase-6-2024
 
-.PHONY: demo test check fuzz lint bench clean libreoffice grammalecte
+.PHONY: demo test check fuzz lint bench clean libreoffice grammalecte chromium
 
 $(BIN)/deliberation: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || { \
@@ -32,21 +32,30 @@ grammalecte:
 	  echo "Installation de Grammalecte (python3-grammalecte)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grammalecte >/dev/null; }
 
+# Chromium, the browser the workbench's tests drive (Playwright for Python, launched through Debian's executable:
+# no browser is downloaded); installed from Debian when missing.
+chromium:
+	@{ command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; } || { \
+	  echo "Installation de Chromium (chromium)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # The example's figures, then its bundle: each finding code once, with its count (the findings in full:
 # `deliberation check fixtures/phase-6-2024`).
 demo: $(BIN)/deliberation libreoffice grammalecte
 	$(BIN)/deliberation figures $(EXAMPLE) --resume
 	$(BIN)/deliberation build $(EXAMPLE) -o build/phase-6-2024 --resume
+	@echo "Pour ouvrir l'atelier sur l'exemple (http://127.0.0.1:8000/) :"
+	@echo "  $(BIN)/deliberation serve $(EXAMPLE) -o build/phase-6-2024"
 
-test: $(BIN)/deliberation libreoffice grammalecte
+test: $(BIN)/deliberation libreoffice grammalecte chromium
 	$(BIN)/ruff check deliberation tests bench tools
 	$(BIN)/pytest -q
 
-# The fast loop: ruff, then the tests that start no LibreOffice and are not slow (markers in pyproject.toml),
-# on two processes (pytest-xdist).
+# The fast loop: ruff, then the tests that start no LibreOffice or browser and are not slow (markers in
+# pyproject.toml), on two processes (pytest-xdist).
 check: $(BIN)/deliberation
 	$(BIN)/ruff check deliberation tests bench tools
-	$(BIN)/pytest -q -n 2 -m "not libreoffice and not slow"
+	$(BIN)/pytest -q -n 2 -m "not libreoffice and not slow and not browser"
 
 # Thousands of mutated dossiers, amounts and redlined documents (hypothesis profile "fuzz"); codes reached:
 # build/fuzz-codes.txt.
@@ -56,6 +65,7 @@ fuzz: $(BIN)/deliberation
 
 bench: $(BIN)/deliberation
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf build $(VENV)

@@ -450,6 +450,34 @@ def init(dossier: Path, annexe: Path, situation: Path | None, registre: Path | N
     _report(result.findings + (result.after or []), as_json=False)
     click.echo(result.summary(dossier), err=True)
 
+@main.command(epilog=_epilog("deliberation serve fixtures/phase-6-2024",
+                             "deliberation serve fixtures/phase-6-2024 -o build/phase-6-2024 --port 8080",
+                             "DELIBERATION_JETON=secret deliberation serve DOSSIER --host 0.0.0.0"))
+@DOSSIER
+@click.option("-o", "--sortie", "output", type=click.Path(path_type=Path),
+              help="Dossier de sortie des productions (build/<dossier>).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port d'écoute.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adresse d'écoute ; une autre que la machine locale exige un jeton d'accès.")
+@click.option("--jeton", default=None, help="Jeton d'accès exigé de chaque demande (sinon DELIBERATION_JETON).")
+@click.option("--sans-pdf", "no_pdf", is_flag=True, help="Productions Word seulement (sans LibreOffice).")
+def serve(dossier: Path, output: Path | None, port: int, host: str, jeton: str | None, no_pdf: bool) -> None:
+    """Ouvre l'atelier dans le navigateur : phase, documents, registre des actes, amendements, classeurs Excel.
+
+    Une application web locale (HTML en français, lisible sans JavaScript) : contrôle budgétaire, constats
+    reliés à leur ligne, « Produire » avec sa progression, registre des actes, revue de chaque acte,
+    amendements et classeurs appliqués par les mêmes écritures contrôlées que import-xlsx.
+    """
+    from deliberation.web.app import serve as run  # Starlette, uvicorn: only for this command
+
+    out = output or Path("build") / dossier.resolve().name
+    try:
+        run(dossier, out, host=host, port=port, token=jeton, pdf=not no_pdf,
+            ready=lambda address: click.echo(f"atelier ouvert : {address} (Ctrl-C pour arrêter)", err=True))
+    except ValueError as err:
+        click.echo(f"ERREUR : {err}", err=True)
+        sys.exit(2)
+
 
 @main.command(epilog=_epilog("deliberation schema", "deliberation schema | less"))
 def schema() -> None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
 from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
-from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook
+from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook, rt_yaml
 from deliberation.xlsx.scaffold import Registry, Started, collect, read_registry
 from deliberation.xlsx.scaffold import files as scaffold_files
 
@@ -403,6 +404,86 @@ def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, reg
     result.budget = len(sc.budget_order)
     result.after = pipeline.check(Settings(source=dossier)).findings
     return result
+
+# an adopted amendment recorded (serve's form)
+
+AMENDEMENTS = "amendements.yaml"
+_AMENDEMENTS_HEAD = "# Amendements adoptés en séance, appliqués dans l'ordre sur le dossier (deliberation serve).\n"
+
+
+@dataclass
+class Recorded:
+    """An amendment recorded: its number, the findings it brought (errors: nothing written), written or not."""
+
+    numero: int = 0
+    findings: list[Finding] | None = None
+    written: bool = False
+
+
+def record_amendment(dossier: Path, date: str, objet: str, cible: str, cle: str, montant: str | None = None,
+                     retrait: bool = False, convention: str | None = None) -> Recorded:
+    """Append an adopted amendment to ``amendements.yaml``, comments and order kept, checked, all or nothing.
+
+    The file is edited in round-trip mode (``xlsx.yamledit``); the dossier with the new file is checked in a
+    temporary copy first, and only when the amendment brings no error is the file replaced
+    (``fsio.write_files``, under the dossier's lock: refused while a build reads it), as ``import-xlsx`` does.
+
+    Args:
+        dossier: the dossier folder.
+        date: the amendment's date, as written (« 09/12/2024 »).
+        objet: its object.
+        cible: ``ligne``, ``operation`` or ``structure``.
+        cle: the target (a line id, « 1.2 », a structure key).
+        montant: the new amount, as written (« 70 000,00 »), or None.
+        retrait: withdraw the target instead.
+        convention: with ``structure``, the convention whose amount changes.
+
+    Raises:
+        DeliberationError: the dossier is locked, or the write was refused.
+
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    path = dossier / AMENDEMENTS
+    text = path.read_text(encoding="utf-8") if path.is_file() else _AMENDEMENTS_HEAD + "amendements: []\n"
+    data = rt_yaml().load(text)
+    items = data.get("amendements") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        items = CommentedSeq()
+        data["amendements"] = items
+    numeros = [int(str(a.get("numero"))) for a in items if isinstance(a, dict) and str(a.get("numero", "")).isdigit()]
+    numero = max(numeros, default=0) + 1
+    change = CommentedMap()
+    change[cible] = cle
+    if cible == "structure" and convention:
+        change["convention"] = convention
+    if retrait:
+        change["retrait"] = "oui"
+    else:
+        change["montant"] = DoubleQuotedScalarString(montant or "")
+    entry = CommentedMap()
+    entry["numero"] = str(numero)
+    entry["date"] = date
+    entry["objet"] = DoubleQuotedScalarString(objet)
+    entry["modifications"] = CommentedSeq([change])
+    items.append(entry)
+    buf = io.StringIO()
+    rt_yaml().dump(data, buf)
+    files = {AMENDEMENTS: buf.getvalue().encode("utf-8")}
+    out = Recorded(numero)
+    with dossier_lock(dossier, shared=False):
+        before = {str(f) for f in pipeline.check(Settings(source=dossier)).findings}
+        with dry_run_copy(dossier, files) as copy:
+            after = pipeline.check(Settings(source=copy)).findings
+        root = str(copy)
+        new = [f for f in after if str(f).replace(root, str(dossier)) not in before]
+        out.findings = [replace(f, loc=f.loc._replace(file=f.loc.file.replace(root, str(dossier)))) for f in new]
+        if has_errors(out.findings):
+            return out
+        write_files(dossier, files)
+        out.written = True
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
     ("pipeline", ("pipeline",)),
     ("commands", ("commands",)),
+    ("web", ("web",)),  # serve: the workbench, above the commands it calls
     ("cli", ("cli", "clifr", "__main__")),
 )
 
@@ -178,11 +179,21 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     # render and write: here, not at the top, so that ``check`` never loads python-docx, docxtpl (render,
     # redline, history), openpyxl (the workbook), pypdf or the process pool (PDF, bundle)
     from deliberation.bundle.history import CHANGES, changelog, read_previous
+    from deliberation.bundle.pack import signature_pack
     from deliberation.bundle.pdf import DOCUMENTS_PER_START
     from deliberation.bundle.publish import MANIFEST, manifest, publish_pdfs
     from deliberation.bundle.redline import REVISIONS, RedlineUnavailable, redlines
     from deliberation.render.documents import default_templates_dir, render_bundle
+    from deliberation.render.register import (
+        ACTES_PDF,
+        REGISTRE_DOCX,
+        REGISTRE_XLSX,
+        register,
+        register_docx,
+        register_title,
+    )
     from deliberation.xlsx.export import XLSX, workbook
+    from deliberation.xlsx.register import register_workbook
 
     templates = settings.templates or default_templates_dir()
     previous = read_previous(settings.out_dir)
@@ -208,6 +219,8 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     files[SNAPSHOT] = (json.dumps(snapshot(d, checked.figures), ensure_ascii=False, indent=1, sort_keys=True)
                        + "\n").encode("utf-8")
     when = build_time(d.info.seance.date)
+    entries, title = register(checked, templates), register_title(checked)  # the register of acts (issue 21)
+    files[REGISTRE_XLSX] = register_workbook(entries, title, when)
     version = previous.version + 1 if previous else 1
     notes: list[str] = []
     # redlines and LibreOffice run in other processes, started first; the workbook is built while the last
@@ -220,8 +233,12 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
         pending = pool.submit(redlines, pairs, author, when, settings.jobs)
         sources: dict[str, str] = {}
         if opts is not None:
-            pdfs, sources = publish_pdfs(checked, word, when, opts, templates, pdf_cache)
+            word_and_register = {**word, REGISTRE_DOCX: register_docx(entries, title, when)}
+            pdfs, sources = publish_pdfs(checked, word_and_register, when, opts, templates, pdf_cache)
             files.update(pdfs)
+            pack = signature_pack(entries, pdfs, when, f"Actes à signer — {title}")
+            if pack is not None:
+                files[ACTES_PDF] = pack
         files[XLSX] = workbook(d, checked.figures)
         try:
             revised = {f"{REVISIONS}/{n}": data for n, data in pending.result().items()}

@@ -229,3 +229,14 @@ def mounted_tmpfs(tmp_path: Path, size: str):
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30, check=False)
+
+
+@pytest.fixture(scope="session")
+def built_example(tmp_path_factory) -> Path:
+    """The example (``fixtures/phase-6-2024``) built once per test process, with its PDFs: read, never changed."""
+    if not SOFFICE:
+        pytest.skip("LibreOffice absent (make libreoffice)")
+    out = tmp_path_factory.mktemp("built") / "phase-6-2024"
+    built = pipeline.build(Settings(source=FIXTURES / "phase-6-2024", out_dir=out, pdf=True, jobs=2))
+    assert built.written
+    return out

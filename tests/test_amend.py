@@ -163,7 +163,9 @@ def test_exactly_the_affected_documents_change(rebuilt):
     assert sorted(n for n in v2 if n.startswith("revisions/")) == [f"revisions/{n}" for n in changed]
     # the workbook carries the adopted figures too: it is listed among the modified documents, no redline
     assert v1["annexe-4.xlsx"] != v2["annexe-4.xlsx"] and "revisions/annexe-4.xlsx" not in v2
-    assert result.documents.modifies == sorted([*changed, "annexe-4.xlsx"]) and result.documents.supprimes == [AMIE]
+    # so does the register of acts (an act's amount, an act removed)
+    assert result.documents.modifies == sorted([*changed, "actes/registre.xlsx", "annexe-4.xlsx"])
+    assert result.documents.supprimes == [AMIE]
     assert "annexe-4.xlsx" in (out / "CHANGES.md").read_text(encoding="utf-8")
 
 
@@ -196,10 +198,11 @@ def test_changes_md_says_what_changed_with_the_figures(rebuilt):
     assert "| proposition | 712 000,00 € | 655 350,00 € | −56 650,00 € |" in text
     assert "| solde | 203 067,73 € | 259 717,73 € | +56 650,00 € |" in text
     assert "| Phase | Total de la phase | montant | 871 198,00 € | 814 548,00 € | −56 650,00 € |" in text
-    assert "- 6 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text
+    # the five Word documents, the workbook and the register of acts (actes/registre.xlsx)
+    assert "- 7 modifié(s) :\n" in text and "  - `annexe-4.xlsx`\n" in text and "  - `actes/registre.xlsx`\n" in text
     assert f"`{PDC}` — modifications suivies : `revisions/{PDC}`" in text
     assert f"- 1 supprimé(s) :\n  - `{AMIE}`" in text and "- 28 inchangé(s)" in text
-    assert "## Version 1\n\nPremière version : 35 document(s) Word et Excel." in text
+    assert "## Version 1\n\nPremière version : 36 document(s) Word et Excel." in text  # 35 and the register
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == 2
 

@@ -68,7 +68,7 @@ def test_pdf_progress_one_line_per_batch_then_none_with_quiet(tmp_path):
     shown = cli("build", FICTIF, "-o", str(tmp_path / "a"), "-j", "1")
     assert shown.returncode == 0, shown.stderr
     lines = [ln for ln in shown.stderr.splitlines() if ln.startswith("conversion PDF :")]
-    docx = [n for n in files_of(tmp_path / "a") if n.endswith(".docx")]
+    docx = [n for n in files_of(tmp_path / "a") if n.endswith(".docx")] + ["actes/registre.docx"]  # converted only
     assert lines == [f"conversion PDF : {len(docx)}/{len(docx)} document(s)"]  # one batch: one line
     quiet = cli("build", FICTIF, "-o", str(tmp_path / "b"), "-q")
     assert quiet.returncode == 0 and "conversion PDF" not in quiet.stderr and "écrit(s)" not in quiet.stderr
@@ -99,7 +99,7 @@ def test_pdf_progress_bar_on_a_terminal(tmp_path):
         os.close(leader)
     assert proc.returncode == 0
     text = seen.decode("utf-8", "replace")
-    total = len([n for n in files_of(tmp_path / "t") if n.endswith(".docx")])
+    total = len([n for n in files_of(tmp_path / "t") if n.endswith(".docx")]) + 1  # and the register, to PDF only
     assert "Conversion PDF" in text and f"{total}/{total}" in text and "[#" in text, text[-500:]
     assert "conversion PDF :" not in text  # the bar, not the lines
 

@@ -60,6 +60,7 @@ def test_bundle_names_are_numbered_and_stable(built_fictif):
         "beta-emploi/avenant-plateforme.revue.md",
         "ccas-de-gamma/convention-nouvelle.docx",
         "ccas-de-gamma/convention-nouvelle.revue.md",
+        "registre.xlsx",  # the register of acts
     ]
 
 
@@ -220,7 +221,8 @@ def test_build_is_deterministic(fictif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert build(fictif, a).written and build(fictif, b).written
     files = [p for p in a.rglob("*") if p.is_file()]
-    assert len(files) == 17  # 10 Word files, 3 review sheets, chiffres.json, annexe-4.xlsx, CHANGES.md, manifest.json
+    # 10 Word files, 3 review sheets, chiffres.json, annexe-4.xlsx, actes/registre.xlsx, CHANGES.md, manifest.json
+    assert len(files) == 18
     for p in files:
         assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
 

@@ -184,6 +184,8 @@ def _issues(out: Path, kind: str = "document") -> dict[str, list[printcheck.Issu
         name = f.relative_to(out).as_posix()
         if (name == "bundle.pdf") != (kind == "bundle"):
             continue
+        if name in ("actes.pdf", "actes/registre.pdf"):  # compilations, as bundle.pdf: not documents of the phase
+            continue
         source = f.with_suffix(".docx")
         jobs[name] = (kind, f.read_bytes(), source.read_bytes() if source.is_file() else None)
     return printcheck.check_files(jobs)

@@ -38,6 +38,8 @@ def installed(tmp_path_factory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     assert "deliberation/templates/avenant.docx" in names and "deliberation/templates/clauses/cout.md" in names
     assert "deliberation/templates/statuts.yaml" in names  # which templates are adopted texts
+    # the workbench's pages and its vendored static files (deliberation serve)
+    assert "deliberation/web/templates/phase.html" in names and "deliberation/web/static/atelier.js" in names
     assert any(n.startswith("deliberation/annexes/dispositifs/") and n.endswith(".md") for n in names)
     made = _run([sys.executable, "-m", "venv", tmp / "venv"], cwd=tmp)
     assert made.returncode == 0, made.stderr

@@ -254,19 +254,25 @@ def conformity(act: Act, values: dict, clauses: Clauses, d: Dossier) -> Conformi
     return Conformity(tuple(m.id for m in cited), bool(voted), tuple(gaps), blanks)
 
 
-def word_diff(old: str, new: str) -> str:
-    """The words of ``old`` and ``new`` merged: removed words as ~~struck~~, added ones in **bold**."""
+def word_ops(old: str, new: str) -> list[tuple[str, str]]:
+    """The words of ``old`` and ``new`` merged as runs: ``("=", kept)``, ``("-", removed)``, ``("+", added)``."""
     a, b = old.split(), new.split()
-    out = []
+    out: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(" ".join(a[i1:i2]))
+            out.append(("=", " ".join(a[i1:i2])))
             continue
         if i2 > i1:
-            out.append("~~" + " ".join(a[i1:i2]) + "~~")
+            out.append(("-", " ".join(a[i1:i2])))
         if j2 > j1:
-            out.append("**" + " ".join(b[j1:j2]) + "**")
-    return " ".join(out)
+            out.append(("+", " ".join(b[j1:j2])))
+    return out
+
+
+def word_diff(old: str, new: str) -> str:
+    """The words of ``old`` and ``new`` merged: removed words as ~~struck~~, added ones in **bold**."""
+    marks = {"=": "{}", "-": "~~{}~~", "+": "**{}**"}
+    return " ".join(marks[op].format(text) for op, text in word_ops(old, new))
 
 
 def articles_markdown(arts: list[Article]) -> str:

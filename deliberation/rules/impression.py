@@ -32,7 +32,7 @@ def _checked(inp: PdfInput) -> tuple[dict, list[Finding]]:
     from deliberation import printcheck
 
     names = [n for n in inp.files if _DOCUMENT.fullmatch(n) or (inp.final and n.startswith("actes/")
-                                                              and n.endswith(".pdf"))]
+                                                              and n.count("/") == 2 and n.endswith(".pdf"))]
     jobs = {n: ("document", inp.files[n], inp.files.get(f"{n[:-4]}.docx")) for n in names}
     if "impression.numero_absent" not in AWAITING and BUNDLE in inp.files:
         jobs[BUNDLE] = ("bundle", inp.files[BUNDLE], None)
