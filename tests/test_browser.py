@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, ROOT, tree_state
 from openpyxl import load_workbook
-
-from tests.conftest import FIXTURES, ROOT, tree_state
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.libreoffice,

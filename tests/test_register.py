@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, adopted_templates
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from deliberation import pipeline
 from deliberation.render.register import COLUMNS, register
 from deliberation.settings import Settings
-from tests.conftest import FIXTURES, adopted_templates
 
 
 def rows(path: Path) -> list[dict]:
@@ -60,7 +60,7 @@ def test_example_register_pdf_and_signature_pack(built_example):
     printed = " ".join(text(built_example / "actes" / "registre.pdf").split())
     assert "Registre des actes — Délibération n°2024-587" in printed
     assert "22 actes : 1 aux valeurs complètes, 21 à compléter ; total 871 198,00 €." in printed.replace("\u202f", " ")
-    for name in ("MEMPA", "Pas-de-Calais Actif", "CCAS de Liévin", "IMPACT OVAL", "AMIE du Boulois"):
+    for name in ("MEMPA", "Pas-de-Calais Actif", "CCAS de Liévin", "IMPACT OVAL", "AMIE du Boulonnais"):
         assert name in printed
     pack = PdfReader(str(built_example / "actes.pdf"))
     assert [o.title for o in pack.outline] == [

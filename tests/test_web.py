@@ -12,13 +12,13 @@ import sys
 import time
 
 import pytest
+from conftest import FIXTURES, ROOT, tree_state
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
 from deliberation import pipeline
 from deliberation.settings import Settings
 from deliberation.web.app import MAX_UPLOAD, create_app
-from tests.conftest import FIXTURES, ROOT, tree_state
 
 XLSX = FIXTURES / "xlsx" / "phase-6-2024-annexe-4.xlsx"
 
