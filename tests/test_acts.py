@@ -235,7 +235,7 @@ def test_missing_siret_makes_a_draft_and_final_refuses(phase6, tmp_path):
     assert "PROJET — valeurs à compléter : SIRET" in text
     assert "identifié(e) au répertoire SIRET sous le n° [SIRET à compléter]" in text
     # adopted templates: the only thing left to refuse is the blank
-    result = CliRunner().invoke(main, ["build", str(dest), "-o", str(tmp_path / "final"), "--final",
+    result = CliRunner().invoke(main, ["build", str(dest), "-o", str(tmp_path / "final"), "--final", "-v",
                                        "--modeles", str(adopted_templates(tmp_path))])
     assert result.exit_code == 1 and "[acte.reconstitution]" not in result.output
     assert "ERROR: Pas-de-Calais Actif — avenant à la convention « 2024-01213 » : production définitive " \
