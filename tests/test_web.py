@@ -35,6 +35,13 @@ def site(tmp_path_factory):
     return dossier, out, app, TestClient(app)
 
 
+def fresh_client(tmp_path, fixture: str = "phase-6-2024"):
+    """A writable copy of ``fixture`` (``tmp_path/phase``), its build folder (``tmp_path/out``) and a client on both."""
+    dossier, out = tmp_path / "phase", tmp_path / "out"
+    shutil.copytree(FIXTURES / fixture, dossier)
+    return dossier, out, TestClient(create_app(dossier, out, pdf=False))
+
+
 def csrf(client: TestClient) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
 
@@ -161,9 +168,7 @@ def test_uploads_are_checked(site):
 
 def test_excel_preview_then_apply(tmp_path):
     """Verify an amended annexe 4: the preview shows before → after and writes nothing; « Appliquer » writes it."""
-    dossier = tmp_path / "phase"
-    shutil.copytree(FIXTURES / "phase-6-2024", dossier)
-    client = TestClient(create_app(dossier, tmp_path / "out", pdf=False))
+    dossier, _, client = fresh_client(tmp_path)
     wb = load_workbook(XLSX)
     ws = wb.active
     header = [c.value for c in ws[1]]
@@ -202,9 +207,7 @@ def wait_production(client: TestClient, limit: float = 120) -> dict:
 
 def test_amendment_form_writes_amendements_yaml(tmp_path):
     """Verify the form appends an amendment (comments kept), refuses an unknown target, and rebuilds."""
-    dossier = tmp_path / "phase"
-    shutil.copytree(FIXTURES / "phase-6-2024-amended", dossier, symlinks=False)
-    client = TestClient(create_app(dossier, tmp_path / "out", pdf=False))
+    dossier, _, client = fresh_client(tmp_path, "phase-6-2024-amended")
     token = csrf(client)
     before = (dossier / "amendements.yaml").read_text(encoding="utf-8")
     bad = client.post("/amendements", data={"csrf": token, "cible": "ligne", "cle": "t1-inconnue", "montant": "1,00",
@@ -227,10 +230,7 @@ def test_amendment_form_writes_amendements_yaml(tmp_path):
 
 def test_concurrent_productions_share_the_build_lock(tmp_path):
     """Verify a second « Produire » while one runs is told so, and a build held elsewhere is reported in French."""
-    dossier = tmp_path / "phase"
-    shutil.copytree(FIXTURES / "phase-6-2024", dossier)
-    out = tmp_path / "out"
-    client = TestClient(create_app(dossier, out, pdf=False))
+    dossier, out, client = fresh_client(tmp_path)
     token = csrf(client)
     first = client.post("/produire", data={"csrf": token}, headers={"Accept": "application/json"})
     second = client.post("/produire", data={"csrf": token}, headers={"Accept": "application/json"})
@@ -255,10 +255,7 @@ def test_concurrent_productions_share_the_build_lock(tmp_path):
 
 def test_failed_build_shows_its_findings(tmp_path):
     """Verify a dossier with errors: the production is refused with its findings, the previous bundle kept."""
-    dossier = tmp_path / "phase"
-    shutil.copytree(FIXTURES / "phase-6-2024", dossier)
-    out = tmp_path / "out"
-    client = TestClient(create_app(dossier, out, pdf=False))
+    dossier, out, client = fresh_client(tmp_path)
     token = csrf(client)
     client.post("/produire", data={"csrf": token})
     assert wait_production(client)["ok"]
