@@ -422,6 +422,12 @@ class LigneBudgetaire(Node):
     libelle: str | None = spec(Text(), "Libellé opération.")
     ae: Decimal | None = spec(Money(), "Autorisation d'engagement (AE), en euros.")
     disponible: Decimal | None = spec(Money(), "Disponible avant cette phase, en euros.")
+    ajustement: Decimal | None = spec(
+        Money(), "Dans un programme : écart déclaré entre le disponible de la phase et ce que la phase "
+        "précédente a laissé (situation budgétaire du logiciel financier : crédits ajoutés, engagements annulés, "
+        "autre consommation), en euros, négatif s'il réduit le disponible.", required=False)
+    motif: str | None = spec(Text(), "Raison de l'ajustement (« engagement 2024 annulé », « virement de crédits »).",
+                             required=False)
     annonces: tuple = spec(ANNONCES, ANNONCES_DOC, required=False, default=())
 
 
