@@ -16,6 +16,7 @@ import click
 from deliberation import __version__, clifr, commands, readable
 from deliberation.diff import documents_text, table, to_json
 from deliberation.findings import DeliberationError, findings_to_json, format_finding, has_errors
+from deliberation.resources import catalogue_dir
 from deliberation.settings import Settings
 
 clifr.install()  # click's help headings and usage errors in French
@@ -233,6 +234,29 @@ def figures(dossier: Path, as_json: bool, resume: bool) -> None:
     if errors:
         click.echo(f"attention : {errors} erreur(s) dans le dossier (voir « deliberation check »)", err=True)
         sys.exit(1)
+
+
+@main.command(epilog=_epilog("deliberation ledger fixtures/programme-2025",
+                             "deliberation ledger fixtures/programme-2025 --json"))
+@click.argument("programme", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Grand livre et constats au format JSON.")
+@FICHES
+@_level
+def ledger(programme: Path, as_json: bool, fiches: Path | None, level: str | None) -> None:
+    """Affiche le grand livre d'un programme : une année d'appel à projets, une phase par sous-dossier.
+
+    Lignes budgétaires phase par phase (disponible, proposition, après), conventions et leurs avenants
+    (numéro, montant, plafond, fin), structures (l'année, par dispositif, territoire et phase). Un chiffre
+    qu'une phase déclare et que le grand livre contredit est un constat qui donne les deux.
+    """
+    try:
+        text, findings = commands.ledger(programme, _catalogue(fiches).get("annexes", (catalogue_dir(),)), as_json)
+    except commands.Stop as stop:
+        _stop(stop)
+    click.echo(text, nl=False)
+    if not as_json:
+        _report(findings, False, level)
+    sys.exit(1 if has_errors(findings) else 0)
 
 
 @main.command(epilog=_epilog("deliberation build fixtures/phase-6-2024",

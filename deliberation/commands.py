@@ -1,6 +1,6 @@
 """What each command does, one function per command.
 
-``check`` (and ``--liste-regles``), ``figures``, ``build``, ``diff``, ``explain``, ``export scdl``,
+``check`` (and ``--liste-regles``), ``figures``, ``build``, ``ledger``, ``diff``, ``explain``, ``export scdl``,
 ``import-xlsx``, ``schema``. The command line (``cli``) turns options into ``Settings``, calls one of
 these functions and prints what it returns; here each command puts the pipeline and the stages
 together. A command that cannot go on raises ``Stop`` with what to show and the exit code; a template,
@@ -27,6 +27,7 @@ from deliberation.compute import figures_to_data
 from deliberation.diff import Change, Documents, compare, compare_documents, snapshot
 from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
 from deliberation.fsio import folder_refusal, recover_files, write_file, write_files, write_new_folder
+from deliberation.ledger import build_ledger, ledger_tables, ledger_to_data
 from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
 from deliberation.opendata import ScdlExport, scdl_lines, scdl_rows, to_csv
 from deliberation.outcome import Built, Checked
@@ -94,6 +95,21 @@ def figures(settings: Settings, as_json: bool = False, lines: bool = True) -> tu
 def build(settings: Settings) -> Built:
     """Check, render, convert and write the bundle (``pipeline.build``)."""
     return pipeline.build(settings)
+
+
+def ledger(root: Path, annexes: tuple, as_json: bool = False) -> tuple[str, list[Finding]]:
+    """The programme's ledger as tables (or JSON, findings included) and its findings (issue 22).
+
+    Raises:
+        Stop: ``root`` is not a programme (no ``programme.yaml``: exit 2).
+
+    """
+    result = build_ledger(root, annexes)
+    if any(f.code == "programme.introuvable" for f in result.findings):
+        raise Stop(2, findings=result.findings)
+    if as_json:
+        return json.dumps(ledger_to_data(result), ensure_ascii=False, indent=2) + "\n", result.findings
+    return ledger_tables(result), result.findings
 
 
 # ---------------------------------------------------------------------------

@@ -648,6 +648,22 @@ class Dossier(Node):
 
 
 # ---------------------------------------------------------------------------
+# a programme: the phases of one call-for-projects year (programme.yaml, issue 22)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ProgrammeInfo(Node):
+    """``programme.yaml``: one call-for-projects year, whose phases are the sub-folders named here."""
+
+    annee: int | None = spec(Int(minimum=2000), "Année de l'appel à projets (chaque phase a la même).")
+    intitule: str | None = spec(Text(), "Intitulé du programme (« APPELS À PROJETS … 2025 »).", required=False)
+    phases: tuple = spec(
+        ListOf(Text(pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,80}", hint="(« phase-2 »)")),
+        "Les sous-dossiers des phases, dans l'ordre des séances. Absent : les sous-dossiers qui ont un "
+        "phase.yaml, dans l'ordre de leur numéro.", required=False)
+
+
+# ---------------------------------------------------------------------------
 # dispositif sheets (front matter of annexes/dispositifs/*.md)
 
 

@@ -39,6 +39,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from deliberation.findings import Finding, Loc, warning
 from deliberation.fsio import cache_dir, cache_get, cache_put
 from deliberation.load.yaml import compose_text
+from deliberation.resources import programme_root
 
 #: Where the Grammalecte package is looked for when ``DELIBERATION_GRAMMALECTE`` is not set.
 SYSTEM_DIRS = ("/usr/lib/python3/dist-packages",)
@@ -429,9 +430,12 @@ def template_texts(path: Path) -> list[tuple[int, str]]:
 
 
 def package_glossary_paths(root: str | Path | None) -> list[Path]:
-    """The glossaries that apply to a dossier: the package's, then the dossier's own ``glossaire.yaml``."""
+    """The glossaries that apply to a dossier: the package's, its programme's, then its own ``glossaire.yaml``."""
     paths = [GLOSSARY]
     if root:
+        programme = programme_root(root)
+        if programme is not None:
+            paths.append(programme / GLOSSARY_FILE)
         paths.append(Path(root) / GLOSSARY_FILE)
     return paths
 

@@ -26,6 +26,7 @@ from deliberation.compute import compute
 from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
 from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
 from deliberation.fsio import JOURNAL, build_time, recover_files, sha256
+from deliberation.ledger import within_programme
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.load.modeles import STATUTS_FILE, load_statuts
 from deliberation.outcome import Built, Checked
@@ -43,7 +44,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("amend", ("amend",)),
     ("compute", ("compute", "diff")),  # diff: figures as data, compared
     # rules, acts to sign, document plan, SCDL rows, the print check (rules on the converted PDFs)
-    ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck", "orthographe")),
+    # the programme ledger (the phases before this one: registry, disponible)
+    ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck", "orthographe", "ledger")),
     ("render", ("render",)),
     ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
     ("pipeline", ("pipeline",)),
@@ -80,6 +82,8 @@ def check(settings: Settings) -> Checked:
 def _check(settings: Settings) -> Checked:
     findings = _resume_import(settings.source)
     dossier, loaded = load_dossier(settings.source)
+    if dossier is not None:  # a phase of a programme: its registry comes from the phases before it (issue 22)
+        dossier, loaded = within_programme(dossier, loaded, settings.annexes)
     findings += loaded
     dispositifs, sheet_findings = load_dispositifs(*settings.catalogue_dirs())
     findings += sheet_findings

@@ -23,3 +23,13 @@ def templates_dir() -> Path:
 def catalogue_dir() -> Path:
     """The engine's dispositif sheets (``deliberation/annexes/dispositifs``)."""
     return package_dir() / "annexes" / "dispositifs"
+
+
+#: The file that makes a folder a programme: one call-for-projects year, one dossier per phase (issue 22).
+PROGRAMME_FILE = "programme.yaml"
+
+
+def programme_root(dossier: str | Path) -> Path | None:
+    """The programme a dossier is a phase of (its parent folder, when that holds ``programme.yaml``), or None."""
+    parent = Path(dossier).absolute().parent
+    return parent if (parent / PROGRAMME_FILE).is_file() else None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deliberation.resources import catalogue_dir
+from deliberation.resources import catalogue_dir, programme_root
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,7 @@ class Settings:
         object.__setattr__(self, "annexes", tuple(Path(p) for p in self.annexes))
 
     def catalogue_dirs(self) -> tuple[Path, ...]:
-        """Folders of dispositif sheets: the engine's, then the dossier's own ``dispositifs/``."""
-        return (*self.annexes, self.source / "dispositifs")
+        """Folders of dispositif sheets: the engine's, its programme's ``dispositifs/``, then the dossier's own."""
+        programme = programme_root(self.source)
+        shared = (programme / "dispositifs",) if programme is not None else ()
+        return (*self.annexes, *shared, self.source / "dispositifs")

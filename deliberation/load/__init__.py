@@ -11,6 +11,7 @@ from deliberation.findings import Finding, Loc, error
 from deliberation.load.modeles import load_model_texts
 from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
+from deliberation.resources import programme_root
 from deliberation.schema import control_message
 
 #: The files of a dossier folder, in load order.
@@ -35,7 +36,10 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
     findings: list[Finding] = []
     info, f1 = load_record(root / "phase.yaml", PhaseInfo, within=within)
     budget, f2 = load_record(root / "budget.yaml", Budget, within=within)
-    registre, f3 = load_record(root / "structures.yaml", Registre, within=within)
+    if programme_root(root) is not None and not os.path.lexists(root / "structures.yaml"):
+        registre, f3 = None, []  # a phase of a programme: its registry comes from the programme (``ledger``)
+    else:
+        registre, f3 = load_record(root / "structures.yaml", Registre, within=within)
     findings += f1 + f2 + f3
     tdir = root / THEMATIQUES_DIR
     files, ff = list_files(tdir, "*.yaml", within)
