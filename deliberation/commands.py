@@ -28,7 +28,7 @@ from deliberation.diff import Change, Documents, compare, compare_documents, sna
 from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
 from deliberation.fsio import folder_refusal, recover_files, write_file, write_files, write_new_folder
 from deliberation.ledger import build_ledger, ledger_tables, ledger_to_data
-from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, Registre, Thematique
+from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, ProgrammeInfo, Registre, Thematique
 from deliberation.opendata import ScdlExport, scdl_lines, scdl_rows, to_csv
 from deliberation.outcome import Built, Checked
 from deliberation.report import _table, figures_table
@@ -511,6 +511,9 @@ SCHEMA_FILES = (
     ("thematiques/*.yaml (une thématique par fichier)", Thematique),
     ("amendements.yaml (facultatif : amendements adoptés en séance, appliqués sur le dossier)", Amendements),
     ("annexes/dispositifs/*.md (en-tête YAML des fiches)", Dispositif),
+    ("programme.yaml (un programme : une année d'appel à projets, un dossier par phase ; à côté, structures.yaml "
+     "est le registre du début d'année, et le structures.yaml d'une phase n'ajoute que ce qu'elle apprend)",
+     ProgrammeInfo),
 )
 
 

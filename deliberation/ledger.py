@@ -29,7 +29,7 @@ from deliberation.acts import plan_acts
 from deliberation.amend import apply_amendments
 from deliberation.compute import ZERO, compute
 from deliberation.findings import Finding, Loc, Severity, error, sort_findings, warning
-from deliberation.fmt import date_long, money, plain
+from deliberation.fmt import cents, date_long, money, plain
 from deliberation.load import load_dispositifs, load_dossier
 from deliberation.load.yaml import load_record
 from deliberation.model import AnnexeConvention, Convention, Dossier, Periode, ProgrammeInfo, Registre, Structure
@@ -176,7 +176,7 @@ def load_programme(root: str | Path) -> tuple[ProgrammeInfo | None, dict, list[P
         where = info.at("phases")
         for i, name in enumerate(info.phases):
             folder = root / name
-            loc = Loc(where.file, where.line + 1 + i if where.line else 0, f"phases[{i}]")
+            loc = Loc(where.file, _line_of(root / PROGRAMME_FILE, name, where.line), f"phases[{i}]")
             if not (folder / "phase.yaml").is_file():
                 findings.append(error("programme.phase", f"phase « {name} » introuvable : {folder}/phase.yaml attendu",
                                       loc))
@@ -192,6 +192,16 @@ def load_programme(root: str | Path) -> tuple[ProgrammeInfo | None, dict, list[P
             findings.append(error("programme.phase", f"aucune phase : des sous-dossiers avec un phase.yaml attendus "
                                                      f"dans {root}", Loc(str(root / PROGRAMME_FILE))))
     return info, structures, refs, findings
+
+
+def _line_of(path: Path, name: str, start: int) -> int:
+    """The first line from ``start`` that names ``name`` (a phase of the list, block or flow style)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    return next((n for n in range(max(start, 1), len(lines) + 1) if pattern.search(lines[n - 1])), start)
 
 
 def _natural(name: str) -> tuple:
@@ -372,6 +382,39 @@ def _act_amount(act) -> Decimal | None:
     return total
 
 
+def _sheet_amount(sheet) -> Decimal | None:
+    return None if any(ligne.montant is None for ligne in sheet.lignes) else sum(
+        (ligne.montant for ligne in sheet.lignes), ZERO)
+
+
+def _annexes_after(act, c: Convention) -> tuple:
+    """The convention's annexes after the avenant: its sheets when it rewrites article 12, else unchanged.
+
+    With several annexes, each carries its part of the ceiling when the ledger can tell: every earlier
+    annex continued, and its part known (declared, or the whole amount of a one-annex convention).
+    """
+    if "annexes" not in act.included:
+        return tuple(c.annexes)
+    continued = {sh.ancienne.numero for sh in act.sheets if sh.ancienne is not None}
+    parts: dict[int, Decimal] = {}
+    derivable = len(act.sheets) > 1 and all(a.numero in continued for a in c.annexes)
+    for a in c.annexes:
+        part = a.montant if a.montant is not None else (c.montant if len(c.annexes) == 1 else None)
+        if part is None:
+            derivable = False
+        else:
+            parts[a.numero] = part
+    out = []
+    for sh in act.sheets:
+        amount = _sheet_amount(sh)
+        if amount is None:
+            derivable = False
+        base = parts.get(sh.ancienne.numero, ZERO) if sh.ancienne is not None else ZERO
+        out.append((sh, None if amount is None else base + amount))
+    return tuple(AnnexeConvention(numero=sh.numero, titre=sh.titre, dispositif=sh.code,
+                                  montant=part if derivable else None, loc=act.loc) for sh, part in out)
+
+
 def _advance(state: _State, phase: PhaseEntry, d: Dossier, dispositifs: dict) -> list[LedgerLine]:
     """Apply an adopted phase to the registry: new conventions, avenants (number, ceiling, period, annexes)."""
     for act in plan_acts(d, dispositifs):
@@ -401,12 +444,9 @@ def _advance(state: _State, phase: PhaseEntry, d: Dossier, dispositifs: dict) ->
         periode = (cp[0], max(cp[1], end) if end else cp[1]) if cp else None
         h.avenants.append(AvenantStep(numero=numero, phase=phase.nom, date=phase.date, deliberation=phase.deliberation,
                                       montant=montant, plafond=plafond, periode=periode, loc=act.loc))
-        old = {a.numero for a in c.annexes}
-        added = tuple(AnnexeConvention(numero=sh.numero, titre=sh.titre, dispositif=sh.code, loc=act.loc)
-                      for sh in act.sheets if sh.ancienne is None and sh.numero not in old)
         new = replace(c, avenants=numero, montant=plafond,
                       periode=Periode(debut=periode[0], fin=periode[1], loc=act.loc) if periode else c.periode,
-                      annexes=tuple(c.annexes) + added,
+                      annexes=_annexes_after(act, c),
                       locs={**c.locs, "avenants": act.loc, "montant": act.loc, "periode": act.loc})
         state.structures[act.structure_key] = replace(s, conventions={**s.conventions, act.convention_key: new})
     lines = []
@@ -563,7 +603,7 @@ def _s(value) -> str | None:
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return str(cents(value)) if isinstance(value, Decimal) else str(value)
 
 
 def _p(value: tuple[dt.date, dt.date] | None) -> list[str] | None:
