@@ -241,3 +241,33 @@ def test_bad_programme_files_are_findings_not_tracebacks(tmp_path):
     assert re.search(r"programme\.yaml:\d+: ERROR: .*\[yaml\.", run.stdout)
     run = cli("ledger", str(FIXTURES / "fictif"))
     assert run.returncode == 2 and "programme.yaml attendu" in run.stdout + run.stderr
+
+
+def test_a_situation_budgetaire_imported_explains_the_gap(tmp_path):
+    """The finance system's workbook gives the disponible and, in a programme, the adjustment and its reason."""
+    import openpyxl
+
+    root = tmp_path / "programme"
+    shutil.copytree(PROGRAMME, root)
+    budget = root / "phase-3" / "budget.yaml"
+    text = budget.read_text(encoding="utf-8")
+    budget.write_text(text.replace('    ajustement: "25 000,00"\n', "").replace(
+        "    motif: engagement 2024 de l'Association Delta annulé (situation budgétaire du 30 septembre 2025)\n", ""),
+        encoding="utf-8")
+    assert [f.code for f in check(Settings(source=root / "phase-3")).findings] == ["ledger.disponible"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Situation"
+    ws.append(["Code opération", "Imputation", "Libellé", "AE", "Disponible", "Ajustement", "Motif de l'ajustement"])
+    ws.append(["C02-446A05", "6568/93446", "Indemnisation des organismes référents", 1000000, 445000, 25000,
+               "virement de crédits du 30 septembre 2025"])
+    ws.append(["C02-428C01", "6568/93428", "Fonds d'aide aux jeunes", 130000, 70000, None, None])
+    situation = tmp_path / "situation.xlsx"
+    wb.save(situation)
+    run = cli("import-xlsx", str(situation), str(root / "phase-3"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    written = budget.read_text(encoding="utf-8")
+    assert re.search(r'ajustement: "?25 000,00"?\n    motif: virement de crédits du 30 septembre 2025\n', written)
+    assert check(Settings(source=root / "phase-3")).findings == []
+    steps = [b for b in _data(root)["budget"] if b["phase"] == "phase-3" and b["code"] == "C02-446A05"]
+    assert (steps[0]["ajustement"], steps[0]["motif"]) == ("25000.00", "virement de crédits du 30 septembre 2025")

@@ -197,6 +197,8 @@ def _budget(ws: Worksheet, d: Dossier, figures: Figures, annexe_last: int) -> No
             "disponible": b.disponible,
             "proposition": Formula(f'=SUMIFS({amounts},{codes},{c["code"]}{row})'),
             "solde": Formula(f"={c['disponible']}{row}-{c['proposition']}{row}"),
+            "ajustement": b.ajustement,
+            "motif": b.motif,
         })
         row += 1
     last = row - 1

@@ -77,6 +77,9 @@ BUDGET_COLUMNS: tuple[Column, ...] = (
            True),
     Column("proposition", "Proposition", ("Proposition de la phase", "Engagement proposé"), 16, FMT_MONEY),
     Column("solde", "Solde", ("Solde disponible", "Reste disponible"), 16, FMT_MONEY),
+    # in a programme: the declared gap with what the previous phase left, and its reason (issue 22)
+    Column("ajustement", "Ajustement", ("Ajustement du disponible", "Écart déclaré"), 16, FMT_MONEY),
+    Column("motif", "Motif de l'ajustement", ("Motif", "Raison de l'ajustement"), 40),
 )
 
 

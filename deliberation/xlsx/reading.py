@@ -63,7 +63,7 @@ LIGNE_PATHS: dict[str, tuple[str, ...]] = {
     "montant": ("montant",), "document": ("document",), "description": ("description",),
 }
 #: Budget columns written into ``budget.yaml`` (``proposition`` and ``solde`` are computed, never read).
-BUDGET_FIELDS = ("imputation", "libelle", "ae", "disponible")
+BUDGET_FIELDS = ("imputation", "libelle", "ae", "disponible", "ajustement", "motif")
 
 _LIGNE_KINDS = {f.name: f.metadata["kind"] for f in schema_fields(Ligne)}
 KINDS: dict[str, Kind] = {
@@ -73,8 +73,9 @@ KINDS: dict[str, Kind] = {
     "debut": {f.name: f.metadata["kind"] for f in schema_fields(Periode)}["debut"],
     "fin": {f.name: f.metadata["kind"] for f in schema_fields(Periode)}["fin"],
     "budget": Text(), "code": Text(), "imputation": Text(), "libelle": Text(), "ae": Money(), "disponible": Money(),
+    "ajustement": Money(), "motif": Text(),
 }
-MONEY_KEYS = {"montant", "ae", "disponible"}
+MONEY_KEYS = {"montant", "ae", "disponible", "ajustement"}
 DECIMAL_KEYS = {"etp", "etp_valorises", "volume"}
 DATE_KEYS = {"debut", "fin"}
 #: What a ligne must have when the workbook adds it to an opération.

@@ -217,7 +217,7 @@ def decimal_text(value: Decimal) -> str:
 
 
 def _value(key: str, value: object) -> str:
-    if key in ("montant", "ae", "disponible"):
+    if key in ("montant", "ae", "disponible", "ajustement"):
         return money_text(value)
     if key in ("etp", "etp_valorises", "volume"):
         return decimal_text(value)
@@ -412,8 +412,15 @@ def budget_text(sc: Scaffold, sources: str) -> str:
         out.append(f"  - code: {scalar(code)}" + (f"  # {' ; '.join(where)}\n" if where else
                                                   "  # absent des tableaux budgétaires lus\n"))
         for key in BUDGET_FIELDS:
-            out.append(f"    {key}: {_value(key, line[key])}\n" if key in line else f"    {key}: {BLANK}\n")
+            if key in line:
+                out.append(f"    {key}: {_value(key, line[key])}\n")
+            elif key not in OPTIONAL_BUDGET_FIELDS:
+                out.append(f"    {key}: {BLANK}\n")
     return "".join(out)
+
+
+#: Budget columns a phase may leave out (a programme's declared adjustment): never « à compléter ».
+OPTIONAL_BUDGET_FIELDS = ("ajustement", "motif")
 
 
 def _merges(lignes: list[Row]) -> dict[str, tuple[str, list[str]]]:
