@@ -66,6 +66,7 @@ fuzz: $(BIN)/deliberation
 bench: $(BIN)/deliberation
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/programme.py --pdf
 
 clean:
 	rm -rf build $(VENV)
