@@ -561,8 +561,11 @@ def _replay(state: _State, prog, root: Path, ref: PhaseRef, annexes: tuple, find
     return True
 
 
-def build_ledger(root: str | Path, annexes: tuple) -> Ledger:
-    """Replay every phase of a programme: the ledger's tables and every finding of the ledger, located."""
+def build_ledger(root: str | Path, annexes: tuple, upto: str | Path | None = None) -> Ledger:
+    """Replay every phase of a programme: the ledger's tables and every finding of the ledger, located.
+
+    ``upto``: a phase's folder, the last phase replayed (the programme as that phase leaves it).
+    """
     root = Path(root)
     if not (root / PROGRAMME_FILE).is_file():
         return Ledger(root=str(root), annee=None, intitule=None,
@@ -571,8 +574,11 @@ def build_ledger(root: str | Path, annexes: tuple) -> Ledger:
     prog, structures, refs, findings = load_programme(root)
     ledger = Ledger(root=str(root), annee=prog.annee if prog else None, intitule=prog.intitule if prog else None)
     state = _start(structures)
+    last = os.path.realpath(upto) if upto is not None else None
     for ref in refs:
         if not _replay(state, prog, root, ref, annexes, findings, ledger):
+            break
+        if last is not None and os.path.realpath(ref.root) == last:
             break
     ledger.conventions = sorted(state.histories.values(), key=lambda h: (h.nom.lower(), h.structure, h.cle))
     ledger.structures = _structures(ledger.lignes)
