@@ -151,7 +151,8 @@ def _read(data: bytes, what: str) -> _Act:
             break
         m = _HEADING.match(text) if el.tag == _P and len(text) < 220 else None
         if m:
-            articles.append(_Article(int(m.group(1)), m.group(2), el, []))
+            titre = " ".join(_text(el).replace("\u00a0", " ").replace("\u202f", " ").split()).split(":", 1)[-1]
+            articles.append(_Article(int(m.group(1)), titre.strip(), el, []))
         elif articles:
             articles[-1].body.append(el)
         else:
@@ -585,3 +586,76 @@ def consolidated_redline(initial: bytes, consolidated: bytes, when: dt.datetime)
     from deliberation.bundle.redline import redline
 
     return redline(initial, consolidated, "deliberation — version consolidée", when)
+
+
+# ---------------------------------------------------------------------------
+# a programme's conventions
+
+
+def _act_docx(docs: dict[str, bytes], checked, structure: str, kind: str, convention: str | None) -> str | None:
+    """The bundle path of a phase's act for this structure (and convention, for an avenant)."""
+    from deliberation.render.acts import act_paths
+
+    for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
+        if act.is_model or act.kind != kind or act.structure_key != structure:
+            continue
+        if kind == "avenant" and act.convention_key != convention:
+            continue
+        if f"{path}.docx" in docs:
+            return f"{path}.docx"
+    return None
+
+
+def consolidated_conventions(programme_root: Path, annexes: tuple, templates_dir: Path | None = None,
+                             upto: Path | None = None) -> dict[str, bytes]:
+    """Every convention the programme created and then amended, consolidated: bundle path → DOCX.
+
+    The path is ``actes/<structure>/convention-<numero>-consolidee.docx`` (the programme's key for the
+    convention while its number is unknown). A convention that existed when the year began has no initial
+    text in the programme: it is left out. ``upto``: the last phase (``build_ledger``'s).
+
+    Raises:
+        ConsolidationError: an avenant that cannot be applied, named with its phase.
+
+    """
+    from deliberation.ledger import build_ledger
+    from deliberation.pipeline import check
+    from deliberation.plan import slugify
+    from deliberation.render.documents import render_documents
+    from deliberation.resources import templates_dir as engine_templates
+    from deliberation.settings import Settings
+
+    templates = Path(templates_dir) if templates_dir is not None else engine_templates()
+    ledger = build_ledger(programme_root, annexes, upto)
+    roots = {p.nom: p.root for p in ledger.phases}
+    cache: dict[str, tuple] = {}
+
+    def phase(nom: str):
+        if nom not in cache:
+            checked = check(Settings(source=Path(roots[nom]), annexes=annexes, templates=templates_dir))
+            cache[nom] = (checked, render_documents(checked, templates_dir))
+        return cache[nom]
+
+    out: dict[str, bytes] = {}
+    for h in ledger.conventions:
+        if h.origine is None or not h.avenants or h.origine not in roots:
+            continue
+        checked, docs = phase(h.origine)
+        initial = _act_docx(docs, checked, h.structure, "convention", None)
+        if initial is None:
+            raise ConsolidationError(f"{h.nom} : convention initiale introuvable dans les actes de {h.origine}")
+        applied, folder = [], initial.rsplit("/", 1)[0]
+        for step in h.avenants:
+            checked, pdocs = phase(step.phase)
+            path = _act_docx(pdocs, checked, h.structure, "avenant", h.cle)
+            if path is None or step.date is None:
+                raise ConsolidationError(f"{h.nom} : avenant n°{step.numero} ({step.phase}) introuvable ou sans date "
+                                         "de séance")
+            applied.append(Applied(step.numero, step.date, pdocs[path]))
+            folder = path.rsplit("/", 1)[0]
+        try:
+            data = consolidate(docs[initial], applied, templates, numero=h.numero)
+        except ConsolidationError as err:
+            raise ConsolidationError(f"{h.nom}, convention {h.numero or h.cle} : {err}") from err
+        out[f"{folder}/convention-{slugify(h.numero or h.cle)}-consolidee.docx"] = data
+    return dict(sorted(out.items()))
