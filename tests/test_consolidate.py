@@ -15,14 +15,10 @@ import pytest
 from conftest import FIXTURES, TEMPLATES, needs_lo
 from pypdf import PdfReader
 
+from deliberation.bundle.consolidated import consolidated_redline
+from deliberation.ledger import build_ledger
 from deliberation.pipeline import check
-from deliberation.render.consolidate import (
-    Applied,
-    ConsolidationError,
-    consolidate,
-    consolidated_conventions,
-    consolidated_redline,
-)
+from deliberation.render.consolidate import Applied, ConsolidationError, consolidate, consolidated_conventions
 from deliberation.render.documents import render_documents
 from deliberation.resources import catalogue_dir
 from deliberation.settings import Settings
@@ -172,7 +168,15 @@ def test_redline_against_the_initial_text(gamma):
 
 
 def test_the_programme_consolidates_the_convention_it_created_and_amended(gamma):
-    out = consolidated_conventions(FIXTURES / "programme-2025", (catalogue_dir(),))
+    ledger = build_ledger(FIXTURES / "programme-2025", (catalogue_dir(),))
+    asked = []
+
+    def phase(p):
+        asked.append(p.nom)
+        return check(Settings(source=Path(p.root))), rendered(f"programme-2025/{p.nom}")
+
+    out = consolidated_conventions(ledger, phase, TEMPLATES)
+    assert asked == ["phase-1", "phase-2", "phase-3"]  # each phase rendered once
     # Alpha's and Beta's conventions existed before the year: no initial text in the programme to consolidate
     assert list(out) == ["actes/ccas-de-gamma/convention-2025-00345-consolidee.docx"]
     assert list(out.values()) == [gamma[3]]

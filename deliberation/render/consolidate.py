@@ -24,6 +24,8 @@ convention stays (the consolidated text rests on the same texts), and an avenant
 New paragraphs take the convention's own paragraph properties (the paragraph they replace, or one of the
 same list style), the avenant's runs (bold, raised ordinal letters). An avenant article that cannot be
 mapped or applied raises ``ConsolidationError`` naming it: nothing is skipped silently.
+``consolidated_conventions`` does it for every convention a programme created and amended; its redline
+against the initial text is ``bundle.consolidated.consolidated_redline``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import copy
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +43,10 @@ from lxml import etree
 
 from deliberation.fmt import date_long
 from deliberation.fsio import build_time, normalise_zip
-from deliberation.render.acts import _FRONT, FIXED, Clauses, load_clauses
+from deliberation.ledger import Ledger, PhaseEntry
+from deliberation.outcome import Checked
+from deliberation.plan import slugify
+from deliberation.render.acts import _FRONT, FIXED, Clauses, act_paths, load_clauses
 from deliberation.render.finish import SIGNATURE_STARTS
 from deliberation.typo import typeset, typeset_runs
 
@@ -576,26 +582,13 @@ def consolidate(initial: bytes, avenants: list[Applied], templates_dir: Path, nu
     return normalise_zip(buf.getvalue(), when)
 
 
-def consolidated_redline(initial: bytes, consolidated: bytes, when: dt.datetime) -> bytes:
-    """The consolidated version with tracked changes against the initial text (``bundle.redline``).
-
-    Raises:
-        RedlineUnavailable: the comparison engine is missing or fails.
-
-    """
-    from deliberation.bundle.redline import redline
-
-    return redline(initial, consolidated, "deliberation — version consolidée", when)
-
-
 # ---------------------------------------------------------------------------
 # a programme's conventions
 
 
-def _act_docx(docs: dict[str, bytes], checked, structure: str, kind: str, convention: str | None) -> str | None:
+def _act_docx(docs: dict[str, bytes], checked: Checked, structure: str, kind: str,
+              convention: str | None) -> str | None:
     """The bundle path of a phase's act for this structure (and convention, for an avenant)."""
-    from deliberation.render.acts import act_paths
-
     for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
         if act.is_model or act.kind != kind or act.structure_key != structure:
             continue
@@ -606,39 +599,30 @@ def _act_docx(docs: dict[str, bytes], checked, structure: str, kind: str, conven
     return None
 
 
-def consolidated_conventions(programme_root: Path, annexes: tuple, templates_dir: Path | None = None,
-                             upto: Path | None = None) -> dict[str, bytes]:
+def consolidated_conventions(ledger: Ledger, rendered: Callable[[PhaseEntry], tuple[Checked, dict[str, bytes]]],
+                             templates_dir: Path) -> dict[str, bytes]:
     """Every convention the programme created and then amended, consolidated: bundle path → DOCX.
 
-    The path is ``actes/<structure>/convention-<numero>-consolidee.docx`` (the programme's key for the
-    convention while its number is unknown). A convention that existed when the year began has no initial
-    text in the programme: it is left out. ``upto``: the last phase (``build_ledger``'s).
+    ``rendered``: a phase of the ledger → its checked dossier and its rendered documents (``render_documents``),
+    called once per phase needed. The path is ``actes/<structure>/convention-<numero>-consolidee.docx`` (the
+    programme's key for the convention while its number is unknown). A convention that existed when the year
+    began has no initial text in the programme: it is left out.
 
     Raises:
-        ConsolidationError: an avenant that cannot be applied, named with its phase.
+        ConsolidationError: an act missing, or an avenant that cannot be applied, named with the convention.
 
     """
-    from deliberation.ledger import build_ledger
-    from deliberation.pipeline import check
-    from deliberation.plan import slugify
-    from deliberation.render.documents import render_documents
-    from deliberation.resources import templates_dir as engine_templates
-    from deliberation.settings import Settings
+    phases = {p.nom: p for p in ledger.phases}
+    cache: dict[str, tuple[Checked, dict[str, bytes]]] = {}
 
-    templates = Path(templates_dir) if templates_dir is not None else engine_templates()
-    ledger = build_ledger(programme_root, annexes, upto)
-    roots = {p.nom: p.root for p in ledger.phases}
-    cache: dict[str, tuple] = {}
-
-    def phase(nom: str):
+    def phase(nom: str) -> tuple[Checked, dict[str, bytes]]:
         if nom not in cache:
-            checked = check(Settings(source=Path(roots[nom]), annexes=annexes, templates=templates_dir))
-            cache[nom] = (checked, render_documents(checked, templates_dir))
+            cache[nom] = rendered(phases[nom])
         return cache[nom]
 
     out: dict[str, bytes] = {}
     for h in ledger.conventions:
-        if h.origine is None or not h.avenants or h.origine not in roots:
+        if h.origine is None or not h.avenants or h.origine not in phases:
             continue
         checked, docs = phase(h.origine)
         initial = _act_docx(docs, checked, h.structure, "convention", None)
@@ -646,15 +630,15 @@ def consolidated_conventions(programme_root: Path, annexes: tuple, templates_dir
             raise ConsolidationError(f"{h.nom} : convention initiale introuvable dans les actes de {h.origine}")
         applied, folder = [], initial.rsplit("/", 1)[0]
         for step in h.avenants:
-            checked, pdocs = phase(step.phase)
-            path = _act_docx(pdocs, checked, h.structure, "avenant", h.cle)
+            pchecked, pdocs = phase(step.phase)
+            path = _act_docx(pdocs, pchecked, h.structure, "avenant", h.cle)
             if path is None or step.date is None:
                 raise ConsolidationError(f"{h.nom} : avenant n°{step.numero} ({step.phase}) introuvable ou sans date "
                                          "de séance")
             applied.append(Applied(step.numero, step.date, pdocs[path]))
             folder = path.rsplit("/", 1)[0]
         try:
-            data = consolidate(docs[initial], applied, templates, numero=h.numero)
+            data = consolidate(docs[initial], applied, templates_dir, numero=h.numero)
         except ConsolidationError as err:
             raise ConsolidationError(f"{h.nom}, convention {h.numero or h.cle} : {err}") from err
         out[f"{folder}/convention-{slugify(h.numero or h.cle)}-consolidee.docx"] = data
