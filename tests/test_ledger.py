@@ -271,3 +271,27 @@ def test_a_situation_budgetaire_imported_explains_the_gap(tmp_path):
     assert check(Settings(source=root / "phase-3")).findings == []
     steps = [b for b in _data(root)["budget"] if b["phase"] == "phase-3" and b["code"] == "C02-446A05"]
     assert (steps[0]["ajustement"], steps[0]["motif"]) == ("25000.00", "virement de crédits du 30 septembre 2025")
+
+
+def test_the_ledger_replays_each_phase_as_adopted(tmp_path):
+    """An amendment adopted in séance in phase 2 changes what phase 3 inherits: ceiling and disponible."""
+    root = tmp_path / "programme"
+    shutil.copytree(PROGRAMME, root)
+    (root / "phase-2" / "amendements.yaml").write_text(
+        "amendements:\n"
+        "  - numero: 1\n"
+        "    date: 16/06/2025\n"
+        "    objet: Séjour prolongé pour le CCAS de Gamma\n"
+        "    auteur: Le Président\n"
+        "    modifications:\n"
+        "      - ligne: p2-gamma\n"
+        '        montant: "9 000,00"\n', encoding="utf-8")
+    data = _data(root)
+    gamma = next(c for c in data["conventions"] if c["structure"] == "gamma")
+    assert [(a["numero"], a["montant"], a["plafond"]) for a in gamma["avenants"]] == [
+        (1, "9000.00", "21000.00"), (2, "6000.00", "27000.00")]
+    # phase 3 declared what phase 2 left as presented (70 000): as adopted, it left 69 000
+    findings = check(Settings(source=root / "phase-3")).findings
+    assert [(f.code, Path(f.loc.file).name, f.loc.line) for f in findings] == [
+        ("ledger.disponible", "budget.yaml", 15)]
+    assert "a laissé 69 000,00 € (78 000,00 € − 9 000,00 €)" in findings[0].message
