@@ -48,7 +48,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("validate", ("acts", "plan", "rules", "opendata", "validate", "printcheck", "orthographe", "ledger")),
     ("render", ("render",)),
     ("write", ("bundle", "xlsx")),  # what follows rendering: PDF, bundle, history, workbooks
-    ("pipeline", ("pipeline",)),
+    ("pipeline", ("pipeline", "consolidation")),  # consolidation: a programme's conventions as amended
     ("commands", ("commands",)),
     ("web", ("web",)),  # serve: the workbench, above the commands it calls
     ("cli", ("cli", "clifr", "__main__")),

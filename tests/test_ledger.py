@@ -28,6 +28,23 @@ AS_WRITTEN = FIXTURES / "programme-2025-as-written"
 ANNEXES = (catalogue_dir(),)
 
 
+#: Phase 3's declared reason for its adjustment (a line of its budget.yaml).
+MOTIF = "    motif: engagement 2024 de l'Association Delta annulé (situation budgétaire du 30 septembre 2025)\n"
+
+
+def _copy(tmp_path: Path, name: str | None = None, *edits: tuple[str, str]) -> Path:
+    """A writable copy of the programme, ``name`` (a file of it) edited: each ``old`` (there) → ``new``."""
+    root = tmp_path / "programme"
+    shutil.copytree(PROGRAMME, root)
+    if name is not None:
+        text = (root / name).read_text(encoding="utf-8")
+        for old, new in edits:
+            assert old in text, old
+            text = text.replace(old, new)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
 def _data(root: Path) -> dict:
     return ledger_to_data(build_ledger(root, ANNEXES))
 
@@ -205,13 +222,8 @@ def test_a_second_shape_registry_counts_and_a_number_still_unknown(tmp_path):
 
 
 def test_an_adjustment_needs_its_reason_and_the_right_amount(tmp_path):
-    root = tmp_path / "programme"
-    shutil.copytree(PROGRAMME, root)
-    budget = root / "phase-3" / "budget.yaml"
-    text = budget.read_text(encoding="utf-8")
-    budget.write_text(text.replace('ajustement: "25 000,00"', 'ajustement: "20 000,00"').replace(
-        "    motif: engagement 2024 de l'Association Delta annulé (situation budgétaire du 30 septembre 2025)\n",
-        ""), encoding="utf-8")
+    root = _copy(tmp_path, "phase-3/budget.yaml", ('ajustement: "25 000,00"', 'ajustement: "20 000,00"'),
+                 (MOTIF, ""))
     findings = check(Settings(source=root / "phase-3")).findings
     assert sorted((f.code, f.loc.line) for f in findings) == [("ledger.disponible", 8), ("ledger.motif", 9)]
     message = next(f.message for f in findings if f.code == "ledger.disponible")
@@ -220,8 +232,7 @@ def test_an_adjustment_needs_its_reason_and_the_right_amount(tmp_path):
 
 
 def test_phases_out_of_order_and_a_missing_phase(tmp_path):
-    root = tmp_path / "programme"
-    shutil.copytree(PROGRAMME, root)
+    root = _copy(tmp_path)
     (root / "programme.yaml").write_text("annee: 2025\nphases:\n  - phase-2\n  - phase-1\n  - phase-9\n",
                                          encoding="utf-8")
     ledger = build_ledger(root, ANNEXES)
@@ -233,8 +244,7 @@ def test_phases_out_of_order_and_a_missing_phase(tmp_path):
 
 
 def test_bad_programme_files_are_findings_not_tracebacks(tmp_path):
-    root = tmp_path / "programme"
-    shutil.copytree(PROGRAMME, root)
+    root = _copy(tmp_path)
     (root / "programme.yaml").write_text("annee: [2025\n", encoding="utf-8")
     run = cli("ledger", str(root))
     assert run.returncode == 1 and "Traceback" not in run.stderr
@@ -247,13 +257,8 @@ def test_a_situation_budgetaire_imported_explains_the_gap(tmp_path):
     """The finance system's workbook gives the disponible and, in a programme, the adjustment and its reason."""
     import openpyxl
 
-    root = tmp_path / "programme"
-    shutil.copytree(PROGRAMME, root)
+    root = _copy(tmp_path, "phase-3/budget.yaml", ('    ajustement: "25 000,00"\n', ""), (MOTIF, ""))
     budget = root / "phase-3" / "budget.yaml"
-    text = budget.read_text(encoding="utf-8")
-    budget.write_text(text.replace('    ajustement: "25 000,00"\n', "").replace(
-        "    motif: engagement 2024 de l'Association Delta annulé (situation budgétaire du 30 septembre 2025)\n", ""),
-        encoding="utf-8")
     assert [f.code for f in check(Settings(source=root / "phase-3")).findings] == ["ledger.disponible"]
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -271,3 +276,26 @@ def test_a_situation_budgetaire_imported_explains_the_gap(tmp_path):
     assert check(Settings(source=root / "phase-3")).findings == []
     steps = [b for b in _data(root)["budget"] if b["phase"] == "phase-3" and b["code"] == "C02-446A05"]
     assert (steps[0]["ajustement"], steps[0]["motif"]) == ("25000.00", "virement de crédits du 30 septembre 2025")
+
+
+def test_the_ledger_replays_each_phase_as_adopted(tmp_path):
+    """An amendment adopted in séance in phase 2 changes what phase 3 inherits: ceiling and disponible."""
+    root = _copy(tmp_path)
+    (root / "phase-2" / "amendements.yaml").write_text(
+        "amendements:\n"
+        "  - numero: 1\n"
+        "    date: 16/06/2025\n"
+        "    objet: Séjour prolongé pour le CCAS de Gamma\n"
+        "    auteur: Le Président\n"
+        "    modifications:\n"
+        "      - ligne: p2-gamma\n"
+        '        montant: "9 000,00"\n', encoding="utf-8")
+    data = _data(root)
+    gamma = next(c for c in data["conventions"] if c["structure"] == "gamma")
+    assert [(a["numero"], a["montant"], a["plafond"]) for a in gamma["avenants"]] == [
+        (1, "9000.00", "21000.00"), (2, "6000.00", "27000.00")]
+    # phase 3 declared what phase 2 left as presented (70 000): as adopted, it left 69 000
+    findings = check(Settings(source=root / "phase-3")).findings
+    assert [(f.code, Path(f.loc.file).name, f.loc.line) for f in findings] == [
+        ("ledger.disponible", "budget.yaml", 15)]
+    assert "a laissé 69 000,00 € (78 000,00 € − 9 000,00 €)" in findings[0].message
