@@ -120,7 +120,8 @@ def consolidated_conventions(settings: Settings, checked: Checked, files: dict[s
             rendered[p] = {n: files[n] for n in names if n in files}
         else:
             rendered[p] = _render(phase_checked(p), names, templates)
-    from deliberation.render.consolidate import Applied, consolidate, consolidated_redline
+    from deliberation.bundle.consolidated import consolidated_redline  # redlines: python-docx
+    from deliberation.render.consolidate import Applied, consolidate
 
     out: dict[str, bytes] = {}
     for h, (kind, source), avenants in wanted:

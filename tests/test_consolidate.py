@@ -16,11 +16,10 @@ from conftest import FIXTURES, TEMPLATES, needs_lo
 from pypdf import PdfReader
 
 from deliberation.bundle.consolidated import consolidated_redline
-from deliberation.ledger import build_ledger
+from deliberation.consolidation import consolidated_conventions
 from deliberation.pipeline import check
-from deliberation.render.consolidate import Applied, ConsolidationError, consolidate, consolidated_conventions
+from deliberation.render.consolidate import Applied, ConsolidationError, consolidate
 from deliberation.render.documents import render_documents
-from deliberation.resources import catalogue_dir
 from deliberation.settings import Settings
 
 HEADING = re.compile(r"^Article (\d+) : (.+)$")
@@ -168,18 +167,16 @@ def test_redline_against_the_initial_text(gamma):
 
 
 def test_the_programme_consolidates_the_convention_it_created_and_amended(gamma):
-    ledger = build_ledger(FIXTURES / "programme-2025", (catalogue_dir(),))
-    asked = []
-
-    def phase(p):
-        asked.append(p.nom)
-        return check(Settings(source=Path(p.root))), rendered(f"programme-2025/{p.nom}")
-
-    out = consolidated_conventions(ledger, phase, TEMPLATES)
-    assert asked == ["phase-1", "phase-2", "phase-3"]  # each phase rendered once
-    # Alpha's and Beta's conventions existed before the year: no initial text in the programme to consolidate
-    assert list(out) == ["actes/ccas-de-gamma/convention-2025-00345-consolidee.docx"]
-    assert list(out.values()) == [gamma[3]]
+    settings = Settings(source=FIXTURES / "programme-2025" / "phase-3")
+    checked = check(settings)
+    out, notes = consolidated_conventions(settings, checked, rendered("programme-2025/phase-3"), TEMPLATES,
+                                          dt.datetime(2025, 10, 13), check)  # noqa: DTZ001 - a calendar date
+    name = "actes/ccas-de-gamma/convention-2025-00345-consolidee"
+    assert sorted(out) == [f"{name}-suivi.docx", f"{name}.docx"]
+    assert out[f"{name}.docx"] == gamma[3]  # the text the phases' own acts give
+    assert b"<w:ins " in zipfile.ZipFile(io.BytesIO(out[f"{name}-suivi.docx"])).read("word/document.xml")
+    # Alpha's and Beta's conventions are older than the programme: no initial text, said
+    assert len(notes) == 2 and all("texte initial inconnu" in n for n in notes)
 
 
 # ---------------------------------------------------------------------------

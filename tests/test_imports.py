@@ -234,8 +234,10 @@ def test_function_level_imports_of_the_package_are_the_known_lazy_ones():
         ("deliberation.commands", "deliberation.render.acts"),  # Jinja, docxtpl
         ("deliberation.commands", "deliberation.render.compiled"),  # python-docx, docxtpl
         ("deliberation.commands", "deliberation.render.documents"),
+        ("deliberation.consolidation", "deliberation.bundle.consolidated"),  # a programme's build: python-docx
         ("deliberation.consolidation", "deliberation.render.acts"),  # a programme's build: Jinja, docxtpl
         ("deliberation.consolidation", "deliberation.render.compiled"),
+        ("deliberation.consolidation", "deliberation.render.consolidate"),
         ("deliberation.consolidation", "deliberation.render.documents"),
         ("deliberation.pipeline", "deliberation.bundle.history"),
         ("deliberation.pipeline", "deliberation.bundle.pack"),  # pypdf

@@ -24,8 +24,8 @@ convention stays (the consolidated text rests on the same texts), and an avenant
 New paragraphs take the convention's own paragraph properties (the paragraph they replace, or one of the
 same list style), the avenant's runs (bold, raised ordinal letters). An avenant article that cannot be
 mapped or applied raises ``ConsolidationError`` naming it: nothing is skipped silently.
-``consolidated_conventions`` does it for every convention a programme created and amended; its redline
-against the initial text is ``bundle.consolidated.consolidated_redline``.
+``consolidation.consolidated_conventions`` does it for every convention a programme has amended; the
+redline against the initial text is ``bundle.consolidated.consolidated_redline``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import copy
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +42,7 @@ from lxml import etree
 
 from deliberation.fmt import date_long
 from deliberation.fsio import build_time, normalise_zip
-from deliberation.ledger import Ledger, PhaseEntry
-from deliberation.outcome import Checked
-from deliberation.plan import slugify
-from deliberation.render.acts import _FRONT, FIXED, Clauses, act_paths, load_clauses
+from deliberation.render.acts import _FRONT, FIXED, Clauses, load_clauses
 from deliberation.render.finish import SIGNATURE_STARTS
 from deliberation.typo import typeset, typeset_runs
 
@@ -476,14 +472,24 @@ def _numero(acts: list[_Act]) -> str | None:
 
 
 def _retitle(conv: _Act, b: _Builder, avenants: list[Applied], numero: str | None, projets: list[int]) -> None:
-    title = next((p for p in conv.head if p.tag == _P and _norm(_text(p)) == "convention"), None)
+    """The title says which version this is; a line under it that it is informative, not signed.
+
+    The title is the head's first short paragraph starting « Convention » (the engine's « CONVENTION », or a
+    given initial text's « CONVENTION DE PARTENARIAT »); without one, a title is put before the head.
+    """
+    title = next((p for p in conv.head if p.tag == _P and _norm(_text(p)).startswith("convention")
+                  and len(_text(p)) < 120), None)
     if title is None:
-        raise ConsolidationError("convention initiale : titre « CONVENTION » introuvable")
+        title = b.text(conv.articles[0].heading, "CONVENTION")
+        conv.head.insert(0, title)
+    words = " ".join(_text(title).split()).upper()
+    if numero and numero.upper() not in words:
+        words += f" N°{numero}"
     runs = [r for r in title.iter(_R) if r.find(_T) is not None]
     rpr = runs[0].find(_RPR) if runs else None
     for r in runs:
         r.getparent().remove(r)
-    heading = b.text(title, f"CONVENTION{' N°' + numero if numero else ''} — VERSION CONSOLIDÉE", rpr=rpr)
+    heading = b.text(title, f"{words} — VERSION CONSOLIDÉE", rpr=rpr)
     for r in heading.findall(_R):
         title.append(r)
     last = avenants[-1]
@@ -581,65 +587,3 @@ def consolidate(initial: bytes, avenants: list[Applied], templates_dir: Path, nu
     conv.document.save(buf)
     return normalise_zip(buf.getvalue(), when)
 
-
-# ---------------------------------------------------------------------------
-# a programme's conventions
-
-
-def _act_docx(docs: dict[str, bytes], checked: Checked, structure: str, kind: str,
-              convention: str | None) -> str | None:
-    """The bundle path of a phase's act for this structure (and convention, for an avenant)."""
-    for act, path in zip(checked.acts, act_paths(checked.acts), strict=True):
-        if act.is_model or act.kind != kind or act.structure_key != structure:
-            continue
-        if kind == "avenant" and act.convention_key != convention:
-            continue
-        if f"{path}.docx" in docs:
-            return f"{path}.docx"
-    return None
-
-
-def consolidated_conventions(ledger: Ledger, rendered: Callable[[PhaseEntry], tuple[Checked, dict[str, bytes]]],
-                             templates_dir: Path) -> dict[str, bytes]:
-    """Every convention the programme created and then amended, consolidated: bundle path → DOCX.
-
-    ``rendered``: a phase of the ledger → its checked dossier and its rendered documents (``render_documents``),
-    called once per phase needed. The path is ``actes/<structure>/convention-<numero>-consolidee.docx`` (the
-    programme's key for the convention while its number is unknown). A convention that existed when the year
-    began has no initial text in the programme: it is left out.
-
-    Raises:
-        ConsolidationError: an act missing, or an avenant that cannot be applied, named with the convention.
-
-    """
-    phases = {p.nom: p for p in ledger.phases}
-    cache: dict[str, tuple[Checked, dict[str, bytes]]] = {}
-
-    def phase(nom: str) -> tuple[Checked, dict[str, bytes]]:
-        if nom not in cache:
-            cache[nom] = rendered(phases[nom])
-        return cache[nom]
-
-    out: dict[str, bytes] = {}
-    for h in ledger.conventions:
-        if h.origine is None or not h.avenants or h.origine not in phases:
-            continue
-        checked, docs = phase(h.origine)
-        initial = _act_docx(docs, checked, h.structure, "convention", None)
-        if initial is None:
-            raise ConsolidationError(f"{h.nom} : convention initiale introuvable dans les actes de {h.origine}")
-        applied, folder = [], initial.rsplit("/", 1)[0]
-        for step in h.avenants:
-            pchecked, pdocs = phase(step.phase)
-            path = _act_docx(pdocs, pchecked, h.structure, "avenant", h.cle)
-            if path is None or step.date is None:
-                raise ConsolidationError(f"{h.nom} : avenant n°{step.numero} ({step.phase}) introuvable ou sans date "
-                                         "de séance")
-            applied.append(Applied(step.numero, step.date, pdocs[path]))
-            folder = path.rsplit("/", 1)[0]
-        try:
-            data = consolidate(docs[initial], applied, templates_dir, numero=h.numero)
-        except ConsolidationError as err:
-            raise ConsolidationError(f"{h.nom}, convention {h.numero or h.cle} : {err}") from err
-        out[f"{folder}/convention-{slugify(h.numero or h.cle)}-consolidee.docx"] = data
-    return dict(sorted(out.items()))
