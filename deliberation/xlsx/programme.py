@@ -32,9 +32,9 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from deliberation.fmt import count
 from deliberation.fsio import normalise_zip
-from deliberation.ledger import BudgetStep, ConventionHistory, Ledger
+from deliberation.ledger import BudgetStep, Ledger
+from deliberation.render.programme import NON_RENSEIGNE, axes, budget_rows, convention_act
 from deliberation.xlsx.layout import FMT_DATE, FMT_MONEY, FMT_TEXT, TOTAL
 
 #: The file's name among the programme's outputs.
@@ -45,9 +45,6 @@ SHEET_CONVENTIONS = "Conventions"
 SHEET_STRUCTURES = "Structures"
 SHEET_LIGNES = "Lignes"
 SHEET_CHARTS = "Graphiques"
-
-#: What the detail and the per-structure views say for a line without dispositif or territory.
-NON_RENSEIGNE = "non renseigné"
 
 #: Columns of each sheet: (header, width, number format).
 BUDGET_HEADERS = (
@@ -114,15 +111,8 @@ def _header(ws: Worksheet, headers: tuple, row: int = 1) -> None:
     ws.freeze_panes = ws.cell(row=row + 1, column=1).coordinate
 
 
-def phase_order(ledger: Ledger) -> dict[str, int]:
-    """Phase name → its rank in the programme."""
-    return {p.nom: i for i, p in enumerate(ledger.phases)}
 
 
-def budget_rows(ledger: Ledger) -> list[BudgetStep]:
-    """The budget steps as the sheet and the report list them: per line, its phases in vote order."""
-    rank = phase_order(ledger)
-    return sorted(ledger.budget, key=lambda b: (b.code, rank.get(b.phase, len(rank))))
 
 
 def _budget(ws: Worksheet, ledger: Ledger) -> dict[tuple[str, str], int]:
@@ -146,12 +136,6 @@ def _budget(ws: Worksheet, ledger: Ledger) -> dict[tuple[str, str], int]:
     return rows
 
 
-def convention_act(h: ConventionHistory) -> str:
-    """What a convention's first row says (« convention créée en phase-1 », « convention au 1er janvier »)."""
-    if h.origine:
-        return f"convention créée en {h.origine}"
-    before = f" ({count(h.avenants_anterieurs, 'avenant antérieur', 'avenants antérieurs')})"
-    return "convention au 1er janvier" + (before if h.avenants_anterieurs else "")
 
 
 def _conventions(ws: Worksheet, ledger: Ledger) -> None:
@@ -195,13 +179,6 @@ def criterion(value: str) -> str:
     return f'"={escaped}"'
 
 
-def axes(ledger: Ledger) -> tuple[list[str], list[str], list[str]]:
-    """The phases (in vote order), dispositifs and territories (sorted) the structures' views have columns for."""
-    lines = [ln for ln in ledger.lignes if ln.montant is not None]
-    phases = [p.nom for p in ledger.phases if any(ln.phase == p.nom for ln in lines)]
-    dispositifs = sorted({ln.dispositif or NON_RENSEIGNE for ln in lines})
-    territoires = sorted({ln.territoire or NON_RENSEIGNE for ln in lines})
-    return phases, dispositifs, territoires
 
 
 def _structures(ws: Worksheet, ledger: Ledger, last: int) -> None:
