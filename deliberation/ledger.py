@@ -339,7 +339,7 @@ def _budget(state: _State, phase: PhaseEntry, d: Dossier, figures) -> tuple[list
         elif b.ajustement is not None:
             out.append(warning("ledger.ajustement", f"ligne budgétaire {b.code} : ajustement {_money(b.ajustement)} "
                                "déclaré sur sa première phase du programme, où rien ne le précède", b.at("ajustement")))
-        if b.ajustement is not None and not b.motif:
+        if b.ajustement is not None and not b.motif and "motif" not in b.blanks:  # « à compléter »: said once
             out.append(error("ledger.motif", f"ligne budgétaire {b.code} : ajustement {_money(b.ajustement)} sans "
                              "motif (« motif: … », la raison que donne la situation budgétaire)", b.at("ajustement")))
         if attendu is not None and b.disponible is not None and b.disponible != attendu:

@@ -519,7 +519,8 @@ def budget_text(sc: Scaffold, sources: str, prog: Programme | None = None) -> st
     if prog is not None and prog.last:
         out += [f"# de l'annexe 4. Dans le programme, AE et disponible : ce que {prog.last} a laissé (grand livre) ;\n",
                 "# une situation budgétaire (--situation) qui dit autre chose donne l'ajustement, motif à compléter.\n",
-                f"# Un code nouveau dans le programme : imputation, libellé, AE et disponible de {sources}.\n"]
+                "# Un code nouveau dans le programme : imputation, libellé, AE et disponible :\n",
+                f"# {sources}.\n"]
     else:
         out.append(f"# de l'annexe 4 ; imputation, libellé, AE et disponible : {sources}.\n")
     out += ["# Facultatif, par ligne : annonces (proposition et solde annoncés par le rapport et la délibération).\n",
