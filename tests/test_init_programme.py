@@ -109,7 +109,7 @@ def test_phase_4_takes_its_registry_and_disponible_from_the_ledger(tmp_path):
     run = cli("init", str(phase), "--depuis", str(_annexe4(tmp_path / "annexe-4.xlsx", PHASE_4)))
     assert run.returncode == 0, run.stdout + run.stderr
     assert (root / "programme.yaml").read_bytes() == programme_before  # the user's file, never modified
-    assert f"registre et disponibles laissés par phase-3" in run.stderr
+    assert "registre et disponibles laissés par phase-3" in run.stderr
     assert (f"{root / 'programme.yaml'} liste ses phases sans « phase-4 » ; ajoutez-la à sa place dans l'ordre "
             "des séances (« phases: [phase-1, phase-2, phase-3, phase-4] »)") in run.stderr
     registry = rt_yaml().load((phase / "structures.yaml").read_text(encoding="utf-8"))
