@@ -25,7 +25,7 @@ from deliberation.acts import plan_acts
 from deliberation.bundle.lock import dossier_lock
 from deliberation.compute import figures_to_data
 from deliberation.diff import Change, Documents, compare, compare_documents, snapshot
-from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
+from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors, warning
 from deliberation.fsio import folder_refusal, recover_files, write_file, write_files, write_new_folder
 from deliberation.ledger import build_ledger, ledger_tables, ledger_to_data, programme_state
 from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, ProgrammeInfo, Registre, Thematique
@@ -440,8 +440,13 @@ def _programme_start(root: Path, dossier: Path, registre: Path | None, result: S
         result.findings.append(error("init.registre", f"{dossier} est une phase du programme {root} : son registre "
                                      "est celui du programme, déduit des phases précédentes ; --registre ne "
                                      "s'emploie pas", Loc(str(registre))))
+    for f in state.findings:
+        if f.code == "programme.phase_precedente" and state.complete:
+            result.findings.append(warning("init.programme", f"{f.message} ; la nouvelle phase en reprend le "
+                                           "registre et les disponibles", f.loc))
+        elif f.code != "programme.phase":  # a listed phase not there yet (this one?): check says so
+            result.findings.append(f)
     if not state.complete:
-        result.findings += [f for f in state.findings if f.code == "programme.phase_precedente"]
         result.findings.append(error("init.programme", "le programme ne se rejoue pas jusqu'au bout : le registre "
                                      "et les disponibles de la nouvelle phase seraient faux (corrigez la phase "
                                      "illisible ci-dessus)", Loc(str(root / PROGRAMME_FILE))))
@@ -449,7 +454,7 @@ def _programme_start(root: Path, dossier: Path, registre: Path | None, result: S
     budget = {code: {"ae": step.ae, "apres": step.apres, "imputation": step.imputation, "libelle": step.libelle,
                      "phase": step.phase} for code, step in state.after.items()}
     prog = Programme(annee=state.info.annee if state.info else None, last=last.nom if last else None,
-                     numero=last.numero + 1 if last and last.numero is not None else None, budget=budget)
+                     numero=(last.numero + 1 if last.numero is not None else None) if last else 1, budget=budget)
     listed = state.info.phases if state.info is not None else None
     if listed and dossier.name not in listed:
         names = ", ".join([*listed, dossier.name])

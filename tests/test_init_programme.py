@@ -237,3 +237,34 @@ def test_programme_state_stops_before_a_listed_phase():
     assert everything.last.nom == "phase-3"
     assert {code: step.apres for code, step in everything.after.items()} == {
         "C02-446A05": Decimal("425000.00"), "C02-428C01": Decimal("64000.00")}
+
+
+def test_the_first_phase_of_a_programme_starts_from_its_registry(tmp_path):
+    """No phase yet: the registry is the programme's structures.yaml, the phase is n°1, the budget the workbook's."""
+    root = tmp_path / "programme"
+    root.mkdir()
+    for name in ("programme.yaml", "structures.yaml"):
+        shutil.copy(PROGRAMME / name, root / name)
+    text = (root / "programme.yaml").read_text(encoding="utf-8")
+    (root / "programme.yaml").write_text(text.replace("phases: [phase-1, phase-2, phase-3]\n", ""), encoding="utf-8")
+    phase = root / "phase-1"
+    run = cli("init", str(phase), "--depuis", str(_annexe4(tmp_path / "annexe-4.xlsx", PHASE_4)))
+    assert run.returncode == 0, run.stdout + run.stderr
+    registry = rt_yaml().load((phase / "structures.yaml").read_text(encoding="utf-8"))
+    assert registry == {"structures": {"epsilon-solidarite": {"nom": "Epsilon Solidarité"}}}
+    assert "numero: 1  # la première du programme\n" in (phase / "phase.yaml").read_text(encoding="utf-8")
+    d = check(Settings(source=phase)).dossier
+    assert d.structures["alpha"].conventions["plateforme"].avenants == 0  # as the year began
+    assert [(b.code, b.disponible) for b in d.budget] == [("C02-446A05", None), ("C02-428C01", None)]
+    assert "disponible: à compléter" in (phase / "budget.yaml").read_text(encoding="utf-8")
+
+
+def test_a_previous_phase_with_errors_is_a_warning_of_init(tmp_path):
+    """Phase 2 unreadable as YAML: init still starts phase 4, and says what it relies on."""
+    root = _programme(tmp_path)
+    (root / "phase-2" / "budget.yaml").write_text("lignes: [\n", encoding="utf-8")
+    run = cli("init", str(root / "phase-4"), "--depuis", str(_annexe4(tmp_path / "annexe-4.xlsx", PHASE_4)))
+    assert run.returncode == 0, run.stdout + run.stderr
+    warned = [line for line in run.stdout.splitlines() if line.endswith("[init.programme]")]
+    assert len(warned) == 1 and ": WARNING: phase phase-2 : " in warned[0]
+    assert "la nouvelle phase en reprend le registre et les disponibles" in warned[0]

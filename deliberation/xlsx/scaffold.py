@@ -584,7 +584,8 @@ def phase_text(sc: Scaffold, sources: str, prog: Programme | None = None) -> str
         "# Format de chaque champ : « deliberation schema » (ou docs/format.md).\n",
         f"annee: {prog.annee}  # l'année du programme (../programme.yaml)\n" if prog and prog.annee else
         "annee: à compléter  # année de l'appel à projets (2024)\n",
-        f"numero: {prog.numero}  # la phase qui suit {prog.last}\n" if prog and prog.numero else
+        f"numero: {prog.numero}  # " + (f"la phase qui suit {prog.last}" if prog.last else "la première du programme")
+        + "\n" if prog and prog.numero else
         "numero: à compléter  # numéro de la phase (6)\n",
         "intitule: à compléter  # « APPELS À PROJETS DES POLITIQUES D'INCLUSION DURABLE 2024-PHASE 6 »\n",
         "departement: à compléter  # « DEPARTEMENT DU PAS-DE-CALAIS »\n",
