@@ -25,20 +25,21 @@ from deliberation.acts import plan_acts
 from deliberation.bundle.lock import dossier_lock
 from deliberation.compute import figures_to_data
 from deliberation.diff import Change, Documents, compare, compare_documents, snapshot
-from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors
+from deliberation.findings import DeliberationError, Finding, Loc, Severity, error, has_errors, warning
 from deliberation.fsio import folder_refusal, recover_files, write_file, write_files, write_new_folder
-from deliberation.ledger import build_ledger, ledger_tables, ledger_to_data
+from deliberation.ledger import build_ledger, ledger_tables, ledger_to_data, programme_state
 from deliberation.model import Amendements, Budget, Dispositif, PhaseInfo, ProgrammeInfo, Registre, Thematique
 from deliberation.opendata import ScdlExport, scdl_lines, scdl_rows, to_csv
 from deliberation.outcome import Built, Checked
 from deliberation.report import _table, figures_table
+from deliberation.resources import PROGRAMME_FILE, programme_root
 from deliberation.rules import SCDL, STAGES, ScdlInput
 from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
 from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
 from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook, rt_yaml
-from deliberation.xlsx.scaffold import Registry, Started, collect, read_registry
+from deliberation.xlsx.scaffold import Programme, Registry, Started, collect, derived_registry, read_registry
 from deliberation.xlsx.scaffold import files as scaffold_files
 
 if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
@@ -400,7 +401,12 @@ def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, reg
             result.findings.append(error(code, f"aucune feuille {what} dans ce classeur (feuilles reconnues : "
                                          f"{sheets or 'aucune'})", Loc(str(path))))
     reg = Registry()
-    if registre is not None:
+    prog = None
+    root = programme_root(dossier)
+    if root is not None:
+        state, prog = _programme_start(root, dossier, registre, result)
+        reg = derived_registry(state.structures, f"{root / 'structures.yaml'}")
+    elif registre is not None:
         found, f = read_registry(registre)
         result.findings += f
         reg = found or reg
@@ -412,14 +418,51 @@ def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, reg
         result.findings.append(error("init.vide", "aucune ligne dans l'annexe 4 : rien à créer", Loc(str(annexe))))
     if result.failed:
         return result
-    files = scaffold_files(sc, reg, annexe.name, situation.name if situation is not None else None)
+    files = scaffold_files(sc, reg, annexe.name, situation.name if situation is not None else None, prog)
     write_new_folder(dossier, files)
     result.written = sorted(files)
     result.thematiques, result.lignes = len(sc.thematiques), len(sc.lignes())
     result.operations = sum(len(ops) for ops in sc.thematiques.values())
     result.budget = len(sc.budget_order)
     result.after = pipeline.check(Settings(source=dossier)).findings
+    if prog is not None:
+        new = "structures.yaml" in files
+        result.notes.insert(0, f"Programme {root} : registre et disponibles laissés par {prog.last or 'aucune phase'}"
+                            + (" ; structures.yaml ne liste que les structures nouvelles dans le programme" if new else
+                               " ; toutes les structures citées sont connues du programme (pas de structures.yaml)"))
     return result
+
+
+def _programme_start(root: Path, dossier: Path, registre: Path | None, result: Started):
+    """``init`` inside a programme: the state its phases leave, as the scaffold uses it (issue 22)."""
+    state = programme_state(root, Settings(source=dossier).annexes, before=dossier.name)
+    if registre is not None:
+        result.findings.append(error("init.registre", f"{dossier} est une phase du programme {root} : son registre "
+                                     "est celui du programme, déduit des phases précédentes ; --registre ne "
+                                     "s'emploie pas", Loc(str(registre))))
+    for f in state.findings:
+        if f.code == "programme.phase_precedente" and state.complete:
+            result.findings.append(warning("init.programme", f"{f.message} ; la nouvelle phase en reprend le "
+                                           "registre et les disponibles", f.loc))
+        elif f.code != "programme.phase":  # a listed phase not there yet (this one?): check says so
+            result.findings.append(f)
+    if not state.complete:
+        result.findings.append(error("init.programme", "le programme ne se rejoue pas jusqu'au bout : le registre "
+                                     "et les disponibles de la nouvelle phase seraient faux (corrigez la phase "
+                                     "illisible ci-dessus)", Loc(str(root / PROGRAMME_FILE))))
+    last = state.last
+    budget = {code: {"ae": step.ae, "apres": step.apres, "imputation": step.imputation, "libelle": step.libelle,
+                     "phase": step.phase} for code, step in state.after.items()}
+    prog = Programme(annee=state.info.annee if state.info else None, last=last.nom if last else None,
+                     numero=(last.numero + 1 if last.numero is not None else None) if last else 1, budget=budget)
+    listed = state.info.phases if state.info is not None else None
+    if listed and dossier.name not in listed:
+        names = ", ".join([*listed, dossier.name])
+        result.notes.append(f"À faire : {root / PROGRAMME_FILE} liste ses phases sans « {dossier.name} » ; ajoutez-la "
+                            f"à sa place dans l'ordre des séances (« phases: [{names}] »). init ne modifie pas ce "
+                            f"fichier ; d'ici là, check de {dossier.name} signale programme.phase et ne déduit pas "
+                            "son registre.")
+    return state, prog
 
 # an adopted amendment recorded (serve's form)
 

@@ -339,7 +339,7 @@ def _budget(state: _State, phase: PhaseEntry, d: Dossier, figures) -> tuple[list
         elif b.ajustement is not None:
             out.append(warning("ledger.ajustement", f"ligne budgétaire {b.code} : ajustement {_money(b.ajustement)} "
                                "déclaré sur sa première phase du programme, où rien ne le précède", b.at("ajustement")))
-        if b.ajustement is not None and not b.motif:
+        if b.ajustement is not None and not b.motif and "motif" not in b.blanks:  # « à compléter »: said once
             out.append(error("ledger.motif", f"ligne budgétaire {b.code} : ajustement {_money(b.ajustement)} sans "
                              "motif (« motif: … », la raison que donne la situation budgétaire)", b.at("ajustement")))
         if attendu is not None and b.disponible is not None and b.disponible != attendu:
@@ -527,8 +527,15 @@ def within_programme(d: Dossier, loaded: list[Finding], annexes: tuple) -> tuple
     here = os.path.realpath(d.root)
     index = next((i for i, r in enumerate(refs) if os.path.realpath(r.root) == here), None)
     if index is None:
-        return d, loaded + findings + [error("programme.phase", f"le dossier {d.root} n'est pas une phase de son "
-                                             f"programme ({root / PROGRAMME_FILE} : « phases »)", d.loc)]
+        if prog is not None and prog.phases:
+            name = os.path.basename(os.path.normpath(d.root))
+            why = error("programme.phase", f"la phase « {name} » n'est pas dans la liste « phases » de son programme : "
+                        f"ajoutez-la à sa place dans l'ordre des séances ; d'ici là, son registre et ses disponibles "
+                        "ne sont pas déduits des phases précédentes", prog.at("phases"))
+        else:
+            why = error("programme.phase", f"le dossier {d.root} n'est pas une phase de son programme "
+                        f"({root / PROGRAMME_FILE})", d.loc)
+        return d, loaded + findings + [why]
     state = _start(structures)
     for ref in refs[:index]:
         if not _replay(state, prog, root, ref, annexes, findings):
@@ -584,6 +591,46 @@ def build_ledger(root: str | Path, annexes: tuple, upto: str | Path | None = Non
     ledger.structures = _structures(ledger.lignes)
     ledger.findings = sort_findings(findings)
     return ledger
+
+
+@dataclass
+class ProgrammeState:
+    """The programme as its existing phases leave it: what a new phase starts from (``deliberation init``)."""
+
+    root: Path
+    info: ProgrammeInfo | None  # programme.yaml
+    structures: dict  # the derived registry: key → Structure
+    after: dict[str, BudgetStep]  # budget code → its step in the last phase that had it (« après », AE…)
+    last: PhaseEntry | None  # the last phase replayed
+    complete: bool  # False: a phase could not be read, the state stops before it
+    findings: list[Finding] = field(default_factory=list)
+
+
+def programme_state(root: str | Path, annexes: tuple, before: str | None = None) -> ProgrammeState:
+    """Replay a programme's phases (as ``build_ledger`` does) and return the state they leave.
+
+    ``before``: the new phase's folder name. Only the phases before it are replayed: those listed before it
+    when ``programme.yaml`` lists it, those before it in name order when the phases are found by folder;
+    every phase when the list does not name it (it will be added at the end).
+    """
+    root = Path(root)
+    prog, structures, refs, findings = load_programme(root)
+    if before is not None:
+        if prog is not None and prog.phases:
+            if before in prog.phases:
+                listed = set(prog.phases[:prog.phases.index(before)])
+                refs = [r for r in refs if r.nom in listed]
+        else:
+            refs = [r for r in refs if _natural(r.nom) < _natural(before)]
+    state = _start(structures)
+    complete = True
+    for ref in refs:
+        if not _replay(state, prog, root, ref, annexes, findings):
+            complete = False
+            break
+    return ProgrammeState(root=root, info=prog, structures=state.structures,
+                          after={code: step for code, (_, _, step) in state.after.items()},
+                          last=state.previous, complete=complete, findings=sort_findings(findings))
 
 
 def _structures(lines: list[LedgerLine]) -> list[StructureYear]:

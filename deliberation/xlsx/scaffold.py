@@ -8,6 +8,11 @@ structures and conventions the lignes name that it lacks are added by name only.
 workbooks do not carry is written ``à compléter`` (``schema.BLANK``), which ``check`` reports at its
 line (``schema.a_completer``): nothing is invented. The workbooks are read by ``reading``, as for
 ``import-xlsx``; this module only turns the tables into files, and writes nothing.
+
+Inside a programme (issue 22) the registry and the disponible are the ledger's (``Programme``): the
+new phase's ``structures.yaml`` lists only the structures the programme does not know, a known
+structure's only convention is its lines' ``convention``, each budget line starts from what the last
+phase left, and a situation that says otherwise is an ``ajustement`` whose ``motif`` is to complete.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ class Scaffold:
     budget: dict[str, dict] = field(default_factory=dict)  # code → {field: value, "_from": where}
     budget_order: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # structure key → name read in the workbook
+    sheet: dict[str, dict] = field(default_factory=dict)  # code → what the annexe's budget sheet gives
+    situation: dict[str, dict] = field(default_factory=dict)  # code → what ``--situation`` gives
 
     @property
     def failed(self) -> bool:
@@ -182,7 +189,9 @@ def _budget_row(out: Scaffold, values: dict[str, Value], seen: dict[str, str], u
     line = out.budget.setdefault(code, {})
     if code not in out.budget_order:
         out.budget_order.append(code)
-    line.update({k: typed[k] for k in BUDGET_FIELDS if k in typed})
+    read = {k: typed[k] for k in BUDGET_FIELDS if k in typed}
+    line.update(read)
+    (out.sheet if used is None else out.situation)[code] = read
     line.setdefault("_from", []).append(_short(at))
 
 
@@ -243,6 +252,85 @@ class Registry:
     by_name: dict[str, str] = field(default_factory=dict)  # normalised name → key
     conventions: dict[str, set[str]] = field(default_factory=dict)
     source: str = ""
+    inherited: bool = False  # a programme's derived registry: the new folder's lists only what it lacks
+
+
+@dataclass
+class Programme:
+    """What a programme's earlier phases leave a new phase (``deliberation init`` inside a programme)."""
+
+    annee: int | None  # programme.yaml's year
+    last: str | None  # the last phase replayed (its folder name)
+    numero: int | None  # the new phase's number: the last phase's + 1
+    budget: dict[str, dict] = field(default_factory=dict)  # code → {ae, apres, imputation, libelle, phase}
+
+
+def derived_registry(structures: dict, source: str) -> Registry:
+    """A programme's derived registry (key → ``model.Structure``) as ``init`` matches names against it.
+
+    A workbook's name is matched to a structure's ``nom`` or ``raison_sociale``, normalised as for ``--registre``.
+    """
+    reg = Registry(source=source, inherited=True)
+    for key, s in structures.items():
+        reg.keys.add(key)
+        for name in (s.nom, s.raison_sociale):
+            if name:
+                reg.by_name.setdefault(normalise(name), key)
+        reg.conventions[key] = set(s.conventions)
+    return reg
+
+
+def derive_conventions(sc: Scaffold, reg: Registry) -> None:
+    """A ligne of a structure the programme knows, without a convention: its only convention, if it has one."""
+    for row in sc.lignes():
+        key = row.values.get("structure")
+        if "convention" in row.values or key not in reg.keys or len(reg.conventions.get(key, ())) != 1:
+            continue
+        row.values["convention"] = next(iter(reg.conventions[key]))
+        row.values["_convention"] = f"seule convention de {key} dans le registre du programme"
+
+
+def programme_budget(sc: Scaffold, prog: Programme) -> None:
+    """Each budget line the programme knows starts from what its last phase left (``disponible`` and ``ae``).
+
+    A ``--situation`` disponible wins; when it differs from what was left, the gap is the line's
+    ``ajustement`` and its ``motif`` is to complete (the situation's, if it gives one). The annexe's own
+    budget sheet gives only the imputation and the libellé: its disponible is noted, not taken.
+    """
+    for code in sc.budget_order:
+        left = prog.budget.get(code)
+        if left is None or left.get("apres") is None:
+            continue
+        line, sheet, situation = sc.budget[code], sc.sheet.get(code, {}), sc.situation.get(code, {})
+        notes: dict[str, str] = {}
+        for key in ("imputation", "libelle"):
+            if key not in line and left.get(key):
+                line[key] = left[key]
+                notes[key] = f"comme en {left['phase']}"
+        for key in ("ajustement", "motif"):
+            line.pop(key, None)
+        if "ae" not in situation and left.get("ae") is not None:
+            line["ae"] = left["ae"]
+            notes["ae"] = f"comme en {left['phase']}"
+        said = f"laissé par {left['phase']} : {plain(number(left['apres'], 2))} (grand livre du programme)"
+        if "disponible" in situation:
+            line["disponible"] = situation["disponible"]
+            gap = situation["disponible"] - left["apres"]
+            if gap:
+                line["ajustement"] = gap
+                line["motif"] = situation.get("motif") or BLANK
+                notes["ajustement"] = f"situation budgétaire − {said}"
+                if "motif" not in situation:
+                    notes["motif"] = "raison de l'écart (la situation budgétaire ne la donne pas)"
+            else:
+                notes["disponible"] = said
+        else:
+            line["disponible"] = left["apres"]
+            notes["disponible"] = said
+            if "disponible" in sheet and sheet["disponible"] != left["apres"]:
+                notes["disponible"] += (f" ; la feuille budgétaire de l'annexe donne "
+                                        f"{plain(number(sheet['disponible'], 2))}, non repris (--situation)")
+        line["_notes"] = notes
 
 
 def read_registry(path: Path) -> tuple[Registry | None, list[Finding]]:
@@ -290,8 +378,11 @@ def resolve_structures(sc: Scaffold, reg: Registry) -> None:
         sc.names.setdefault(key, name)
 
 
-def registry_text(sc: Scaffold, reg: Registry, annexe_name: str) -> str:
-    """``structures.yaml``: the previous registry with what the lignes add, or a registry of names only."""
+def registry_text(sc: Scaffold, reg: Registry, annexe_name: str) -> str | None:
+    """``structures.yaml``: the previous registry with what the lignes add, or a registry of names only.
+
+    In a programme, only what the derived registry lacks; None when it lacks nothing (no file).
+    """
     lignes = sc.lignes()
     needed: dict[str, list[str]] = {}
     for row in lignes:
@@ -302,6 +393,8 @@ def registry_text(sc: Scaffold, reg: Registry, annexe_name: str) -> str:
         conv = row.values.get("convention")
         if conv is not None and conv != NOUVELLE and conv not in convs:
             convs.append(conv)
+    if reg.inherited:
+        return _registry_new(needed, sc, reg, annexe_name)
     if reg.text is not None:
         missing = {k: [c for c in cs if c not in reg.conventions.get(k, set())] for k, cs in needed.items()}
         missing = {k: cs for k, cs in missing.items() if k not in reg.keys or cs}
@@ -318,8 +411,27 @@ def registry_text(sc: Scaffold, reg: Registry, annexe_name: str) -> str:
     return head + "".join(body)
 
 
-def _structure_text(key: str, name: str | None, conventions: list[str]) -> str:
-    lines = [f"  {key}:\n", f"    nom: {scalar(name) if name else BLANK}\n"]
+def _registry_new(needed: dict[str, list[str]], sc: Scaffold, reg: Registry, annexe_name: str) -> str | None:
+    """A programme's new phase: the structures (and conventions) its lignes cite that the programme lacks."""
+    new = [k for k in needed if k not in reg.keys]
+    convs = {k: [c for c in cs if c not in reg.conventions.get(k, set())] for k, cs in needed.items() if k in reg.keys}
+    convs = {k: cs for k, cs in convs.items() if cs}
+    if not new and not convs:
+        return None
+    head = (f"# Ce que la phase ajoute au registre du programme (« deliberation init » depuis {annexe_name}).\n"
+            f"# Les autres structures citées viennent de {reg.source} et des phases précédentes.\n"
+            "# Structure nouvelle : seul le nom vient du classeur ; à compléter pour les avenants et conventions :\n"
+            "# raison sociale, forme juridique, siège, SIRET, représentant (check les liste : acte.incomplet).\n"
+            "structures:\n")
+    body = [_structure_text(k, sc.names.get(k), needed[k]) for k in new]
+    body += [_structure_text(k, None, cs, named=False) for k, cs in convs.items()]
+    return head + "".join(body)
+
+
+def _structure_text(key: str, name: str | None, conventions: list[str], named: bool = True) -> str:
+    lines = [f"  {key}:\n"]
+    if named:
+        lines.append(f"    nom: {scalar(name) if name else BLANK}\n")
     if conventions:
         lines.append("    conventions:\n")
         lines += [f"      {c}: {{}}  # à compléter : numero, objet, signature, periode, montant, annexes\n"
@@ -394,26 +506,36 @@ def _ligne_text(row: Row) -> list[str]:
             fin = date_short(v["fin"]) if "fin" in v else BLANK
             out.append(f"        periode: {{debut: {debut}, fin: {fin}}}\n")
         elif key in v:
-            out.append(f"        {key}: {_value(key, v[key])}\n")
+            note = f"  # {v['_convention']}" if key == "convention" and "_convention" in v else ""
+            out.append(f"        {key}: {_value(key, v[key])}{note}\n")
         elif key in LIGNE_REQUIRED:
             out.append(f"        {key}: {BLANK}  # absent du classeur\n")
     return out
 
 
-def budget_text(sc: Scaffold, sources: str) -> str:
+def budget_text(sc: Scaffold, sources: str, prog: Programme | None = None) -> str:
     """``budget.yaml``: one budget line per code the lignes use (and per line of the budget sheets read)."""
-    out = ["# Lignes budgétaires de la phase — créées par « deliberation init ». Codes : colonne « Code opération »\n",
-           f"# de l'annexe 4 ; imputation, libellé, AE et disponible : {sources}.\n",
-           "# Facultatif, par ligne : annonces (proposition et solde annoncés par le rapport et la délibération).\n",
-           "lignes:\n"]
+    out = ["# Lignes budgétaires de la phase — créées par « deliberation init ». Codes : colonne « Code opération »\n"]
+    if prog is not None and prog.last:
+        out += [f"# de l'annexe 4. Dans le programme, AE et disponible : ce que {prog.last} a laissé (grand livre) ;\n",
+                "# une situation budgétaire (--situation) qui dit autre chose donne l'ajustement, motif à compléter.\n",
+                "# Un code nouveau dans le programme : imputation, libellé, AE et disponible :\n",
+                f"# {sources}.\n"]
+    else:
+        out.append(f"# de l'annexe 4 ; imputation, libellé, AE et disponible : {sources}.\n")
+    out += ["# Facultatif, par ligne : annonces (proposition et solde annoncés par le rapport et la délibération).\n",
+            "lignes:\n"]
     for code in sc.budget_order:
         line = sc.budget[code]
         where = line.get("_from")
         out.append(f"  - code: {scalar(code)}" + (f"  # {' ; '.join(where)}\n" if where else
+                                                  "  # connu du programme\n" if "_notes" in line else
                                                   "  # absent des tableaux budgétaires lus\n"))
+        notes = line.get("_notes", {})
         for key in BUDGET_FIELDS:
             if key in line:
-                out.append(f"    {key}: {_value(key, line[key])}\n")
+                note = f"  # {notes[key]}" if key in notes else ""
+                out.append(f"    {key}: {_value(key, line[key])}{note}\n")
             elif key not in OPTIONAL_BUDGET_FIELDS:
                 out.append(f"    {key}: {BLANK}\n")
     return "".join(out)
@@ -440,8 +562,11 @@ def _merges(lignes: list[Row]) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def phase_text(sc: Scaffold, sources: str) -> str:
-    """``phase.yaml``: the séance, the act and the report left to complete; models and aliases the lignes cite."""
+def phase_text(sc: Scaffold, sources: str, prog: Programme | None = None) -> str:
+    """``phase.yaml``: the séance, the act and the report left to complete; models and aliases the lignes cite.
+
+    In a programme, the year is the programme's and the number follows the last phase's.
+    """
     lignes = sc.lignes()
     documents: dict[str, set[str]] = {}
     for row in lignes:
@@ -457,7 +582,10 @@ def phase_text(sc: Scaffold, sources: str) -> str:
         "# Le classeur ne dit rien de la séance, de l'acte ni du rapport : chaque « à compléter » ci-dessous est\n",
         "# un constat de « deliberation check » (schema.a_completer) à sa ligne, jusqu'à ce qu'il soit rempli.\n",
         "# Format de chaque champ : « deliberation schema » (ou docs/format.md).\n",
+        f"annee: {prog.annee}  # l'année du programme (../programme.yaml)\n" if prog and prog.annee else
         "annee: à compléter  # année de l'appel à projets (2024)\n",
+        f"numero: {prog.numero}  # " + (f"la phase qui suit {prog.last}" if prog.last else "la première du programme")
+        + "\n" if prog and prog.numero else
         "numero: à compléter  # numéro de la phase (6)\n",
         "intitule: à compléter  # « APPELS À PROJETS DES POLITIQUES D'INCLUSION DURABLE 2024-PHASE 6 »\n",
         "departement: à compléter  # « DEPARTEMENT DU PAS-DE-CALAIS »\n",
@@ -526,14 +654,20 @@ def phase_text(sc: Scaffold, sources: str) -> str:
     return "".join(out)
 
 
-def files(sc: Scaffold, reg: Registry, annexe_name: str, situation_name: str | None) -> dict[str, bytes]:
-    """Every file of the new folder (relative path → bytes)."""
+def files(sc: Scaffold, reg: Registry, annexe_name: str, situation_name: str | None,
+          prog: Programme | None = None) -> dict[str, bytes]:
+    """Every file of the new folder (relative path → bytes); ``prog``: the programme the folder is a phase of."""
     resolve_structures(sc, reg)
     sources = annexe_name + (f" et {situation_name} (situation budgétaire)" if situation_name else "")
     budget = (f"{situation_name} (situation budgétaire), à défaut la feuille « Contrôle budgétaire » de {annexe_name}"
               if situation_name else f"feuille « Contrôle budgétaire » de {annexe_name}")
-    texts = {"phase.yaml": phase_text(sc, sources), "budget.yaml": budget_text(sc, budget),
-             "structures.yaml": registry_text(sc, reg, annexe_name)}
+    if prog is not None:
+        derive_conventions(sc, reg)
+        programme_budget(sc, prog)
+    texts = {"phase.yaml": phase_text(sc, sources, prog), "budget.yaml": budget_text(sc, budget, prog)}
+    registry = registry_text(sc, reg, annexe_name)
+    if registry is not None:
+        texts["structures.yaml"] = registry
     for t in sorted(sc.thematiques):
         texts[f"thematiques/t{t}.yaml"] = thematique_text(t, sc.thematiques[t], sc, annexe_name)
     return {rel: text.encode("utf-8") for rel, text in texts.items()}
@@ -550,6 +684,7 @@ class Started:
     operations: int = 0
     thematiques: int = 0
     budget: int = 0
+    notes: list[str] = field(default_factory=list)  # what the user should know (a programme's phase list)
 
     @property
     def failed(self) -> bool:
@@ -566,4 +701,4 @@ class Started:
             n_err = sum(f.severity is Severity.ERROR for f in self.after)
             out.append(f"À compléter : {blanks} valeur(s) « à compléter » ; contrôle : {n_err} erreur(s), "
                        f"{len(self.after) - n_err} avertissement(s) (deliberation check {dossier})")
-        return "\n".join(out)
+        return "\n".join(out + self.notes)
