@@ -237,25 +237,40 @@ def figures(dossier: Path, as_json: bool, resume: bool) -> None:
 
 
 @main.command(epilog=_epilog("deliberation ledger fixtures/programme-2025",
+                             "deliberation ledger fixtures/programme-2025 -o build/programme-2025",
                              "deliberation ledger fixtures/programme-2025 --json"))
 @click.argument("programme", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Grand livre et constats au format JSON.")
+@click.option("-o", "--sortie", "output", type=click.Path(path_type=Path),
+              help="Écrit programme.xlsx, programme.docx et programme.pdf dans ce dossier (rien en cas d'erreur ; "
+                   "refusé s'il contient d'autres fichiers).")
+@click.option("--sans-pdf", "no_pdf", is_flag=True, help="Avec -o : sans programme.pdf (sans LibreOffice).")
 @FICHES
 @_level
-def ledger(programme: Path, as_json: bool, fiches: Path | None, level: str | None) -> None:
+def ledger(programme: Path, as_json: bool, output: Path | None, no_pdf: bool, fiches: Path | None,
+           level: str | None) -> None:
     """Affiche le grand livre d'un programme : une année d'appel à projets, une phase par sous-dossier.
 
     Lignes budgétaires phase par phase (disponible, proposition, après), conventions et leurs avenants
     (numéro, montant, plafond, fin), structures (l'année, par dispositif, territoire et phase). Un chiffre
-    qu'une phase déclare et que le grand livre contredit est un constat qui donne les deux.
+    qu'une phase déclare et que le grand livre contredit est un constat qui donne les deux. Avec -o : le
+    classeur (formules et graphiques) et le rapport Word et PDF (graphiques).
     """
+    annexes = _catalogue(fiches).get("annexes", (catalogue_dir(),))
     try:
-        text, findings = commands.ledger(programme, _catalogue(fiches).get("annexes", (catalogue_dir(),)), as_json)
+        text, findings, written = commands.ledger(programme, annexes, as_json, output, pdf=not no_pdf)
     except commands.Stop as stop:
         _stop(stop)
+    except DeliberationError as err:
+        click.echo(f"ERREUR ({err.category}) : {err}", err=True)
+        sys.exit(3)
     click.echo(text, nl=False)
     if not as_json:
         _report(findings, False, level)
+    if written:
+        click.echo(f"écrit dans {output} : {', '.join(written)}", err=True)
+    elif output is not None and has_errors(findings):
+        click.echo(f"rien n'est écrit dans {output} : le grand livre a des erreurs", err=True)
     sys.exit(1 if has_errors(findings) else 0)
 
 

@@ -98,19 +98,47 @@ def build(settings: Settings) -> Built:
     return pipeline.build(settings)
 
 
-def ledger(root: Path, annexes: tuple, as_json: bool = False) -> tuple[str, list[Finding]]:
-    """The programme's ledger as tables (or JSON, findings included) and its findings (issue 22).
+#: What ``ledger -o`` writes: the only files it may replace in its output folder.
+LEDGER_OUTPUTS = ("programme.xlsx", "programme.docx", "programme.pdf")
+
+
+def ledger(root: Path, annexes: tuple, as_json: bool = False, out: Path | None = None,
+           pdf: bool = True) -> tuple[str, list[Finding], list[str]]:
+    """The programme's ledger as tables (or JSON), its findings, and the files written into ``out`` (issue 22).
+
+    With ``out``, and no error: ``programme.xlsx``, ``programme.docx`` and (``pdf``) ``programme.pdf`` are
+    written there all together (``fsio.write_files``). A folder holding anything else is refused, nothing
+    written: the command replaces only what it wrote.
 
     Raises:
-        Stop: ``root`` is not a programme (no ``programme.yaml``: exit 2).
+        Stop: ``root`` is not a programme (no ``programme.yaml``: exit 2); ``out`` is refused (exit 3).
+        DeliberationError: LibreOffice or the system refused (nothing written).
 
     """
     result = build_ledger(root, annexes)
     if any(f.code == "programme.introuvable" for f in result.findings):
         raise Stop(2, findings=result.findings)
-    if as_json:
-        return json.dumps(ledger_to_data(result), ensure_ascii=False, indent=2) + "\n", result.findings
-    return ledger_tables(result), result.findings
+    text = (json.dumps(ledger_to_data(result), ensure_ascii=False, indent=2) + "\n" if as_json
+            else ledger_tables(result))
+    written: list[str] = []
+    if out is not None and not has_errors(result.findings):
+        if out.exists() and not out.is_dir():
+            raise Stop(3, f"sortie refusée : {out} n'est pas un dossier ; rien n'a été écrit")
+        others = sorted(p.name for p in out.iterdir() if p.name not in LEDGER_OUTPUTS
+                        and not p.name.startswith(".")) if out.is_dir() else []
+        if others:
+            raise Stop(3, f"sortie refusée : {out} contient d'autres fichiers que ceux du grand livre "
+                          f"({', '.join(others[:3])}{'…' if len(others) > 3 else ''}) ; rien n'a été écrit")
+        from deliberation.bundle.programme import write_programme_outputs  # openpyxl, python-docx, LibreOffice
+
+        files = write_programme_outputs(result, out, pdf=pdf)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise Stop(3, f"sortie refusée : {out} ne peut être créé ({err.strerror}) ; rien n'a été écrit") from err
+        write_files(out, files)
+        written = sorted(files)
+    return text, result.findings, written
 
 
 # ---------------------------------------------------------------------------

@@ -96,8 +96,9 @@ def consolidated_conventions(settings: Settings, checked: Checked, files: dict[s
         label = f"{h.nom}, convention {h.numero or h.cle}"
         given = root / INITIAL_TEXTS / f"{h.numero}.docx" if h.numero else None
         if h.origine is None and not (given is not None and given.is_file()):
+            where = f"{INITIAL_TEXTS}/{h.numero or '<numéro>'}.docx"
             notes.append(f"version consolidée non produite pour {label} : texte initial inconnu (convention antérieure "
-                         f"au programme ; à déposer sous {root / INITIAL_TEXTS}/<numéro>.docx)")
+                         f"au programme ; à déposer dans le programme sous {where})")
             continue
         sources = [(h.origine, None)] if h.origine else []
         sources += [(a.phase, h.cle) for a in h.avenants]

@@ -23,6 +23,7 @@ from deliberation.amend import apply_amendments
 from deliberation.bundle.lock import build_lock, dossier_lock
 from deliberation.bundle.write import check_output, recover, write_bundle
 from deliberation.compute import compute
+from deliberation.consolidation import consolidated_conventions
 from deliberation.diff import SNAPSHOT, compare, compare_documents, snapshot
 from deliberation.findings import BuildError, DeliberationError, Finding, Loc, error, has_errors, sort_findings, warning
 from deliberation.fsio import JOURNAL, build_time, recover_files, sha256
@@ -227,6 +228,10 @@ def _render_and_write(settings: Settings, checked: Checked, office) -> Built:
     files[REGISTRE_XLSX] = register_workbook(entries, title, when)
     version = previous.version + 1 if previous else 1
     notes: list[str] = []
+    # a phase of a programme: each convention as amended so far (issue 22), converted to PDF with the acts
+    consolidated, notes_consolidation = consolidated_conventions(settings, checked, files, templates, when, check)
+    files.update(consolidated)
+    notes += notes_consolidation
     # redlines and LibreOffice run in other processes, started first; the workbook is built while the last
     # redlines finish (LibreOffice is driven from this thread, so that an interruption reaches it)
     with ThreadPoolExecutor(max_workers=1) as pool:

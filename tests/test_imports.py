@@ -231,6 +231,7 @@ def test_function_level_imports_of_the_package_are_the_known_lazy_ones():
     assert lazy == [
         ("deliberation.cli", "deliberation.web.app"),  # Starlette, uvicorn: serve only
         ("deliberation.commands", "deliberation.bundle.history"),  # the redlines: docxtpl
+        ("deliberation.commands", "deliberation.bundle.programme"),  # ledger -o: openpyxl, python-docx, LibreOffice
         ("deliberation.commands", "deliberation.render.acts"),  # Jinja, docxtpl
         ("deliberation.commands", "deliberation.render.compiled"),  # python-docx, docxtpl
         ("deliberation.commands", "deliberation.render.documents"),

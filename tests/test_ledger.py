@@ -299,3 +299,26 @@ def test_the_ledger_replays_each_phase_as_adopted(tmp_path):
     assert [(f.code, Path(f.loc.file).name, f.loc.line) for f in findings] == [
         ("ledger.disponible", "budget.yaml", 15)]
     assert "a laissé 69 000,00 € (78 000,00 € − 9 000,00 €)" in findings[0].message
+
+
+def test_ledger_writes_its_workbook_and_report_only_where_it_may(tmp_path):
+    out = tmp_path / "grand-livre"
+    run = cli("ledger", str(PROGRAMME), "-o", str(out), "--sans-pdf", "-q")
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["programme.docx", "programme.xlsx"]
+    (out / "notes.txt").write_text("à moi", encoding="utf-8")
+    run = cli("ledger", str(PROGRAMME), "-o", str(out), "--sans-pdf", "-q")
+    assert run.returncode == 3 and "notes.txt" in run.stderr
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "à moi"
+    run = cli("ledger", str(AS_WRITTEN), "-o", str(tmp_path / "non"), "--sans-pdf", "-q")
+    assert run.returncode == 1 and not (tmp_path / "non").exists()
+
+
+def test_build_in_a_programme_writes_the_consolidated_convention(tmp_path):
+    built = build(Settings(source=PROGRAMME / "phase-3", out_dir=tmp_path / "p3"))
+    assert "actes/ccas-de-gamma/convention-2025-00345-consolidee.docx" in built.files
+    assert "actes/ccas-de-gamma/convention-2025-00345-consolidee-suivi.docx" in built.files
+    text = _paragraphs(tmp_path / "p3" / "actes/ccas-de-gamma/convention-2025-00345-consolidee.docx")
+    assert "modifié par les avenants n°1 du 16 juin 2025 et n°2 du 13 octobre 2025" in text
+    assert "montant maximum de 26 000,00 €" in text and "au 31 décembre 2026 inclus" in text
+    assert any("Association Alpha, convention 2024-00100 : texte initial inconnu" in n for n in built.notes)
