@@ -19,6 +19,7 @@ from decimal import Decimal
 from deliberation import fmt
 from deliberation.fsio import normalise_zip
 from deliberation.ledger import BudgetStep, ConventionHistory, Ledger
+from deliberation.render.register import landscape_document
 
 #: The charts, by file name (as the report and the README show them).
 CHART_CONSOMMATION = "programme-consommation.png"
@@ -322,20 +323,8 @@ def programme_report(ledger: Ledger, when: dt.datetime, charts: dict[str, bytes]
         The DOCX file (the same ledger and date, the same bytes).
 
     """
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm, Pt
-
     charts = programme_charts(ledger) if charts is None else charts
-    doc = Document()
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Cm(1.5))
-    style = doc.styles["Normal"]
-    style.font.name = "Liberation Sans"
-    style.font.size = Pt(8)
+    doc = landscape_document()
     title = programme_title(ledger)
     _heading(doc, title, 1)
     if ledger.intitule:

@@ -162,20 +162,10 @@ def register_title(checked: Checked) -> str:
 
 def register_docx(entries: list[Entry], title: str, when: dt.datetime) -> bytes:
     """The register as a landscape Word table (converted to ``actes/registre.pdf``); same rows, same bytes."""
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
+    from docx.shared import Cm
 
-    doc = Document()
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Cm(1.5))
-    style = doc.styles["Normal"]
-    style.font.name = "Liberation Sans"
-    style.font.size = Pt(8)
+    doc = landscape_document()
     doc.add_heading(title, level=1)
     doc.add_paragraph(summary(entries))
     table = doc.add_table(rows=1, cols=len(COLUMNS))
@@ -205,3 +195,21 @@ def register_docx(entries: list[Entry], title: str, when: dt.datetime) -> bytes:
     buf = io.BytesIO()
     doc.save(buf)
     return normalise_zip(buf.getvalue(), when)
+
+
+def landscape_document():
+    """An empty A4 landscape Word document, 1,5 cm margins, 8 pt Liberation Sans (tables of the register, reports)."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(1.5))
+    style = doc.styles["Normal"]
+    style.font.name = "Liberation Sans"
+    style.font.size = Pt(8)
+    return doc
