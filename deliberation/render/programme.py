@@ -17,9 +17,8 @@ import io
 from decimal import Decimal
 
 from deliberation import fmt
-from deliberation.fsio import normalise_zip
 from deliberation.ledger import BudgetStep, ConventionHistory, Ledger
-from deliberation.render.register import landscape_document
+from deliberation.render.register import landscape_document, saved_document
 
 #: The charts, by file name (as the report and the README show them).
 CHART_CONSOMMATION = "programme-consommation.png"
@@ -350,11 +349,4 @@ def programme_report(ledger: Ledger, when: dt.datetime, charts: dict[str, bytes]
         _heading(doc, "Constats du grand livre", 2)
         for f in ledger.findings:
             doc.add_paragraph(f"{f.severity.value} : {f.message} [{f.code}]", style="List Bullet")
-    props = doc.core_properties
-    props.title = title
-    props.author = props.last_modified_by = "deliberation"
-    props.created = props.modified = when
-    props.revision = 1
-    buf = io.BytesIO()
-    doc.save(buf)
-    return normalise_zip(buf.getvalue(), when)
+    return saved_document(doc, title, when)

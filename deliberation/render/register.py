@@ -187,14 +187,7 @@ def register_docx(entries: list[Entry], title: str, when: dt.datetime) -> bytes:
     for r in table.rows:
         for cell, width in zip(r.cells, widths, strict=True):
             cell.width = width
-    props = doc.core_properties
-    props.title = title
-    props.author = props.last_modified_by = "deliberation"
-    props.created = props.modified = when
-    props.revision = 1
-    buf = io.BytesIO()
-    doc.save(buf)
-    return normalise_zip(buf.getvalue(), when)
+    return saved_document(doc, title, when)
 
 
 def landscape_document():
@@ -213,3 +206,15 @@ def landscape_document():
     style.font.name = "Liberation Sans"
     style.font.size = Pt(8)
     return doc
+
+
+def saved_document(doc, title: str, when) -> bytes:
+    """A python-docx document's bytes, reproducible: titled, authored « deliberation », dated ``when``."""
+    props = doc.core_properties
+    props.title = title
+    props.author = props.last_modified_by = "deliberation"
+    props.created = props.modified = when
+    props.revision = 1
+    buf = io.BytesIO()
+    doc.save(buf)
+    return normalise_zip(buf.getvalue(), when)
