@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
+from deliberation.bundle.lean import lean_docx
 from deliberation.bundle.pdf import (
     ConvertOptions,
     add_drawing,
@@ -76,7 +77,7 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         todo[name], marked = for_converter(data)
         if marked:
             projets.add(f"{name[:-5]}.pdf")
-    raw = convert(todo, opts) if todo else {}
+    raw = convert({name: lean_docx(data) for name, data in todo.items()}, opts) if todo else {}
     if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
         opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
     pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
