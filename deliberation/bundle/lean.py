@@ -21,6 +21,8 @@ import re
 import zipfile
 import zlib
 
+from deliberation.render.watermark import zip_replacing
+
 _STYLE = re.compile(rb"<w:style\b[^>]*>.*?</w:style>", re.S)
 _STYLE_ID = re.compile(rb'w:styleId="([^"]*)"')
 _REFERENCE = re.compile(rb"<w:(?:pStyle|rStyle|tblStyle|numStyleLink|styleLink|clickAndTypeStyle|defaultTableStyle)"
@@ -88,7 +90,7 @@ def _styles(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Styles:
 def lean_docx(docx: bytes) -> bytes:
     """``docx`` without its unused styles and Word 2010's copy of them; itself if it is not a usual DOCX.
 
-    The copy is stored uncompressed (LibreOffice reads it at once; it lives for one conversion).
+    The parts left as they are keep their compressed bytes.
     """
     try:
         src = zipfile.ZipFile(io.BytesIO(docx))
@@ -109,12 +111,9 @@ def lean_docx(docx: bytes) -> bytes:
         for name in ("word/_rels/document.xml.rels", "[Content_Types].xml"):
             if name in parts:
                 parts[name] = _EFFECTS_ENTRY.sub(b"", parts[name])
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-        for info in infos:
-            if info.filename in parts:
-                out.writestr(zipfile.ZipInfo(info.filename, date_time=info.date_time), parts[info.filename])
-    return buf.getvalue()
+    new = {name: parts[name] for name in ("word/styles.xml", "word/_rels/document.xml.rels", "[Content_Types].xml")
+           if name in parts}
+    return zip_replacing(docx, [i for i in infos if i.filename != _EFFECTS], new)
 
 
 __all__ = ["lean_docx"]

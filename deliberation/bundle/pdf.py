@@ -47,6 +47,8 @@ from deliberation.render.watermark import WORD
 
 #: Export filter options for PDF/A-2b (archiving), LibreOffice's JSON syntax (7.4 and later).
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+#: Export filter options writing Word's bookmarks as named destinations (where an act's parts start).
+DESTINATIONS_FILTER = 'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
 
 
 #: Where LibreOffice's installer puts it on macOS (the program inside the application bundle).
@@ -140,6 +142,7 @@ class ConvertOptions:
     scratch: Path | None = None
     scratch_prefix: str = "deliberation-pdf-"
     office: Office | None = None  # LibreOffice started ahead of the conversion (its working folder too)
+    destinations: bool = False  # Word's bookmarks become named destinations (not with PDF/A)
     #: Told how far the conversion is: (documents converted, documents in all, a batch has just ended).
     #: Called from the conversion's threads, every half second while PDFs appear and at each batch's end.
     progress: Callable[[int, int, bool], None] | None = None
@@ -173,7 +176,7 @@ _OWN_GROUP = {"start_new_session": True} if os.name == "posix" else {}
 
 
 def _run_batch(exe: str, files: list[Path], outdir: Path, profile: Path, opts: ConvertOptions):
-    target = PDFA_FILTER if opts.pdfa else "pdf"
+    target = PDFA_FILTER if opts.pdfa else DESTINATIONS_FILTER if opts.destinations else "pdf"
     cmd = [exe, *FLAGS, f"-env:UserInstallation={profile.as_uri()}", "--convert-to", target, "--outdir", str(outdir),
            *map(str, files)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **_OWN_GROUP)
@@ -611,10 +614,32 @@ def _normalise_batch(items: list) -> list[tuple[bytes, int]]:
 
 def _normalise(data: bytes, when: dt.datetime, title: str | None, projet: bool = False) -> tuple[bytes, int]:
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject, StreamObject
 
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter(clone_from=reader)
+    return finish(writer, when, title, projet, fallback=data), len(reader.pages)
+
+
+def _page_content(page) -> bytes:
+    """The bytes drawing ``page`` (its content streams, decoded, in order)."""
+    from pypdf.generic import ArrayObject
+
+    contents = page.get("/Contents")
+    if contents is None:
+        return b""
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, ArrayObject) else [contents]
+    return b"".join(s.get_object().get_data() for s in streams)
+
+
+def finish(writer, when: dt.datetime, title: str | None, projet: bool = False, fallback: bytes = b"") -> bytes:
+    """The bytes of ``writer`` made reproducible: fixed dates, producer and ``/ID`` (from its pages' content).
+
+    A draft (``projet``) gets « PROJET » across every page. Named destinations (Word bookmarks, which
+    LibreOffice exports to find an act's parts) are left out.
+    """
+    from pypdf.generic import ArrayObject, ByteStringObject, StreamObject
+
     if projet:
         draw_watermark(writer)
     stamp = _pdf_date(when)
@@ -624,6 +649,12 @@ def _normalise(data: bytes, when: dt.datetime, title: str | None, projet: bool =
         meta["/Title"] = title
     writer.add_metadata(meta)
     root = writer._root_object
+    root.pop("/Dests", None)
+    if "/Names" in root:
+        names = root["/Names"].get_object()
+        names.pop("/Dests", None)
+        if not names:
+            del root["/Names"]
     if "/Metadata" in root:  # XMP (PDF/A): same dates, no random document id
         xmp = root["/Metadata"].get_object()
         text = xmp.get_data().decode("utf-8")
@@ -637,13 +668,12 @@ def _normalise(data: bytes, when: dt.datetime, title: str | None, projet: bool =
         if icc is not None:
             stream = icc.get_object()
             stream.set_data(fixed_icc(stream.get_data(), when))
-    digest = hashlib.md5(data, usedforsecurity=False).digest()  # noqa: S324 - an identifier, not security
-    ident = hashlib.md5(b"".join(p.get_contents().get_data() if p.get_contents() else b""
-                                 for p in reader.pages), usedforsecurity=False).digest() or digest
+    content = b"".join(_page_content(p) for p in writer.pages)
+    ident = hashlib.md5(content or fallback, usedforsecurity=False).digest()  # noqa: S324 - an identifier
     writer._ID = ArrayObject([ByteStringObject(ident), ByteStringObject(ident)])
     buf = io.BytesIO()
     writer.write(buf)
-    return buf.getvalue(), len(reader.pages)
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -751,6 +781,13 @@ def fixed_icc(profile: bytes, when: dt.datetime) -> bytes:
 
 #: Page counts of the PDFs read or written in this process, by content.
 _PAGES: dict[bytes, int] = {}
+
+
+def remember_pages(data: bytes, pages: int) -> None:
+    """Record that the PDF ``data`` has ``pages`` pages (``page_count`` will not read it)."""
+    if len(_PAGES) >= 4096:
+        _PAGES.clear()
+    _PAGES[data] = pages
 
 
 def page_count(data: bytes) -> int:

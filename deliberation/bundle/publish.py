@@ -19,6 +19,7 @@ from pathlib import Path
 
 from deliberation import __version__
 from deliberation.bundle.lean import lean_docx
+from deliberation.bundle.parts import assemble_all, is_act, prepare
 from deliberation.bundle.pdf import (
     ConvertOptions,
     add_drawing,
@@ -30,6 +31,7 @@ from deliberation.bundle.pdf import (
     normalise_many,
     normalise_pdf,
     page_count,
+    remember_pages,
 )
 from deliberation.engine import engine_sha
 from deliberation.fsio import sha256
@@ -77,7 +79,22 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         todo[name], marked = for_converter(data)
         if marked:
             projets.add(f"{name[:-5]}.pdf")
-    raw = convert({name: lean_docx(data) for name, data in todo.items()}, opts) if todo else {}
+    todo = {name: lean_docx(data) for name, data in todo.items()}
+    # the acts in parts (bundle/parts.py), but for PDF/A: stamps in Helvetica are not embedded fonts
+    prep = prepare({n: d for n, d in todo.items() if is_act(n)}, opts.jobs) if not opts.pdfa else None
+    docs = {n: d for n, d in todo.items() if prep is None or not is_act(n) or n in prep.whole}
+    titles = {f"{k[:-5]}.pdf": pdf_title(f"{k[:-5]}.pdf") for k in todo}
+    raw = convert({**docs, **(prep.docs if prep else {})}, replace(opts, destinations=bool(prep and prep.acts))) \
+        if todo else {}
+    if prep is not None and prep.acts:
+        assembled, failed = assemble_all(prep, raw, when, titles, projets)
+        for name in prep.docs:
+            raw.pop(f"{name[:-5]}.pdf", None)
+        if failed:  # a part not found in its PDF: those acts converted whole
+            raw.update(convert({n: todo[n] for n in failed}, replace(opts, progress=None)))
+        for name, (data, pages) in assembled.items():
+            remember_pages(data, pages)
+            pdfs[name] = data
     if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
         opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
     pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))

@@ -162,7 +162,7 @@ def _unmarked(header: bytes) -> bytes:
     return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
-def _zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, bytes]) -> bytes:
+def zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, bytes]) -> bytes:
     """A copy of the zip ``data`` with the members named in ``new`` replaced; the others copied as they are.
 
     The members kept are not inflated and deflated again: their compressed bytes are copied.
@@ -208,7 +208,7 @@ def for_converter(docx: bytes) -> tuple[bytes, bool]:
     marked = {name: _unmarked(data) for name, data in headers.items() if mark in data}
     if not marked:
         return docx, False
-    return _zip_replacing(docx, infos, marked), True
+    return zip_replacing(docx, infos, marked), True
 
 
-__all__ = ["MARK", "PROJET_STAMP", "WORD", "add_watermark", "for_converter", "is_projet"]
+__all__ = ["MARK", "PROJET_STAMP", "WORD", "add_watermark", "for_converter", "is_projet", "zip_replacing"]
