@@ -54,7 +54,8 @@ def split(path: Path) -> bool:
 
 def main() -> None:
     """Split the sheets of the avenant and convention templates of the given directory (default: the engine's)."""
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "deliberation" / "templates"
+    engine = Path(__file__).resolve().parents[1] / "deliberation" / "templates"
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else engine
     for name in ("avenant.docx", "convention.docx"):
         print(f"{folder / name} : {'modifié' if split(folder / name) else 'déjà en deux parties'}")
 

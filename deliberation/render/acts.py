@@ -300,7 +300,7 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 
 def _marked_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str, bool]]:
-    """The rows of an annex sheet in the sheet's order: heading, Markdown content (fields filled), the act's own?
+    """The rows of an annex sheet in its order: heading, Markdown content (fields filled), whether the act owns it.
 
     The act's own rows are the rows made for the act (action, duration, cost, territory, imputation, the
     convention's instalments and bilan, ``[[texte_fiche]]``) and every row of the dispositif's text with a
