@@ -295,7 +295,8 @@ def test_consolidated_convention_as_pdf(gamma):
     data = pdf.convert({"conso.docx": word}, pdf.ConvertOptions(jobs=1))["conso.pdf"]
     pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
     assert marked  # the initial convention's PROJET watermark stays (its texts are reconstructions)
-    assert len(pages) == 4
+    assert len(pages) == 5  # the sheet: its conditions (page 4), the dispositif's description (page 5)
+    assert "Annexe N°1 (suite) — description du dispositif" in pages[4]
     assert "CONVENTION N°2025-00345 — VERSION CONSOLIDÉE" in pages[0]
     assert "(modifié par les avenants n°1 du 16 juin 2025 et n°2 du 13 octobre 2025)" in pages[1]
     assert "26 000,00 €" in pages[1] and "31 décembre 2026" in pages[1]
