@@ -208,7 +208,8 @@ def test_fictif_convention_with_an_avenant_of_every_clause_then_a_voted_one():
     text = paragraphs(out)
     assert "CONVENTION N°2025-00999 — VERSION CONSOLIDÉE" in text
     # annexes 2 and 3 came with the first avenant, the second kept only annex 2 (its own sheet)
-    assert [p for p in text if p.startswith("Annexe N°")] == ["Annexe N°2 – ENTREPRISE D'INSERTION DE L'EST"]
+    assert [p for p in text if p.startswith("Annexe N°")] == ["Annexe N°2 – ENTREPRISE D'INSERTION DE L'EST",
+                                                              "Annexe N°2 (suite) — description du dispositif"]
     assert text[text.index("Annexe N°2 – ENTREPRISE D'INSERTION DE L'EST") + 1] == (  # gamma had only annex 1
         "(ajoutée par l'avenant n°1 du 10 mars 2025, modifiée par l'avenant n°2 du 9 mars 2026)")
     assert sheet_rows(out) == sheet_rows(voted)
@@ -223,8 +224,9 @@ def test_phase_3_2026_convention_with_an_annexes_only_avenant():
     listed = new_list(by_title(annexes, "Annexes"))
     assert listed and after[12][1] == ["(modifié par l'avenant n°1 du 9 mars 2026)", before[12][1][0], *listed]
     assert {n: a for n, a in after.items() if n != 12} == {n: a for n, a in before.items() if n != 12}
-    labels = [p for p in paragraphs(annexes) if p.startswith("Annexe N°")]
-    assert len(labels) == len(listed) and [p for p in paragraphs(out) if p.startswith("Annexe N°")] == labels
+    labels = [p for p in paragraphs(annexes) if p.startswith("Annexe N°")]  # each sheet: conditions, description
+    assert len([p for p in labels if " – " in p]) == len(listed)
+    assert [p for p in paragraphs(out) if p.startswith("Annexe N°")] == labels
     assert sheet_rows(out) == sheet_rows(annexes)
     # the number comes from the avenant (the convention was not numbered when it was rendered)
     assert any(re.fullmatch(r"CONVENTION N°[\w-]+ — VERSION CONSOLIDÉE", p) for p in paragraphs(out))
@@ -293,7 +295,8 @@ def test_consolidated_convention_as_pdf(gamma):
     data = pdf.convert({"conso.docx": word}, pdf.ConvertOptions(jobs=1))["conso.pdf"]
     pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
     assert marked  # the initial convention's PROJET watermark stays (its texts are reconstructions)
-    assert len(pages) == 4
+    assert len(pages) == 5  # the sheet: its conditions (page 4), the dispositif's description (page 5)
+    assert "Annexe N°1 (suite) — description du dispositif" in pages[4]
     assert "CONVENTION N°2025-00345 — VERSION CONSOLIDÉE" in pages[0]
     assert "(modifié par les avenants n°1 du 16 juin 2025 et n°2 du 13 octobre 2025)" in pages[1]
     assert "26 000,00 €" in pages[1] and "31 décembre 2026" in pages[1]

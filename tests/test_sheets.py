@@ -29,9 +29,9 @@ def built(root: Path, out: Path):
 
 
 def sheet(text: str, numero: int) -> str:
-    """The text of annex sheet ``numero`` of an act."""
+    """The text of annex sheet ``numero`` of an act: its conditions and its description (« (suite) »)."""
     part = text.split(f"Annexe N°{numero} – ", 1)[1]
-    return part.split("Annexe N°", 1)[0]
+    return re.split(r"Annexe N°\d+ – ", part, maxsplit=1)[0]
 
 
 def test_valorisation_only_sheets_ask_for_no_instalment_example(tmp_path):

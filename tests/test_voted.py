@@ -24,8 +24,10 @@ SEED = Path("/work/shared/seeds/004_3eda40cb78383031.txt")
 if not SEED.exists():
     SEED = ROOT.parent / "shared" / "seeds" / "004_3eda40cb78383031.txt"
 
-#: Recorded word-level similarity of the Pas-de-Calais Actif avenant (and annexe 10) with seed l.773-935.
-RECORDED_SIMILARITY = 0.972
+#: Recorded word-level similarity of the Pas-de-Calais Actif avenant (and annexe 10) with seed l.773-935
+#: (0.972 with one sheet table; 0.923 since issue 23 splits the sheet into the act's conditions, then the
+#: dispositif's description on its own page: the seed's one table, rows reordered).
+RECORDED_SIMILARITY = 0.923
 
 
 def text_of(path: Path) -> str:
@@ -75,7 +77,7 @@ def test_pdc_actif_avenant_and_annexe_10_reproduce_the_voted_text(example):
         (banner,) = [x for x in text_of(path).splitlines() if x.startswith("PROJET")]
         assert banner.startswith("PROJET — valeurs à compléter : texte adopté de avenant.docx (reconstitution")
         ratio = similarity(text_of(path).replace(banner, ""), seed)
-        assert ratio >= 0.95, ratio
+        assert ratio >= 0.92, ratio  # 0.95 before issue 23 (sheet rows reordered into two tables)
         assert ratio >= RECORDED_SIMILARITY - 0.005, ratio  # no silent drift from the recorded figure
 
 

@@ -481,6 +481,12 @@ def act_tail(doc):
     para(doc, "« {{ a.titre }} »", bold=True, align=CENTER, size=12)
     para(doc, "Annexe N°{{ a.numero }} – {{ acte.nom_majuscules }}", bold=True, align=CENTER)
     tag(doc, "{{p a.table }}")
+    tag(doc, "{%p if a.fiche %}")  # the dispositif's description, shared by every act (issue 23)
+    page_break(doc)
+    para(doc, "« {{ a.titre }} »", bold=True, align=CENTER, size=12)
+    para(doc, "Annexe N°{{ a.numero }} (suite) — description du dispositif", bold=True, align=CENTER)
+    tag(doc, "{{p a.fiche }}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
 
 

@@ -299,36 +299,60 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return _FIELD.sub(sub, text)
 
 
-def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
-    """The two-column rows of an annex sheet: heading, Markdown content (fields filled)."""
+def _marked_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str, bool]]:
+    """The rows of an annex sheet in its order: heading, Markdown content (fields filled), whether the act owns it.
+
+    The act's own rows are the rows made for the act (action, duration, cost, territory, imputation, the
+    convention's instalments and bilan, ``[[texte_fiche]]``) and every row of the dispositif's text with a
+    ``[[field]]`` or that a valorisation changed (``_without_phase_instalments``). The other rows, the
+    same for every act that joins the dispositif, are its shared description.
+    """
     body = sheet.dispositif.corps if sheet.dispositif else ""
     sections = _sections(body)
     heads = {h.lower() for h, _ in sections}
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, bool]] = []  # heading, text, whether the row is the act's own
     if act.kind == "convention" and not act.is_model:
         descriptions = [ligne.description for ligne in sheet.lignes if ligne.description]
         if descriptions:
-            rows.append(("Action", "\n".join(f"- {md_escape(x)}" for x in descriptions)))
+            rows.append(("Action", "\n".join(f"- {md_escape(x)}" for x in descriptions), True))
     if "durée" not in heads:
-        rows.append(("Durée", "[[duree]]"))
+        rows.append(("Durée", "[[duree]]", True))
     if "coût" not in heads:
-        rows.append(("Coût", "[[cout]]"))
-    rows += sections
+        rows.append(("Coût", "[[cout]]", True))
+    rows += [(h, t, bool(_FIELD.search(h) or _FIELD.search(t))) for h, t in sections]
     if not any("territoire" in h for h in heads):
-        rows.append(("Territoire d'intervention", "[[territoire]]"))
+        rows.append(("Territoire d'intervention", "[[territoire]]", True))
     if "[[chapitre]]" not in body:
         rows.append(("Imputation budgétaire", "La participation financière est imputée sur le chapitre "
-                                              "« [[chapitre]] » du budget du Département du Pas-de-Calais."))
+                                              "« [[chapitre]] » du budget du Département du Pas-de-Calais.", True))
     if not sections:
-        rows.append(("Description du dispositif", "[[texte_fiche]]"))
+        rows.append(("Description du dispositif", "[[texte_fiche]]", True))
     if act.kind == "convention" and not act.is_model:  # what articles 5 and 9 of the convention type refer to
         if sheet_values.get(CONVENTION_ROWS):
-            rows.append(("Modalités de versement", "[[versements]]"))
+            rows.append(("Modalités de versement", "[[versements]]", True))
         if "bilan" in sheet_values:
-            rows.append(("Bilan", "[[bilan]]"))
+            rows.append(("Bilan", "[[bilan]]", True))
     if sheet_values.get(UNFUNDED):
-        rows = [(h, _without_phase_instalments(t, h.lower().startswith("modalités de versement"))) for h, t in rows]
-    return [(h, _fill(t, sheet_values)) for h, t in rows]
+        cut = [(h, _without_phase_instalments(t, h.lower().startswith("modalités de versement")), own)
+               for h, t, own in rows]
+        rows = [(h, new, own or new != old) for (h, new, own), (_, old, _) in zip(cut, rows, strict=True)]
+    return [(h, _fill(t, sheet_values), own) for h, t, own in rows]
+
+
+def sheet_parts(act: Act, sheet_values: dict, sheet) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """An annex sheet's two tables: the act's « conditions particulières », then the shared description.
+
+    The description holds the rows of the dispositif's text that no act changes (no ``[[field]]``, not cut
+    for a valorisation): the same for every act that joins the dispositif. Each table keeps the sheet's order.
+    Returns (conditions, description), as (heading, Markdown content) rows, fields filled.
+    """
+    rows = _marked_rows(act, sheet_values, sheet)
+    return [(h, t) for h, t, own in rows if own], [(h, t) for h, t, own in rows if not own]
+
+
+def sheet_rows(act: Act, sheet_values: dict, sheet) -> list[tuple[str, str]]:
+    """Every row of an annex sheet, both tables together, in the sheet's order: heading, Markdown content."""
+    return [(h, t) for h, t, _ in _marked_rows(act, sheet_values, sheet)]
 
 
 #: What a sheet's « Modalités de versement » says when the phase funds nothing there.
@@ -395,14 +419,11 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
         ctx["articles"] = MarkdownText(articles_markdown(arts))
         ctx["liste_articles"] = [{"numero": a.numero, "titre": a.titre, "clause": a.clause} for a in arts]
     ctx["visas"] = visas
-    ctx["annexes"] = [
-        {
-            "numero": s["numero"],
-            "titre": s["titre"],
-            "table": SheetTable(tuple(sheet_rows(act, s["values"], sheet))),
-        }
-        for s, sheet in zip(values["annexes"], act.sheets, strict=True)
-    ]
+    ctx["annexes"] = []
+    for s, sheet in zip(values["annexes"], act.sheets, strict=True):
+        own, shared = sheet_parts(act, s["values"], sheet)
+        ctx["annexes"].append({"numero": s["numero"], "titre": s["titre"], "table": SheetTable(tuple(own)),
+                               "fiche": SheetTable(tuple(shared)) if shared else None})
     ctx["nom_majuscules"] = act.nom.upper()
     ctx["annexe_modele"] = annexe_numero
     ctx["modele_titre"] = (act.modele.titre or act.modele.id) if act.is_model else ""

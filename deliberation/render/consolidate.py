@@ -12,7 +12,8 @@ Each avenant article is mapped to its clause by the clause texts' own front matt
   avenant's items;
 - ``annexes``: article 12's list of annexes is the avenant's new list, and the annexed sheets follow it:
   the sheet the avenant joins replaces the convention's (« modifiée »), or is added; a sheet no longer
-  listed goes; a listed sheet the avenant does not join stays as it was;
+  listed goes; a listed sheet the avenant does not join stays as it was (a sheet is both its pages: the
+  act's conditions, « Annexe N°2 – … », and the dispositif's description, « Annexe N°2 (suite) — … »);
 - the framing articles (objet de l'avenant, autres dispositions) change nothing.
 
 Every changed article carries, under its heading, the avenants that changed it, in order
@@ -174,12 +175,19 @@ def _read(data: bytes, what: str) -> _Act:
     tail = [el for el in elements[i:] if el.tag == _SECT]
     for el in rest:
         if _page_break(el) and current:
-            sheets.append(_sheet(current, what))
+            sheets = _joined(sheets, _sheet(current, what))
             current = []
         current.append(el)
     if current:
-        sheets.append(_sheet(current, what))
+        sheets = _joined(sheets, _sheet(current, what))
     return _Act(document, head, articles, closing, sheets, tail)
+
+
+def _joined(sheets: list[_Sheet], part: _Sheet) -> list[_Sheet]:
+    """``sheets`` with ``part`` added: a sheet's second page segment (« Annexe N°2 (suite) ») joins its first."""
+    if sheets and sheets[-1].numero == part.numero:
+        return [*sheets[:-1], _Sheet(part.numero, sheets[-1].elements + part.elements)]
+    return [*sheets, part]
 
 
 def _sheet(elements: list, what: str) -> _Sheet:

@@ -11,6 +11,7 @@ footer, whatever the text came from: the template, a dossier value, a Markdown n
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from collections import Counter
 
@@ -20,6 +21,7 @@ from deliberation.typo import typeset_runs
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _P, _R, _T, _RPR = f"{{{W}}}p", f"{{{W}}}r", f"{{{W}}}t", f"{{{W}}}rPr"
+_SECT = f"{{{W}}}sectPr"
 _VAL = f"{{{W}}}val"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 #: ``w:rPr`` children that come after ``w:vertAlign`` / ``w:highlight`` in the schema's sequence.
@@ -315,6 +317,41 @@ def _list_groups(body, list_styles: set[str]) -> list[list]:
     return groups
 
 
+#: The numbering ids given from a segment's content: first id, how many (Word reads ids up to 32 767).
+_KEYED_IDS = (1000, 30000)
+
+
+def _page_break(el) -> bool:
+    return el.tag == _P and el.find(f".//{{{W}}}br[@{{{W}}}type='page']") is not None
+
+
+def _segment_keys(body) -> dict:
+    """Each paragraph after the body's first page break → the digest of its page segment's XML.
+
+    A segment runs from a page-break paragraph to the next one (or the end); the digest is taken before
+    any list is numbered, so two segments alike get the same key.
+    """
+    keys: dict = {}
+    segment: list = []
+    started = False
+
+    def close():
+        if started and segment:
+            digest = hashlib.sha256(b"".join(etree.tostring(el) for el in segment)).hexdigest()
+            for el in segment:
+                for p in el.iter(_P):
+                    keys[p] = digest
+
+    for el in body:
+        if _page_break(el):
+            close()
+            segment, started = [], True
+        elif el.tag != _SECT:
+            segment.append(el)
+    close()
+    return keys
+
+
 def restart_lists(body, numbering_xml: bytes, numbered: dict[str, str]) -> bytes | None:
     """Number each list of the document from 1, as the source restarts them.
 
@@ -322,31 +359,51 @@ def restart_lists(body, numbering_xml: bytes, numbered: dict[str, str]) -> bytes
     sheet would run 6 to 11). Each list after the first of its style gets a numbering instance of its
     own, starting at 1 (``w:num`` with ``w:startOverride``). Returns the new numbering part, or None when
     no list needed it.
+
+    A list after a page break (an annex sheet) always gets its own instance, numbered from what its page
+    segment holds (``_segment_keys``), not from what came before: a segment that is the same in two acts
+    (a dispositif's shared description) is then the same XML in both.
     """
     if not numbered:
         return None
     list_styles = set(numbered)
+    keys = _segment_keys(body)
     seen: set[str] = set()
-    todo: list[tuple[list, str]] = []
+    todo: list[tuple[list, str, str | None]] = []
+    ordinal: Counter = Counter()
     for group in _list_groups(body, list_styles):
         for style, num in numbered.items():
             members = [p for p in group if _style(p) == style and p.find(f"{_PPR}/{{{W}}}numPr") is None]
             if not members:
                 continue
-            if num in seen:
-                todo.append((members, num))
+            key = keys.get(members[0])
+            if key is not None:
+                ordinal[key] += 1
+                todo.append((members, num, f"{key}\0{ordinal[key]}\0{style}"))
+            elif num in seen:
+                todo.append((members, num, None))
             seen.add(num)
     if not todo:
         return None
     root = parse(numbering_xml)
     nums = {n.get(f"{{{W}}}numId"): n for n in root.findall(f"{{{W}}}num")}
-    next_id = max((int(k) for k in nums if k.isdigit()), default=0) + 1
+    used = {int(k) for k in nums if k.isdigit()}
+    next_id = max(used, default=0) + 1
     anchor = root.find(f"{{{W}}}numIdMacAtCleanup")
-    for members, num in todo:
+    for members, num, key in todo:
         abstract = nums[num].find(f"{{{W}}}abstractNumId") if num in nums else None
         if abstract is None:
             continue
-        new = root.makeelement(f"{{{W}}}num", {f"{{{W}}}numId": str(next_id)})
+        if key is None:
+            while next_id in used:
+                next_id += 1
+            num_id = next_id
+        else:  # from the segment's content: the same segment numbers its lists alike in every act
+            num_id = _KEYED_IDS[0] + int(hashlib.sha256(key.encode()).hexdigest(), 16) % _KEYED_IDS[1]
+            while num_id in used:
+                num_id += 1
+        used.add(num_id)
+        new = root.makeelement(f"{{{W}}}num", {f"{{{W}}}numId": str(num_id)})
         new.append(copy.deepcopy(abstract))
         override = new.makeelement(f"{{{W}}}lvlOverride", {f"{{{W}}}ilvl": "0"})
         override.append(override.makeelement(f"{{{W}}}startOverride", {_VAL: "1"}))
@@ -359,10 +416,9 @@ def restart_lists(body, numbering_xml: bytes, numbered: dict[str, str]) -> bytes
             ppr = _ppr(p)
             numpr = ppr.makeelement(f"{{{W}}}numPr", {})
             numpr.append(numpr.makeelement(f"{{{W}}}ilvl", {_VAL: "0"}))
-            numpr.append(numpr.makeelement(f"{{{W}}}numId", {_VAL: str(next_id)}))
+            numpr.append(numpr.makeelement(f"{{{W}}}numId", {_VAL: str(num_id)}))
             at = sum(1 for c in ppr if c.tag in _BEFORE_NUMPR)
             ppr.insert(at, numpr)
-        next_id += 1
     return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
