@@ -1,4 +1,4 @@
-"""The copy converted to PDF (``bundle/lean.py``) gives the pages of the whole DOCX, word for word.
+"""The PDFs the engine writes give the pages of the whole DOCX, word for word (``bundle/lean.py``, ``parts.py``).
 
 Text equivalence: every page of every PDF the engine writes shows the text LibreOffice gives when it
 converts the DOCX of the bundle as it is, on two fixture phases of different shapes and on a sample of
@@ -7,6 +7,7 @@ the generated 500-avenant phase.
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import sys
@@ -18,7 +19,9 @@ from docx import Document
 
 from deliberation import pipeline
 from deliberation.bundle.lean import lean_docx
-from deliberation.bundle.pdf import convert, soffice
+from deliberation.bundle.parts import assemble_all, prepare
+from deliberation.bundle.pdf import ConvertOptions, convert, soffice
+from deliberation.render.watermark import for_converter
 from deliberation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,14 +125,23 @@ def test_every_pdf_of_the_bundle_shows_the_text_of_its_whole_docx(tmp_path, name
 @pytest.mark.libreoffice
 @pytest.mark.slow
 def test_a_sample_of_the_500_avenant_phase_converts_to_the_same_text(tmp_path):
+    """The acts in parts, as the engine converts them (lean copies, descriptions apart, stamps), on a sample."""
     phase = generate_avenants(tmp_path / "avenants-500", 500)
     out = tmp_path / "word"
     assert pipeline.build(Settings(source=phase, out_dir=out, pdf=False)).written
     acts = sorted(out.glob("actes/*/*.docx"))
     assert len(acts) == 550
-    sample = acts[::37] + sorted(out.glob("0*.docx"))[:3]
+    sample = acts[::25]  # 22 acts, every kind of avenant and some new conventions
     docs = {str(p.relative_to(out)): p.read_bytes() for p in sample}
+    handed = {name: lean_docx(for_converter(data)[0]) for name, data in docs.items()}
+    prep = prepare(handed, jobs=2)
+    assert prep.whole == {} and len(prep.acts) == len(sample)
+    apart = {p for act in prep.acts for p in act.segments if p is not None}
+    assert 0 < len(apart) <= 6, apart  # a few descriptions, each converted once for the whole sample
+    raw = convert(prep.docs, ConvertOptions(destinations=True))
+    when = datetime.datetime(2025, 3, 10, tzinfo=datetime.UTC)
+    assembled, failed = assemble_all(prep, raw, when, {}, set(), jobs=2)
+    assert failed == []
     whole = convert(docs)
-    lean = convert({k: lean_docx(v) for k, v in docs.items()})
-    pages = sum(assert_same_pages(lean[k], whole[k], k) for k in whole)
+    pages = sum(assert_same_pages(assembled[k][0], whole[k], k) for k in whole)
     assert len(whole) == len(sample) and pages > 3 * len(sample)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from deliberation.bundle.pdf import normalise_pdf
+from deliberation.bundle.pdf import finish
 from deliberation.render.register import Entry
 
 
@@ -26,7 +26,4 @@ def signature_pack(entries: list[Entry], pdfs: dict[str, bytes], when: dt.dateti
         writer.append(PdfReader(io.BytesIO(pdfs[f"{e.document}.pdf"])), import_outline=False)
         label = f"{e.structure} — {e.convention}" + (" (PROJET : texte reconstitué)" if e.projet else "")
         writer.add_outline_item(title=label, page_number=start)
-    buf = io.BytesIO()
-    writer.add_metadata({"/Title": title})
-    writer.write(buf)
-    return normalise_pdf(buf.getvalue(), when, title)
+    return finish(writer, when, title)  # made reproducible as it is, not written and read again

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
+from deliberation.render.markdown import FICHE_MARK
 from deliberation.render.watermark import zip_replacing
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -45,9 +46,6 @@ def _w(tag: str) -> str:
 
 #: Bookmark names (letters and digits only: LibreOffice escapes the rest in destination names).
 SEGMENT_MARK, SENTENCE_MARK = "dlbseg", "dlbpages"
-#: Start of the name of the hidden bookmark marking a segment the same in every act of its kind (the
-#: description of a dispositif in an annexed sheet, ``render/markdown.py``).
-FICHE_MARK = "_DlbFiche"
 #: The fonts whose metrics are Helvetica's (Liberation Sans and Arial were drawn to match them).
 HELVETICA_LIKE = {"arial", "liberation sans", "helvetica"}
 #: Width of a narrow no-break space (U+202F) in Liberation Sans, thousandths of the size; drawn as a
@@ -412,11 +410,15 @@ def _segment_key(segment: list[etree._Element], parts: dict[str, bytes], fingerp
 
 
 def _bookmark(paragraph: etree._Element, name: str, ident: int) -> None:
-    start = etree.SubElement(paragraph, _w("bookmarkStart"))
+    """A bookmark ``name`` at the start of ``paragraph`` (after its properties)."""
+    at = 1 if len(paragraph) and paragraph[0].tag == _w("pPr") else 0
+    end = etree.Element(_w("bookmarkEnd"))
+    end.set(_w("id"), str(ident))
+    start = etree.Element(_w("bookmarkStart"))
     start.set(_w("id"), str(ident))
     start.set(_w("name"), name)
-    end = etree.SubElement(paragraph, _w("bookmarkEnd"))
-    end.set(_w("id"), str(ident))
+    paragraph.insert(at, end)
+    paragraph.insert(at, start)
 
 
 def _package(plan: Plan, elements: list[bytes]) -> bytes:
@@ -430,23 +432,33 @@ def mark(k: int | str) -> str:
 
 
 def own_copy(plan: Plan) -> bytes:
-    """The act without the segments converted apart; bookmarks where each of its segments starts."""
+    """The act without the segments converted apart; bookmarks where each of its segments starts.
+
+    A segment's bookmark is in its first paragraph after the page break: LibreOffice places a bookmark
+    in the paragraph holding the break where the break is, at the foot of the page before.
+    """
     elements = []
     for k, segment in enumerate(plan.segments):
         if plan.keys[k] is not None:
             continue
+        marked = False
         for i, el in enumerate(segment):
-            changed = i == 0 or bool(_fields_in(el))
-            if changed:
+            first = None if marked or (k and i == 0) else (el if el.tag == _w("p") else next(el.iter(_w("p")), None))
+            sentence = bool(_fields_in(el))
+            if first is not None or sentence:
                 el = copy.deepcopy(el)
-            if i == 0:
-                _bookmark(el, mark(k), 900_000 + k)
-            if _fields_in(el):
+            if sentence:
                 for child in list(el):
                     if child.tag != _w("pPr"):
                         el.remove(child)
                 _bookmark(el, mark("P"), 999_999)
+            if first is not None:
+                first = el if el.tag == _w("p") else next(el.iter(_w("p")))
+                _bookmark(first, mark(k), 900_000 + k)
+                marked = True
             elements.append(etree.tostring(el))
+        if not marked:
+            raise Unsupported(f"partie {k} sans paragraphe")
     return _package(plan, elements)
 
 
@@ -654,10 +666,10 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
     index, name, docx = item
     try:
         plan = plan_act(name, docx)
+        own = name  # its own copy takes its name: a failed conversion names the act
+        docs = {own: own_copy(plan)}
     except Unsupported as why:
         return name, str(why), {}
-    own = name  # its own copy takes its name: a failed conversion names the act
-    docs = {own: own_copy(plan)}
     segments = []
     for k, key in enumerate(plan.keys):
         if key is None:

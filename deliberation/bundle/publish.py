@@ -27,6 +27,7 @@ from deliberation.bundle.pdf import (
     convert,
     converter_id,
     display_matrix,
+    finish,
     matrix_operator,
     normalise_many,
     normalise_pdf,
@@ -144,10 +145,7 @@ def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime
     number_pages(writer)
     writer.set_page_label(0, len(writer.pages) - 1, style="/D", start=1)  # the printed number, the sommaire's
     numero = d.info.deliberation.numero if d.info and d.info.deliberation else ""
-    buf = io.BytesIO()
-    writer.add_metadata({"/Title": f"Délibération n°{numero} — dossier complet"})
-    writer.write(buf)
-    return normalise_pdf(buf.getvalue(), when, f"Délibération n°{numero} — dossier complet")
+    return finish(writer, when, f"Délibération n°{numero} — dossier complet")  # not written and read again
 
 
 # ---------------------------------------------------------------------------

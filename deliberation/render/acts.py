@@ -41,7 +41,7 @@ from deliberation.model import CLAUSES, ClauseText, Dossier, VotedText
 from deliberation.outcome import Checked
 from deliberation.plan import annexes, slugify
 from deliberation.render.docx import GuardedEnvironment, render_timeout
-from deliberation.render.markdown import MarkdownText, SheetTable
+from deliberation.render.markdown import FICHE_MARK, MarkdownText, SheetTable
 from deliberation.resources import package_dir
 from deliberation.resources import templates_dir as engine_templates
 from deliberation.text import sheet_sections, unrenderable
@@ -423,7 +423,7 @@ def act_context(act: Act, d: Dossier, clauses: Clauses, annexe_numero: int | Non
     for s, sheet in zip(values["annexes"], act.sheets, strict=True):
         own, shared = sheet_parts(act, s["values"], sheet)
         ctx["annexes"].append({"numero": s["numero"], "titre": s["titre"], "table": SheetTable(tuple(own)),
-                               "fiche": SheetTable(tuple(shared)) if shared else None})
+                               "fiche": SheetTable(tuple(shared), f"{FICHE_MARK}{s['numero']}") if shared else None})
     ctx["nom_majuscules"] = act.nom.upper()
     ctx["annexe_modele"] = annexe_numero
     ctx["modele_titre"] = (act.modele.titre or act.modele.id) if act.is_model else ""

@@ -179,7 +179,7 @@ class CompiledTemplate:
         if isinstance(value, MarkdownText):
             add_markdown(self.scratch, value.text)
         else:
-            add_sheet_table(self.scratch, value.rows)
+            add_sheet_table(self.scratch, value.rows, value.mark)
         xml = etree.tostring(body, encoding="unicode")
         xml = re.sub(r"<w:sectPr\b.*?</w:sectPr>|<w:sectPr\b[^>]*/>", "", xml, flags=re.S)
         return re.sub(r"</?w:body[^>]*>", "", xml)
@@ -194,13 +194,14 @@ class CompiledTemplate:
 
     def fragment(self, value: MarkdownText | SheetTable) -> Fragment:
         """The WordprocessingML of a Markdown value (converted once per distinct value)."""
-        key = (type(value).__name__, value.text if isinstance(value, MarkdownText) else value.rows)
+        key = (type(value).__name__, value.text) if isinstance(value, MarkdownText) else \
+            (type(value).__name__, value.rows, value.mark)
         frag = self.fragments.get(key)
         if frag is None:
             if isinstance(value, MarkdownText):
                 frag = Fragment("".join(markdown_xml(value.text, self.style_id)))
             else:
-                frag = Fragment(sheet_table_xml(value.rows, self.skeleton, self.style_id))
+                frag = Fragment(sheet_table_xml(value.rows, self.skeleton, self.style_id, value.mark))
             self.fragments[key] = frag
         return frag
 

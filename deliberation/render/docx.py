@@ -292,7 +292,7 @@ def _with_subdocs(value, tpl: DocxTemplate):
         return sub
     if isinstance(value, SheetTable):
         sub = tpl.new_subdoc()
-        add_sheet_table(sub.subdocx, value.rows)
+        add_sheet_table(sub.subdocx, value.rows, value.mark)
         return sub
     if isinstance(value, dict):
         return {k: _with_subdocs(v, tpl) for k, v in value.items()}

@@ -9,6 +9,7 @@ render is told by ``text.unrenderable``, which ``check`` runs without python-doc
 from __future__ import annotations
 
 import weakref
+import zlib
 from dataclasses import dataclass
 
 from docx.enum.style import WD_STYLE_TYPE
@@ -24,11 +25,41 @@ class MarkdownText:
     text: str
 
 
+#: Start of the hidden bookmark marking a sheet's description, the same in every act that joins it
+#: (``bundle/parts.py`` converts the page segment holding it once).
+FICHE_MARK = "_DlbFiche"
+
+
 @dataclass(frozen=True)
 class SheetTable:
-    """An annex sheet as a two-column table: (heading, Markdown content) rows."""
+    """An annex sheet as a two-column table: (heading, Markdown content) rows.
+
+    ``mark``: the name of a hidden bookmark (``_…``, which Word does not list) at the table's start,
+    telling the PDF conversion that the page segment holding it is the same in every act showing it.
+    """
 
     rows: tuple
+    mark: str = ""
+
+
+def bookmark_id(name: str) -> str:
+    """The id of the bookmark ``name``: one per name, away from the small numbers Word gives its own."""
+    return str(zlib.crc32(name.encode()) % 1_000_000 + 1_000_000)
+
+
+def _bookmark(paragraph, name: str) -> None:
+    """A bookmark ``name`` spanning nothing, at the start of ``paragraph`` (after its properties)."""
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import OxmlElement
+
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    ident = bookmark_id(name)
+    start.set(qn("w:id"), ident)
+    start.set(qn("w:name"), name)
+    end.set(qn("w:id"), ident)
+    at = 1 if len(paragraph) and paragraph[0].tag == qn("w:pPr") else 0
+    paragraph.insert(at, end)
+    paragraph.insert(at, start)
 
 
 def list_style(kind: str, level: int) -> str:
@@ -136,8 +167,11 @@ def _drop_first_empty(cell) -> None:
         first._p.getparent().remove(first._p)
 
 
-def add_sheet_table(doc, rows) -> None:
-    """Append an annex sheet as the seed's two-column table (heading | content) to a document."""
+def add_sheet_table(doc, rows, mark: str = "") -> None:
+    """Append an annex sheet as the seed's two-column table (heading | content) to a document.
+
+    ``mark``: a hidden bookmark of that name in the first cell (``SheetTable.mark``).
+    """
     table = doc.add_table(rows=len(rows), cols=2)
     try:
         table.style = "Table Grid"
@@ -149,3 +183,5 @@ def add_sheet_table(doc, rows) -> None:
         run.bold = True
         add_markdown(body, text)
         _drop_first_empty(body)
+    if mark and rows:
+        _bookmark(table.rows[0].cells[0].paragraphs[0]._p, mark)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from deliberation.render.markdown import continue_style, list_style
+from deliberation.render.markdown import bookmark_id, continue_style, list_style
 from deliberation.text import BLOCK_TEXT, INLINE_TEXT, LIST_CLOSE, MD
 
 _PRESERVE = ' xml:space="preserve"'
@@ -135,11 +135,16 @@ class SheetSkeleton:
         self.cell_open = cell_open  # <w:tc><w:tcPr>…</w:tcPr> for each column
 
 
-def sheet_table_xml(rows, skeleton: SheetSkeleton, style_id: Callable[[str | None], str | None]) -> str:
+def sheet_table_xml(rows, skeleton: SheetSkeleton, style_id: Callable[[str | None], str | None],
+                    mark: str = "") -> str:
     """An annex sheet as ``add_sheet_table`` writes it: bold heading | Markdown content, per row."""
     out = [skeleton.tbl_open]
-    for heading, text in rows:
-        head = _p(_NO_STYLE, _text_runs(heading, "<w:rPr><w:b/></w:rPr>"))
+    for i, (heading, text) in enumerate(rows):
+        runs = _text_runs(heading, "<w:rPr><w:b/></w:rPr>")
+        if mark and i == 0:
+            ident = bookmark_id(mark)
+            runs = f'<w:bookmarkStart w:id="{ident}" w:name="{escape(mark)}"/><w:bookmarkEnd w:id="{ident}"/>' + runs
+        head = _p(_NO_STYLE, runs)
         body = markdown_xml(text, style_id)
         if not body:
             body = ["<w:p/>"]
