@@ -325,8 +325,8 @@ def _sigles(known: set[str], texts, col: _Collector, cache) -> None:
         matches = list(_WORD.finditer(text))
         for k, m in enumerate(matches):
             word = m.group()
-            nxt = _fold(matches[k + 1].group()) if k + 1 < len(matches) else ""
             if word.isupper() and len(word) >= 2 or (word[:1].isupper() and word.upper() in known):
+                nxt = _fold(matches[k + 1].group()) if k + 1 < len(matches) else ""
                 at = _locate(loc, text, Miss(word, m.start(), True, ()), cache)
                 occurrences.setdefault(word, []).append((at, nxt))
     counts = {w: len(v) for w, v in occurrences.items()}
