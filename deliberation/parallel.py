@@ -30,6 +30,20 @@ def can_fork() -> bool:
             and os.environ.get(ENV, "").strip() not in ("0", "1"))
 
 
+def idle_core() -> bool:
+    """True when another core is likely free: the load average (1 minute) below the cores, less one half.
+
+    ``make -l`` waits so. A share that costs more work in all (pickled results) pays only then: on a busy
+    machine it is slower than one process.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return load < cores - 0.5
+
+
 def run_split(here: Sequence[Callable[[], object]], there: Sequence[Callable[[], object]]) -> tuple[list, list]:
     """Results of ``here`` (run in this process) and of ``there`` (in a forked child, if possible), in order."""
     if not there or not can_fork():

@@ -27,7 +27,7 @@ from deliberation.messages import (
     os_reason,
     yaml_problem,
 )
-from deliberation.parallel import run_split
+from deliberation.parallel import idle_core, run_split
 from deliberation.schema import Ctx, Invalid, Record
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -160,8 +160,9 @@ def load_records(files: list[tuple[Path, type]], within: str | None = None,
     """``load_record`` of each ``(path, model class)``, in order; the files to parse shared by two processes.
 
     Files found in the parse cache are taken from it; the others, when they hold ``SPLIT_FROM`` bytes
-    or more, are shared out by size between this process and a forked child (``parallel.run_split``:
-    the child's records come back pickled, as the cache keeps them). ``file``: the name of a single file.
+    or more and a core is idle (``parallel.idle_core``), are shared out by size between this process and
+    a forked child (``parallel.run_split``: the child's records come back pickled, as the cache keeps them;
+    that costs a third more work in all, a loss on a busy machine). ``file``: the name of a single file.
     """
     results: list = [None] * len(files)
     todo = []  # (size, index, text, class, name, cache key): the files to parse
@@ -177,7 +178,8 @@ def load_records(files: list[tuple[Path, type]], within: str | None = None,
             results[n] = hit
             continue
         todo.append((len(text), n, text, cls, name, key))
-    here, there = _share(todo) if sum(t[0] for t in todo) >= SPLIT_FROM else (todo, [])
+    big = sum(t[0] for t in todo) >= SPLIT_FROM
+    here, there = _share(todo) if big and idle_core() else (todo, [])
     mine, theirs = run_split([functools.partial(_parse, *t[2:]) for t in here],
                              [functools.partial(_parse, *t[2:]) for t in there])
     for t, result in zip([*here, *there], [*mine, *theirs], strict=True):
