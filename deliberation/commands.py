@@ -37,13 +37,11 @@ from deliberation.rules import SCDL, STAGES, ScdlInput
 from deliberation.schema import schema_doc
 from deliberation.settings import Settings
 from deliberation.validate import rules, run_rules
-from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks
-from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook, rt_yaml
-from deliberation.xlsx.scaffold import Programme, Registry, Started, collect, derived_registry, read_registry
-from deliberation.xlsx.scaffold import files as scaffold_files
 
 if TYPE_CHECKING:  # annotations only: loading it loads docxtpl (see ``_side``)
     from deliberation.bundle.history import Previous
+    from deliberation.xlsx.apply import Imported
+    from deliberation.xlsx.scaffold import Started
 
 
 class Stop(Exception):
@@ -345,6 +343,8 @@ def import_xlsx(workbooks: list[Path], dossier: Path, mapping: Path | None = Non
             the system refused a write (``WriteError``: disk full, read-only; the dossier is unchanged).
 
     """
+    from deliberation.xlsx.apply import Imported, apply_tables, dry_run_copy, read_workbooks  # openpyxl
+
     result = Imported(dry_run=dry_run)
     if not dossier.is_dir():
         result.findings.append(error("dossier.introuvable", f"dossier introuvable : {dossier}", Loc(str(dossier))))
@@ -406,6 +406,10 @@ def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, reg
         DeliberationError: the system refused a write (``WriteError``); nothing is left behind.
 
     """
+    from deliberation.xlsx.reading import ANNEXE4, BUDGET, read_mapping, read_workbook  # openpyxl
+    from deliberation.xlsx.scaffold import Registry, Started, collect, derived_registry, read_registry
+    from deliberation.xlsx.scaffold import files as scaffold_files
+
     result = Started()
     why = folder_refusal(dossier)
     if why is not None:
@@ -463,6 +467,8 @@ def init_dossier(dossier: Path, annexe: Path, situation: Path | None = None, reg
 
 def _programme_start(root: Path, dossier: Path, registre: Path | None, result: Started):
     """``init`` inside a programme: the state its phases leave, as the scaffold uses it (issue 22)."""
+    from deliberation.xlsx.scaffold import Programme
+
     state = programme_state(root, Settings(source=dossier).annexes, before=dossier.name)
     if registre is not None:
         result.findings.append(error("init.registre", f"{dossier} est une phase du programme {root} : son registre "
@@ -531,6 +537,9 @@ def record_amendment(dossier: Path, date: str, objet: str, cible: str, cle: str,
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from deliberation.xlsx.apply import dry_run_copy
+    from deliberation.xlsx.reading import rt_yaml
 
     path = dossier / AMENDEMENTS
     text = path.read_text(encoding="utf-8") if path.is_file() else _AMENDEMENTS_HEAD + "amendements: []\n"

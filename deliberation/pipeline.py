@@ -40,7 +40,7 @@ from deliberation.validate import run_rules
 #: stands for its modules). A module imports only from its own stage or an earlier one.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("__init__", "findings", "messages", "fmt", "typo", "fsio", "resources", "settings", "schema", "model",
-              "engine", "text", "mentions", "report", "readable", "outcome")),  # helpers every stage uses
+              "engine", "text", "mentions", "report", "readable", "outcome", "parallel")),  # helpers every stage uses
     ("load", ("load",)),
     ("amend", ("amend",)),
     ("compute", ("compute", "diff")),  # diff: figures as data, compared

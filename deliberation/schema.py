@@ -69,9 +69,14 @@ def _is_null(node: Node) -> bool:
 BLANK = "à compléter"
 
 
+#: An ASCII character that « à compléter » cannot hold in any spelling: a value with one is no blank.
+#: (Decomposing and lower-casing keep ASCII characters, so one found here stays in the folded text.)
+_NOT_BLANK = re.compile(r"[^\sACEOLMPTRaceolmptr\x80-\U0010ffff]")
+
+
 def is_blank(node: Node) -> bool:
     """A scalar that says « à compléter » (any case, accents optional, extra spaces allowed)."""
-    if not isinstance(node, ScalarNode) or len(node.value) > 40:
+    if not isinstance(node, ScalarNode) or len(node.value) > 40 or _NOT_BLANK.search(node.value):
         return False
     text = unicodedata.normalize("NFKD", node.value)
     text = "".join(c for c in text if not unicodedata.combining(c))
@@ -386,21 +391,34 @@ def schema_fields(cls: type) -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(cls) if "kind" in f.metadata)
 
 
+@functools.cache
+def _record_plan(cls: type, key_field: str | None) -> tuple[dict, tuple, list[str]]:
+    """What converting a mapping into ``cls`` needs, worked out once per class.
+
+    Its fields by name, ``(name, kind, required, doc)`` of each in declaration order, and the names a
+    misspelt key may mean.
+    """
+    fields = {f.name: f for f in schema_fields(cls)}
+    plan = tuple((name, f.metadata["kind"], f.metadata["required"], f.metadata["doc"]) for name, f in fields.items())
+    return fields, plan, [n for n in fields if n != key_field]
+
+
 def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=None):
     """Convert a mapping node into ``cls``; unknown, missing or invalid fields are findings."""
     if not isinstance(node, MappingNode):
         raise Invalid(f"attendu : un dictionnaire ({cls.__name__}) ; trouvé : {_describe(node)}")
     _guard_alias(node, ctx)
-    fields = {f.name: f for f in schema_fields(cls)}
+    fields, plan, names = _record_plan(cls, key_field)
     given: dict[str, tuple[Node, Node]] = {}
     for knode, vnode in node.value:
         name = knode.value if isinstance(knode, ScalarNode) else None
-        p = f"{path}.{name}" if path else str(name)
         if name in given:
+            p = f"{path}.{name}" if path else str(name)
             ctx.add("schema.cle_dupliquee", f"clé « {name} » écrite deux fois", knode, p)
             continue
         if name not in fields or name == key_field:
-            close = difflib.get_close_matches(str(name), [n for n in fields if n != key_field], n=1)
+            p = f"{path}.{name}" if path else str(name)
+            close = difflib.get_close_matches(str(name), names, n=1)
             hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
             ctx.add("schema.cle_inconnue", f"clé inconnue « {name} »{hint}", knode, p)
             continue
@@ -408,27 +426,29 @@ def convert_record(cls, node, ctx, path, *, key=None, key_node=None, key_field=N
     values: dict[str, Any] = {}
     locs: dict[str, Loc] = {}
     blanks: set[str] = set()
+    file = ctx.file
     if key_field:
         values[key_field] = key
         locs[key_field] = ctx.loc(key_node, f"{path}")
-    for name, f in fields.items():
-        p = f"{path}.{name}" if path else name
+    for name, kind, required, doc in plan:
         if name not in given:
-            if f.metadata["required"]:
+            if required:
                 ctx.add("schema.manquant", f"champ obligatoire manquant : « {name} »", node, path or name)
             continue
-        _, vnode = given[name]
-        locs[name] = ctx.loc(vnode, p)
+        p = f"{path}.{name}" if path else name
+        vnode = given[name][1]
+        mark = vnode.start_mark
+        locs[name] = Loc(file, mark.line + 1 if mark else 0, p)
         if _is_null(vnode):
-            if f.metadata["required"]:
+            if required:
                 ctx.add("schema.manquant", f"valeur manquante pour « {name} »", vnode, p)
             continue
         if is_blank(vnode):
-            ctx.add("schema.a_completer", blank_message(p, f.metadata["doc"]), vnode, p)
+            ctx.add("schema.a_completer", blank_message(p, doc), vnode, p)
             blanks.add(name)
             continue
         try:
-            values[name] = f.metadata["kind"].convert(vnode, ctx, p)
+            values[name] = kind.convert(vnode, ctx, p)
         except Invalid as inv:
             ctx.add(inv.code, f"{name} : {inv.message}", vnode, p)
     loc = ctx.loc(key_node if key_node is not None else node, path)

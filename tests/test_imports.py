@@ -235,6 +235,9 @@ def test_function_level_imports_of_the_package_are_the_known_lazy_ones():
         ("deliberation.commands", "deliberation.render.acts"),  # Jinja, docxtpl
         ("deliberation.commands", "deliberation.render.compiled"),  # python-docx, docxtpl
         ("deliberation.commands", "deliberation.render.documents"),
+        ("deliberation.commands", "deliberation.xlsx.apply"),  # import-xlsx, init, amendments: openpyxl (issue 23)
+        ("deliberation.commands", "deliberation.xlsx.reading"),
+        ("deliberation.commands", "deliberation.xlsx.scaffold"),
         ("deliberation.consolidation", "deliberation.bundle.consolidated"),  # a programme's build: python-docx
         ("deliberation.consolidation", "deliberation.render.acts"),  # a programme's build: Jinja, docxtpl
         ("deliberation.consolidation", "deliberation.render.compiled"),

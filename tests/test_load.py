@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from ruamel.yaml.nodes import ScalarNode
 
 from deliberation.cli import main
+from deliberation.schema import is_blank
 
 
 def _run(path, *args):
@@ -177,3 +181,21 @@ def test_check_pauses_the_cycle_collector_and_restores_it(monkeypatch):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _blank_by_definition(value: str) -> bool:
+    """« à compléter » in any case, accents optional, any spaces: the definition ``schema.is_blank`` keeps."""
+    import unicodedata
+
+    text = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    return len(value) <= 40 and " ".join(text.lower().split()) == "a completer"
+
+
+@given(st.lists(st.sampled_from(["à", "a", "A", "À", "ａ", "compléter", "COMPLETER", "Compléter", "complèter", "é",
+                                 "c", "ompl", "eter", " ", "  ", "\t", "\u00a0", "\u2028", "\x1c", "\u0301", ".", "1",
+                                 "x", "ﬀ", "ᴬ"]), max_size=8).map("".join))
+def test_a_blank_is_read_in_any_spelling_and_only_then(value):
+    """Verify that ``is_blank`` says « à compléter » exactly as the folded comparison does (fast path included)."""
+    assert is_blank(ScalarNode("tag:yaml.org,2002:str", value)) == _blank_by_definition(value)
+    assert is_blank(ScalarNode("tag:yaml.org,2002:str", " À  COMPLÉTER\t"))
+    assert is_blank(ScalarNode("tag:yaml.org,2002:str", "ａ compléter"))

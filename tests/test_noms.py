@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURES, Dossier
 
 from deliberation import pipeline
+from deliberation.rules import noms
 from deliberation.rules.noms import near_miss
 from deliberation.settings import Settings
 
@@ -155,3 +156,51 @@ def test_a_second_shape_narrative_model_text_and_territory(phase3):
         ("nom.territoire", "structures.yaml", line_of(phase3, "structures.yaml", "Ternoys")),
     ])
     assert others(findings, "Litoral", "Ternoys") == []
+
+
+def _mentions_by_trying_every_name(text, refs, all_names):
+    """The definition ``noms._mentions`` must keep: every registry name tried at every word of the text."""
+    toks = noms._tokens(text)
+    found = []
+    for k, (s, ref) in enumerate(refs):
+        rt = [t for t, _, _ in noms._tokens(ref)]
+        if sum(c.isalpha() for c in "".join(rt)) < 2:
+            continue
+        for i in range(len(toks) - len(rt) + 1):
+            raw = text[toks[i][1]:toks[i + len(rt) - 1][2]]
+            if toks[i][0] == rt[0] and raw not in all_names and near_miss(raw, ref):
+                found.append((k, toks[i][1], s, ref, raw))
+    return [(s, ref, raw, start) for _, start, s, ref, raw in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+@pytest.mark.parametrize("fixture", ["phase-6-2024", "fictif"])
+def test_the_name_index_finds_what_trying_every_name_finds(fixture):
+    """Verify that the indexed search of names finds exactly the near-misses a scan of every name finds.
+
+    The registry of each fixture, plus 60 names sharing their first words (« Structure fictive 7 »,
+    « Maison de l'emploi de Lens »); the texts: the dossier's, and each name and text respelt (a letter
+    changed, dropped or doubled, hyphens for spaces, accents dropped).
+    """
+    dossier = pipeline.check(Settings(source=FIXTURES / fixture)).dossier
+    structures = [s for _, s in sorted(dossier.structures.items())]
+    refs = [(s, r) for s in structures for r in dict.fromkeys(x for x in (s.nom, s.raison_sociale) if x)]
+    extra = [f"Structure fictive {n}" for n in range(1, 41)] + [f"Maison de l'emploi de {v}" for v in noms.VILLES]
+    refs += [(structures[n % len(structures)], name) for n, name in enumerate(extra)]
+    all_names = {r for _, r in refs}
+    index = noms._index(refs)
+    names = [r for _, r in refs]
+    texts = [t for t, _ in noms._dossier_texts(dossier)] + names
+
+    def respelt(text: str, n: int) -> str:
+        at = 1 + n % max(1, len(text) - 2)
+        return (text[:at] + "x" + text[at + 1:], text[:at] + text[at + 1:], text[:at] + text[at] + text[at:],
+                text.replace(" ", "-"), noms._fold(text), text.upper())[n % 6]
+
+    texts += [respelt(t, n) for n, t in enumerate(texts)] + [" et ".join(respelt(x, 3 * n) for x in names)
+                                                            for n in range(6)]
+    found = 0
+    for text in texts:
+        expected = _mentions_by_trying_every_name(text, refs, all_names)
+        assert list(noms._mentions(text, index, all_names)) == expected, text
+        found += len(expected)
+    assert found > 50  # the respelt names are found, not only the absence of any

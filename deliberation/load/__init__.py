@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deliberation.findings import Finding, Loc, error
 from deliberation.load.modeles import load_model_texts
-from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, read_text
+from deliberation.load.yaml import convert_text, external_link, is_inside, load_record, load_records, read_text
 from deliberation.model import Amendements, Budget, Dispositif, Dossier, PhaseInfo, Registre, Thematique
 from deliberation.resources import programme_root
 from deliberation.schema import control_message
@@ -34,21 +34,21 @@ def load_dossier(root: str | Path) -> tuple[Dossier | None, list[Finding]]:
         return None, [error("dossier.introuvable", f"dossier introuvable : {root}", Loc(str(root)))]
     within = os.path.realpath(root)
     findings: list[Finding] = []
-    info, f1 = load_record(root / "phase.yaml", PhaseInfo, within=within)
-    budget, f2 = load_record(root / "budget.yaml", Budget, within=within)
-    if programme_root(root) is not None and not os.path.lexists(root / "structures.yaml"):
-        registre, f3 = None, []  # a phase of a programme: its registry comes from the programme (``ledger``)
-    else:
-        registre, f3 = load_record(root / "structures.yaml", Registre, within=within)
-    findings += f1 + f2 + f3
     tdir = root / THEMATIQUES_DIR
     files, ff = list_files(tdir, "*.yaml", within)
+    own_registry = programme_root(root) is None or os.path.lexists(root / "structures.yaml")
+    # a phase of a programme without its own registry takes it from the programme (``ledger``)
+    records = load_records([(root / "phase.yaml", PhaseInfo), (root / "budget.yaml", Budget),
+                            *([(root / "structures.yaml", Registre)] if own_registry else []),
+                            *((path, Thematique) for path in files)], within)
+    (info, f1), (budget, f2), *records = records
+    (registre, f3), *records = records if own_registry else [(None, []), *records]
+    findings += f1 + f2 + f3
     findings += ff
     if not files and not ff:
         findings.append(error("dossier.thematiques", f"aucune thématique : {tdir}/*.yaml attendu", Loc(str(tdir))))
     thematiques = []
-    for path in files:
-        t, ft = load_record(path, Thematique, within=within)
+    for t, ft in records:
         findings += ft
         if t is not None:
             thematiques.append(t)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -26,6 +27,7 @@ from deliberation.messages import (
     os_reason,
     yaml_problem,
 )
+from deliberation.parallel import idle_core, run_split
 from deliberation.schema import Ctx, Invalid, Record
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -146,17 +148,67 @@ def load_record(path: Path, cls: type, file: str | None = None,
 
     ``within``: the resolved dossier folder, which the file's links may not leave (see ``read_text``).
     """
-    file = file or str(path)
-    text, findings = read_text(path, file, within)
-    if text is None:
-        return None, findings
-    key = cache_key(file, cls, text)
-    hit = cache_get(key)
-    if hit is not None:
-        return hit
+    return load_records([(path, cls)], within, file=file)[0]
+
+
+#: Below this many bytes to parse, the files of ``load_records`` are parsed in this process alone.
+SPLIT_FROM = 512 * 1024
+
+
+def load_records(files: list[tuple[Path, type]], within: str | None = None,
+                 file: str | None = None) -> list[tuple[object | None, list[Finding]]]:
+    """``load_record`` of each ``(path, model class)``, in order; the files to parse shared by two processes.
+
+    Files found in the parse cache are taken from it; the others, when they hold ``SPLIT_FROM`` bytes
+    or more and a core is idle (``parallel.idle_core``), are shared out by size between this process and
+    a forked child (``parallel.run_split``: the child's records come back pickled, as the cache keeps them;
+    that costs a third more work in all, a loss on a busy machine). ``file``: the name of a single file.
+    """
+    results: list = [None] * len(files)
+    todo = []  # (size, index, text, class, name, cache key): the files to parse
+    for n, (path, cls) in enumerate(files):
+        name = file or str(path)
+        text, findings = read_text(path, name, within)
+        if text is None:
+            results[n] = (None, findings)
+            continue
+        key = cache_key(name, cls, text)
+        hit = cache_get(key)
+        if hit is not None:
+            results[n] = hit
+            continue
+        todo.append((len(text), n, text, cls, name, key))
+    big = sum(t[0] for t in todo) >= SPLIT_FROM
+    here, there = _share(todo) if big and idle_core() else (todo, [])
+    mine, theirs = run_split([functools.partial(_parse, *t[2:]) for t in here],
+                             [functools.partial(_parse, *t[2:]) for t in there])
+    for t, result in zip([*here, *there], [*mine, *theirs], strict=True):
+        results[t[1]] = result
+    return results
+
+
+def _parse(text: str, cls: type, file: str, key: str) -> tuple[object | None, list[Finding]]:
     result = convert_text(text, cls, file)
     cache_put(key, result)
     return result
+
+
+def _share(todo: list) -> tuple[list, list]:
+    """Files for this process and for the child, largest first to the one that would end first.
+
+    The child also pickles what it parsed (about a third of parsing it), this process unpickles it
+    (about a sixth): sizes are weighed so.
+    """
+    here, there, cost_here, cost_there = [], [], 0.0, 0.0
+    for t in sorted(todo, key=lambda t: (-t[0], t[1])):
+        if max(cost_here + t[0], cost_there) <= max(cost_here + t[0] / 6, cost_there + t[0] * 4 / 3):
+            here.append(t)
+            cost_here += t[0]
+        else:
+            there.append(t)
+            cost_here += t[0] / 6
+            cost_there += t[0] * 4 / 3
+    return here, there
 
 
 # ---------------------------------------------------------------------------

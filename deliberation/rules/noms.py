@@ -230,33 +230,71 @@ def _structures(d, structures, signs, texts, models, col: _Collector, cache) -> 
                         pair.ref_at = [s.at("nom") if ref == s.nom else s.at("raison_sociale")]
 
 
-def _index(refs) -> dict[str, list]:
-    """The registry names by their first folded word: ``word → [(rank, structure, name, its folded words)]``."""
-    index: dict[str, list] = {}
+def _index(refs) -> _NameIndex:
+    """The registry names, found by their first folded word (see ``_NameIndex``)."""
+    index = _NameIndex()
     for k, (s, ref) in enumerate(refs):
-        rt = [t for t, _, _ in _tokens(ref)]
+        rt = tuple(t for t, _, _ in _tokens(ref))
         if sum(c.isalpha() for c in "".join(rt)) < 2:  # « +1 », « A » : no name to look for in a text
             continue
-        index.setdefault(rt[0], []).append((k, s, ref, rt))
+        index.add((k, s, ref, rt))
     return index
 
 
-def _mentions(text: str, index: dict[str, list], all_names: set[str]):
+class _NameIndex:
+    """Registry names keyed so that a text's words find only the names they may be a near-miss of.
+
+    A near-miss (``near_miss``) of a name of n words, starting with the same word, is written as n words
+    that either join into the name's letters, or differ from its words at exactly one place. So a name
+    is filed under its first word, its length and its joined letters, and under its first word, its
+    length and its words with each one left out in turn: the words of a text find the few names they
+    can be a near-miss of in a handful of look-ups, however many names share their first word (« Structure
+    fictive 1 » … « Structure fictive 500 »). Each one found is then checked by ``near_miss``.
+    """
+
+    def __init__(self):
+        self.lengths: dict[str, set[int]] = {}  # first word → the lengths of the names it starts
+        self.keys: dict[tuple, list] = {}  # look-up key → [(rank, structure, name, its folded words)]
+
+    def add(self, entry) -> None:
+        """File ``(rank, structure, name, folded words)`` under each of its keys."""
+        rt = entry[3]
+        n = len(rt)
+        self.lengths.setdefault(rt[0], set()).add(n)
+        self.keys.setdefault((rt[0], n, "".join(rt)), []).append(entry)
+        for j in range(1, n):
+            self.keys.setdefault((rt[0], n, j, rt[1:j] + rt[j + 1:]), []).append(entry)
+
+    def candidates(self, words: list[str], i: int):
+        """The entries a name written from word ``i`` of ``words`` may be a near-miss of (a superset)."""
+        found: dict[int, tuple] = {}
+        for n in self.lengths.get(words[i], ()):
+            if i + n > len(words):
+                continue
+            span = tuple(words[i:i + n])
+            for key in ((span[0], n, "".join(span)),
+                        *((span[0], n, j, span[1:j] + span[j + 1:]) for j in range(1, n))):
+                for entry in self.keys.get(key, ()):
+                    found[entry[0]] = entry
+        return found.values()
+
+
+def _mentions(text: str, index: _NameIndex, all_names: set[str]):
     """``(structure, reference, variant, start)`` for each near-miss of a registry name written in ``text``.
 
-    Only the names whose first word is a word of ``text`` are tried: one dictionary look-up per word, not
-    one scan of the text per name of the registry.
+    Only the names the text's words can be a near-miss of are tried (``_NameIndex``): a few dictionary
+    look-ups per word, not one scan of the text per name of the registry.
     """
     if not text:
         return
     toks = _tokens(text)
+    words = [w for w, _, _ in toks]
     found = []
-    for i, (word, _, _) in enumerate(toks):
-        for k, s, ref, rt in index.get(word, ()):
-            n = len(rt)
-            if i + n > len(toks):
-                continue
-            raw = text[toks[i][1]:toks[i + n - 1][2]]
+    for i, word in enumerate(words):
+        if word not in index.lengths:
+            continue
+        for k, s, ref, rt in index.candidates(words, i):
+            raw = text[toks[i][1]:toks[i + len(rt) - 1][2]]
             if raw in all_names or not near_miss(raw, ref):
                 continue
             found.append((k, toks[i][1], s, ref, raw))
@@ -287,8 +325,8 @@ def _sigles(known: set[str], texts, col: _Collector, cache) -> None:
         matches = list(_WORD.finditer(text))
         for k, m in enumerate(matches):
             word = m.group()
-            nxt = _fold(matches[k + 1].group()) if k + 1 < len(matches) else ""
             if word.isupper() and len(word) >= 2 or (word[:1].isupper() and word.upper() in known):
+                nxt = _fold(matches[k + 1].group()) if k + 1 < len(matches) else ""
                 at = _locate(loc, text, Miss(word, m.start(), True, ()), cache)
                 occurrences.setdefault(word, []).append((at, nxt))
     counts = {w: len(v) for w, v in occurrences.items()}
