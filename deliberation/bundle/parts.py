@@ -664,8 +664,12 @@ class Prepared:
 
 def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, bytes]]:
     index, name, docx = item
+    if FICHE_MARK.encode() not in docx and not _marked(docx):
+        return name, "aucune partie commune", {}
     try:
         plan = plan_act(name, docx)
+        if all(key is None for key in plan.keys):
+            return name, "aucune partie commune", {}
         own = name  # its own copy takes its name: a failed conversion names the act
         docs = {own: own_copy(plan)}
     except Unsupported as why:
@@ -679,6 +683,15 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
             docs[key] = (copy_name, shared_copy(plan, k))
             segments.append(key)
     return name, Assembly(name, own[:-5] + ".pdf", tuple(segments), plan.stamps), docs
+
+
+def _marked(docx: bytes) -> bool:
+    """True if the document's body names a segment converted apart (``FICHE_MARK``)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(docx)) as z:
+            return FICHE_MARK.encode() in z.read("word/document.xml")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False
 
 
 def _prepare_batch(items: list) -> list:
@@ -705,8 +718,10 @@ def _map(fn, items: list, jobs: int | None) -> list:
 
 
 def prepare(acts: dict[str, bytes], jobs: int | None = None) -> Prepared:
-    """Plan each act (name → DOCX as handed to LibreOffice) and make the copies to convert.
+    """Plan each document (name → DOCX as handed to LibreOffice) and make the copies to convert.
 
+    A document with no segment to convert apart (no sheet description) is left whole (``whole``, with
+    the reason), as is one that cannot be converted in parts.
     A segment converted apart is made once whatever the number of acts showing it (same key, same copy).
     """
     out = Prepared()

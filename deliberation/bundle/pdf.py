@@ -143,6 +143,9 @@ class ConvertOptions:
     scratch_prefix: str = "deliberation-pdf-"
     office: Office | None = None  # LibreOffice started ahead of the conversion (its working folder too)
     destinations: bool = False  # Word's bookmarks become named destinations (not with PDF/A)
+    #: LibreOffice processes started (``office``) once this conversion's batches are handed out, warm
+    #: for the next conversion (the sommaire, whose page numbers need this one's page counts).
+    spare: int = 0
     #: Told how far the conversion is: (documents converted, documents in all, a batch has just ended).
     #: Called from the conversion's threads, every half second while PDFs appear and at each batch's end.
     progress: Callable[[int, int, bool], None] | None = None
@@ -404,6 +407,8 @@ def convert(docs: dict[str, bytes], opts: ConvertOptions | None = None) -> dict[
 def _convert(exe: str, names: list[str], docs: dict[str, bytes], opts: ConvertOptions) -> dict[str, bytes]:
     office = opts.office
     warm = list(office.profiles) if office else []
+    if office is not None and opts.spare:
+        office.start(opts.spare)  # after ``warm`` is taken: not this conversion's
     # starting LibreOffice costs about as much as converting 8 documents: a few documents, one process
     # (unless more are already started)
     jobs = max(1, min(opts.jobs, len(names), max(-(-len(names) // DOCUMENTS_PER_START), len(warm))))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from deliberation import __version__
 from deliberation.bundle.lean import lean_docx
-from deliberation.bundle.parts import assemble_all, is_act, prepare
+from deliberation.bundle.parts import assemble_all, prepare
 from deliberation.bundle.pdf import (
     ConvertOptions,
     add_drawing,
@@ -81,12 +81,13 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         if marked:
             projets.add(f"{name[:-5]}.pdf")
     todo = {name: lean_docx(data) for name, data in todo.items()}
-    # the acts in parts (bundle/parts.py), but for PDF/A: stamps in Helvetica are not embedded fonts
-    prep = prepare({n: d for n, d in todo.items() if is_act(n)}, opts.jobs) if not opts.pdfa else None
-    docs = {n: d for n, d in todo.items() if prep is None or not is_act(n) or n in prep.whole}
+    # the documents with sheets in parts (bundle/parts.py), but for PDF/A: stamps in Helvetica are not embedded
+    prep = prepare(todo, opts.jobs) if not opts.pdfa else None
+    docs = {n: d for n, d in todo.items() if prep is None or n in prep.whole}
     titles = {f"{k[:-5]}.pdf": pdf_title(f"{k[:-5]}.pdf") for k in todo}
-    raw = convert({**docs, **(prep.docs if prep else {})}, replace(opts, destinations=bool(prep and prep.acts))) \
-        if todo else {}
+    spare = 1 if opts.office is not None and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
+    raw = convert({**docs, **(prep.docs if prep else {})},
+                  replace(opts, destinations=bool(prep and prep.acts), spare=spare)) if todo else {}
     if prep is not None and prep.acts:
         assembled, failed = assemble_all(prep, raw, when, titles, projets)
         for name in prep.docs:
@@ -97,7 +98,7 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
             remember_pages(data, pages)
             pdfs[name] = data
     if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
-        opts.office.start(1)  # a first sommaire is converted once the page counts are read: LibreOffice ready
+        opts.office.start(1)  # none left warm (a spare that died): the sommaire's LibreOffice starts now
     pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
     counts = [page_count(data) for _, data in ordered]
