@@ -18,6 +18,7 @@ import pytest
 from docx import Document
 
 from deliberation import pipeline
+from deliberation.bundle.keep import broken, with_keep_marks
 from deliberation.bundle.lean import lean_docx
 from deliberation.bundle.parts import assemble_all, prepare
 from deliberation.bundle.pdf import ConvertOptions, convert, soffice
@@ -104,6 +105,28 @@ def assert_same_pages(engine_pdf: bytes, reference_pdf: bytes, what: str) -> int
     return len(mine)
 
 
+_STAMPED = re.compile(r"page\s*\d+/\d+$|^Ce document comprend \d+ pages\.$")
+
+
+def assert_same_text_kept_together(engine_pdf: bytes, docx: bytes, reference_pdf: bytes, what: str) -> bool:
+    """The same pages as the whole DOCX's conversion, or, where LibreOffice left a heading at the foot of a
+    page there (a broken « keep with next » chain, found by ``bundle.keep``), the same lines in the same
+    order with that heading moved on. True in the second case."""
+    try:
+        assert_same_pages(engine_pdf, reference_pdf, what)
+        return False
+    except AssertionError:
+        marked = convert({"x.docx": with_keep_marks(docx)}, ConvertOptions(destinations=True))["x.pdf"]
+        assert broken(marked), f"{what}: pages differ, and no chain broken by LibreOffice explains it"
+        assert broken(engine_pdf) == []
+
+        def lines(pdf):
+            return [x for page in page_texts(pdf) for x in page if not _STAMPED.search(x)]
+
+        assert lines(engine_pdf) == lines(reference_pdf), what
+        return True
+
+
 @needs_lo
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("name", ["phase-6-2024", "fictif"])
@@ -114,11 +137,11 @@ def test_every_pdf_of_the_bundle_shows_the_text_of_its_whole_docx(tmp_path, name
     reference = convert(docs)
     acts = [n for n in docs if n.startswith("actes/")]
     assert len(acts) >= (20 if name == "phase-6-2024" else 3)
-    pages = 0
-    for docx_name in docs:
-        pdf_name = docx_name[:-5] + ".pdf"
-        pages += assert_same_pages((out / pdf_name).read_bytes(), reference[pdf_name], pdf_name)
-    assert pages >= len(docs)
+    moved = [n for n in docs if assert_same_text_kept_together((out / f"{n[:-5]}.pdf").read_bytes(), docs[n],
+                                                                 reference[f"{n[:-5]}.pdf"], n)]
+    # fictif's two avenant models: LibreOffice leaves « Article 3 » at the foot of page 1 of the whole DOCX
+    assert moved == ([] if name == "phase-6-2024" else ["06-annexe-4-avenant-accueil.docx",
+                                                        "07-annexe-5-avenant-valorisation.docx"])
 
 
 @needs_lo

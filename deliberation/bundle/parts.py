@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
+from deliberation.bundle.keep import with_keep_marks
 from deliberation.render.markdown import FICHE_MARK
 from deliberation.render.watermark import zip_replacing
 
@@ -671,7 +672,7 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
         if all(key is None for key in plan.keys):
             return name, "aucune partie commune", {}
         own = name  # its own copy takes its name: a failed conversion names the act
-        docs = {own: own_copy(plan)}
+        docs = {own: with_keep_marks(own_copy(plan))}
     except Unsupported as why:
         return name, str(why), {}
     segments = []
@@ -680,7 +681,7 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
             segments.append(None)
         else:
             copy_name = f"{name[:-5]}-partie-{k}.docx"  # named after the first act showing it (sorted)
-            docs[key] = (copy_name, shared_copy(plan, k))
+            docs[key] = (copy_name, with_keep_marks(shared_copy(plan, k)))
             segments.append(key)
     return name, Assembly(name, own[:-5] + ".pdf", tuple(segments), plan.stamps), docs
 

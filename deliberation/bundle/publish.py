@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
+from deliberation.bundle.keep import keep_together, with_keep_marks
 from deliberation.bundle.lean import lean_docx
 from deliberation.bundle.parts import assemble_all, prepare
 from deliberation.bundle.pdf import (
@@ -83,11 +84,15 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     todo = {name: lean_docx(data) for name, data in todo.items()}
     # the documents with sheets in parts (bundle/parts.py), but for PDF/A: stamps in Helvetica are not embedded
     prep = prepare(todo, opts.jobs) if not opts.pdfa else None
-    docs = {n: d for n, d in todo.items() if prep is None or n in prep.whole}
+    # the others whole; each copy with its « keep with next » chains marked (bundle/keep.py), but for PDF/A
+    docs = {n: d if opts.pdfa else with_keep_marks(d) for n, d in todo.items() if prep is None or n in prep.whole}
     titles = {f"{k[:-5]}.pdf": pdf_title(f"{k[:-5]}.pdf") for k in todo}
     spare = 1 if opts.office is not None and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
-    raw = convert({**docs, **(prep.docs if prep else {})},
-                  replace(opts, destinations=bool(prep and prep.acts), spare=spare)) if todo else {}
+    handed = {**docs, **(prep.docs if prep else {})}
+    raw = convert(handed, replace(opts, destinations=not opts.pdfa, spare=spare)) if todo else {}
+    if raw and not opts.pdfa:  # a heading LibreOffice left at the foot of a page: that copy converted again
+        raw, _ = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=0,
+                                                                             progress=None)))
     if prep is not None and prep.acts:
         assembled, failed = assemble_all(prep, raw, when, titles, projets)
         for name in prep.docs:
