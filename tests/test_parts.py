@@ -126,12 +126,13 @@ def _lines(pdf: bytes, page: int) -> list[tuple[float, float, str]]:
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("phase", ["phase-6-2024", "fictif"])
 def test_the_stamps_are_drawn_where_libreoffice_draws_the_footer_and_the_sentence(acts, phase):
-    names = sorted(acts[phase])[:4]
+    in_parts = [a.name for a in prepare(acts[phase], jobs=1).acts]  # the acts with a sheet's description
+    names = in_parts[:4]
     chosen = {n: acts[phase][n] for n in names}
     prep = prepare(chosen, jobs=1)
     raw = convert({**prep.docs}, ConvertOptions(destinations=True))
     assembled, failed = assemble_all(prep, raw, datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC), {}, set(), jobs=1)
-    assert failed == [] and len(assembled) == len(names)
+    assert failed == [] and len(assembled) == len(names) >= 2
     whole = convert(chosen)
     checked = 0
     for name in names:

@@ -46,7 +46,8 @@ def _first_paragraph(el: etree._Element) -> etree._Element | None:
     return el if el.tag == _w("p") else next(el.iter(_w("p")), None)
 
 
-def _bookmark(paragraph: etree._Element, name: str, ident: int) -> None:
+def add_bookmark(paragraph: etree._Element, name: str, ident: int) -> None:
+    """A bookmark ``name`` spanning nothing, at the start of ``paragraph`` (after its properties)."""
     at = 1 if len(paragraph) and paragraph[0].tag == _w("pPr") else 0
     end = etree.Element(_w("bookmarkEnd"))
     end.set(_w("id"), str(ident))
@@ -96,8 +97,8 @@ def with_keep_marks(docx: bytes, breaks: frozenset[int] = frozenset()) -> bytes:
             after = _first_paragraph(children[i + 1])
             if after is None:
                 continue
-            _bookmark(el, f"{MARK}{i}a", 800_000 + 2 * i)
-            _bookmark(after, f"{MARK}{i}b", 800_001 + 2 * i)
+            add_bookmark(el, f"{MARK}{i}a", 800_000 + 2 * i)
+            add_bookmark(after, f"{MARK}{i}b", 800_001 + 2 * i)
             changed = True
     return _rewrite(docx, infos, root) if changed else docx
 
@@ -160,4 +161,4 @@ def _unmarked_source(docx: bytes) -> bytes:
     return _rewrite(docx, infos, root)
 
 
-__all__ = ["broken", "keep_together", "with_keep_marks"]
+__all__ = ["add_bookmark", "broken", "keep_together", "with_keep_marks"]

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from deliberation.bundle.keep import with_keep_marks
+from deliberation.bundle.keep import add_bookmark, with_keep_marks
+from deliberation.bundle.pdf import add_drawing, base14_font, finish
 from deliberation.render.markdown import FICHE_MARK
 from deliberation.render.watermark import zip_replacing
 
@@ -410,18 +411,6 @@ def _segment_key(segment: list[etree._Element], parts: dict[str, bytes], fingerp
 # the copies converted
 
 
-def _bookmark(paragraph: etree._Element, name: str, ident: int) -> None:
-    """A bookmark ``name`` at the start of ``paragraph`` (after its properties)."""
-    at = 1 if len(paragraph) and paragraph[0].tag == _w("pPr") else 0
-    end = etree.Element(_w("bookmarkEnd"))
-    end.set(_w("id"), str(ident))
-    start = etree.Element(_w("bookmarkStart"))
-    start.set(_w("id"), str(ident))
-    start.set(_w("name"), name)
-    paragraph.insert(at, end)
-    paragraph.insert(at, start)
-
-
 def _package(plan: Plan, elements: list[bytes]) -> bytes:
     document = plan.head + b"".join(elements) + plan.tail
     return zip_replacing(plan.docx, plan.infos, {**plan.emptied, "word/document.xml": document})
@@ -452,10 +441,10 @@ def own_copy(plan: Plan) -> bytes:
                 for child in list(el):
                     if child.tag != _w("pPr"):
                         el.remove(child)
-                _bookmark(el, mark("P"), 999_999)
+                add_bookmark(el, mark("P"), 999_999)
             if first is not None:
                 first = el if el.tag == _w("p") else next(el.iter(_w("p")))
-                _bookmark(first, mark(k), 900_000 + k)
+                add_bookmark(first, mark(k), 900_000 + k)
                 marked = True
             elements.append(etree.tostring(el))
         if not marked:
@@ -546,8 +535,6 @@ def draw_lines(line: Line, text: str, left: float, right: float, baseline: float
 def stamp_page(writer, page, stamps: Stamps, number: int, total: int, fonts: dict,
                sentence_at: tuple[float, float] | None) -> None:
     """Draw the footer (and the sentence, at ``sentence_at``: left, top) on ``page``."""
-    from deliberation.bundle.pdf import add_drawing
-
     ops = []
     texts = [(line, line.text(number, total)) for line in stamps.footer]
     rows = [len(wrap(t, line.font, line.size, stamps.right - stamps.left)) for line, t in texts]
@@ -579,8 +566,6 @@ def stamp_page(writer, page, stamps: Stamps, number: int, total: int, fonts: dic
 
 
 def _resource(font: str, fonts: dict, writer, used: dict) -> str:
-    from deliberation.bundle.pdf import base14_font
-
     if font not in fonts:
         fonts[font] = base14_font(writer, font)
     name = f"DlbS{list(fonts).index(font)}"
@@ -616,8 +601,6 @@ def assemble(act: Assembly, own_pdf: bytes, apart: dict[str, bytes], when, title
 
     """
     from pypdf import PdfReader, PdfWriter
-
-    from deliberation.bundle.pdf import finish
 
     own = PdfReader(io.BytesIO(own_pdf))
     marks = destinations(own)

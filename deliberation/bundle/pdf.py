@@ -3,7 +3,8 @@
 Starting LibreOffice costs seconds; converting in it costs a fraction of a second per document.
 So each build starts at most ``jobs`` LibreOffice processes (one private profile each), hands each
 a batch of documents, and runs them side by side. LibreOffice lays the pages out and updates the
-page fields (``PAGE``, ``NUMPAGES``) while exporting, so « Ce document comprend N pages » is right.
+page fields (``PAGE``, ``NUMPAGES``) while exporting, so « Ce document comprend N pages » is right (a
+document converted in parts gets them drawn once assembled: ``bundle/parts.py``).
 Its PDFs carry the time of conversion and a random identifier: ``normalise_pdf`` replaces both by
 values derived from the build date and the document, so the same dossier gives the same bytes.
 

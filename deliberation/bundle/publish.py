@@ -87,9 +87,11 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     # the others whole; each copy with its « keep with next » chains marked (bundle/keep.py), but for PDF/A
     docs = {n: d if opts.pdfa else with_keep_marks(d) for n, d in todo.items() if prep is None or n in prep.whole}
     titles = {f"{k[:-5]}.pdf": pdf_title(f"{k[:-5]}.pdf") for k in todo}
-    spare = 1 if opts.office is not None and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
+    # one LibreOffice more, started once the batches are handed out, for the sommaire (not with -j 1)
+    spare = 1 if opts.office is not None and opts.jobs > 1 and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
     handed = {**docs, **(prep.docs if prep else {})}
-    raw = convert(handed, replace(opts, destinations=not opts.pdfa, spare=spare)) if todo else {}
+    told = counted_in_documents(opts.progress, len(todo), len(handed))
+    raw = convert(handed, replace(opts, destinations=not opts.pdfa, spare=spare, progress=told)) if todo else {}
     if raw and not opts.pdfa:  # a heading LibreOffice left at the foot of a page: that copy converted again
         raw, _ = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=0,
                                                                              progress=None)))
@@ -128,6 +130,21 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     bundle = cache.get((BUNDLE, sources[BUNDLE]))
     pdfs[BUNDLE] = bundle if bundle is not None else merge(front_pdf, ordered, when, checked.dossier)
     return pdfs, {k: v for k, v in sources.items() if k in pdfs}
+
+
+def counted_in_documents(tell, documents: int, copies: int):
+    """``tell`` (done, total, batch ended) counting documents while ``copies`` files are converted for them.
+
+    A document in parts is several copies, a shared part one copy for several documents: the user is
+    told « 7/11 document(s) », in proportion, never a number of copies.
+    """
+    if tell is None or documents == copies:
+        return tell
+
+    def told(done: int, total: int, batch: bool) -> None:
+        tell(documents if done >= total else done * documents // max(total, 1), documents, batch)
+
+    return told
 
 
 def merge(front: bytes, ordered: list[tuple[Document, bytes]], when: dt.datetime, d) -> bytes:
