@@ -626,16 +626,20 @@ def _normalise(data: bytes, when: dt.datetime, title: str | None, projet: bool =
     return finish(writer, when, title, projet, fallback=data), len(reader.pages)
 
 
-def _page_content(page) -> bytes:
-    """The bytes drawing ``page`` (its content streams, decoded, in order)."""
+def _page_content(page, digest) -> None:
+    """Feed ``digest`` with the bytes drawing ``page`` (its content streams as stored, in order).
+
+    As stored, not decoded: decoding would keep every page's decoded content in memory (pypdf caches
+    it on the stream), hundreds of megabytes for ``bundle.pdf`` of a large phase.
+    """
     from pypdf.generic import ArrayObject
 
     contents = page.get("/Contents")
     if contents is None:
-        return b""
+        return
     contents = contents.get_object()
-    streams = contents if isinstance(contents, ArrayObject) else [contents]
-    return b"".join(s.get_object().get_data() for s in streams)
+    for stream in contents if isinstance(contents, ArrayObject) else [contents]:
+        digest.update(stream.get_object()._data)
 
 
 def finish(writer, when: dt.datetime, title: str | None, projet: bool = False, fallback: bytes = b"") -> bytes:
@@ -674,8 +678,10 @@ def finish(writer, when: dt.datetime, title: str | None, projet: bool = False, f
         if icc is not None:
             stream = icc.get_object()
             stream.set_data(fixed_icc(stream.get_data(), when))
-    content = b"".join(_page_content(p) for p in writer.pages)
-    ident = hashlib.md5(content or fallback, usedforsecurity=False).digest()  # noqa: S324 - an identifier
+    digest = hashlib.md5(usedforsecurity=False)  # noqa: S324 - an identifier, not security
+    for page in writer.pages:
+        _page_content(page, digest)
+    ident = digest.digest() if len(writer.pages) else hashlib.md5(fallback, usedforsecurity=False).digest()  # noqa: S324
     writer._ID = ArrayObject([ByteStringObject(ident), ByteStringObject(ident)])
     buf = io.BytesIO()
     writer.write(buf)
