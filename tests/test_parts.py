@@ -159,3 +159,15 @@ def test_a_segment_converted_apart_is_only_a_marked_one(acts):
                 assert (key is not None) == (b"_DlbFiche" in seg and b' r:id="' not in seg), name
             assert plan.keys[0] is None
             assert re.search(rb"<w:body\b", plan.head) and plan.tail.endswith(b"</w:body></w:document>")
+
+
+def test_a_document_edited_out_of_shape_is_converted_whole_never_a_traceback(acts):
+    """A footer reference without its relationship (a template edited by hand): converted whole, with why."""
+    name, docx = next((n, d) for n, d in acts["phase-6-2024"].items()
+                      if n in {a.name for a in prepare(acts["phase-6-2024"], jobs=1).acts})
+    rels = zipfile.ZipFile(io.BytesIO(docx)).read("word/_rels/document.xml.rels").decode()
+    footer_id = re.search(r'Id="([^"]+)"[^>]*footer', rels) or \
+        re.search(r'<Relationship [^>]*footer[^>]*Id="([^"]+)"', rels)
+    broken_docx = _replace(docx, "word/_rels/document.xml.rels", f'Id="{footer_id.group(1)}"', 'Id="rIdAilleurs"')
+    prep = prepare({name: broken_docx}, jobs=1)
+    assert prep.acts == [] and prep.whole == {name: "document inattendu (KeyError)"}

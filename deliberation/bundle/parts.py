@@ -658,6 +658,8 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
         docs = {own: with_keep_marks(own_copy(plan))}
     except Unsupported as why:
         return name, str(why), {}
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, StopIteration, etree.LxmlError) as err:
+        return name, f"document inattendu ({type(err).__name__})", {}  # a template edited by hand: whole
     segments = []
     for k, key in enumerate(plan.keys):
         if key is None:
