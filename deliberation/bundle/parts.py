@@ -93,7 +93,6 @@ class Plan:
     """An act cut into segments, with what its conversion copies are made of."""
 
     name: str
-    root: etree._Element  # document.xml, parsed
     parts: dict[str, bytes]  # the package's parts, read (footers emptied)
     infos: list[zipfile.ZipInfo]
     docx: bytes
@@ -348,7 +347,7 @@ def plan_act(name: str, docx: bytes) -> Plan:
     if start is None:
         raise Unsupported("corps introuvable")
     tail = etree.tostring(sect) + b"</w:body></w:document>"
-    plan = Plan(name, root, parts, infos, docx, segments, keys, stamps, raw[:start.end()], tail)
+    plan = Plan(name, parts, infos, docx, segments, keys, stamps, raw[:start.end()], tail)
     plan.emptied = {path: parts[path] for path in footers}
     return plan
 
