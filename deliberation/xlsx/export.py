@@ -100,7 +100,7 @@ def _header(ws: Worksheet, columns: tuple[Column, ...]) -> None:
 def _put(ws: Worksheet, row: int, columns: tuple[Column, ...], values: dict, bold: bool = False) -> None:
     """Write one row: each column's value (typed for openpyxl) with the column's number format."""
     for i, col in enumerate(columns, 1):
-        value = _cell_value(values.get(col.key))
+        value = cell_value(values.get(col.key))
         cell = ws.cell(row=row, column=i, value=value)
         if isinstance(value, str) and not isinstance(value, Formula):
             cell.data_type = "s"  # a description « = 2 ETP » stays text
@@ -111,7 +111,7 @@ def _put(ws: Worksheet, row: int, columns: tuple[Column, ...], values: dict, bol
             cell.fill = TOTAL_FILL
 
 
-def _cell_value(value: object) -> object:
+def cell_value(value: object) -> object:
     """Decimals as int when whole, else float (a cent amount below 10^13 € round-trips exactly)."""
     if isinstance(value, Decimal):
         if not value.is_finite():

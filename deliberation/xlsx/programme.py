@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -35,6 +34,7 @@ from openpyxl.writer.excel import ExcelWriter
 from deliberation.fsio import normalise_zip
 from deliberation.ledger import BudgetStep, Ledger
 from deliberation.render.programme import NON_RENSEIGNE, axes, budget_rows, convention_act
+from deliberation.xlsx.export import cell_value
 from deliberation.xlsx.layout import FMT_DATE, FMT_MONEY, FMT_TEXT, TOTAL
 
 #: The file's name among the programme's outputs.
@@ -73,18 +73,9 @@ class Formula(str):
     __slots__ = ()
 
 
-def _value(value: object) -> object:
-    """Decimals as int when whole, else float (a cent amount below 10^13 € round-trips exactly)."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def _put(ws: Worksheet, row: int, column: int, value: object, number_format: str | None = None,
          bold: bool = False):
-    value = _value(value)
+    value = cell_value(value)
     cell = ws.cell(row=row, column=column, value=value)
     if isinstance(value, str) and not isinstance(value, Formula):
         cell.data_type = "s"  # a motif « = 2 ETP » stays text
