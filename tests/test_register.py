@@ -83,6 +83,20 @@ def test_complete_phase_signature_pack_has_every_act(tmp_path):
     assert {r["Valeurs à compléter"] for r in table} == {None}
     pack = PdfReader(str(out / "actes.pdf"))
     assert [o.title for o in pack.outline] == [f"{r['Structure (raison sociale)']} — {r['Convention']}" for r in table]
+    # page for page, the acts' own PDFs in the register's order; each bookmark on its act's first page
+    acts = [PdfReader(str(p)) for p in (out / "actes").glob("*/*.pdf")]
+    by_first = {a.pages[0].extract_text(): a for a in acts}
+    start = 0
+    for item in pack.outline:
+        assert pack.get_destination_page_number(item) == start
+        act = by_first[pack.pages[start].extract_text()]
+        assert [p.extract_text() for p in pack.pages[start:start + len(act.pages)]] == [
+            p.extract_text() for p in act.pages]
+        start += len(act.pages)
+    assert start == len(pack.pages) == sum(len(a.pages) for a in acts)
+    # the sheet descriptions shared by several acts are stored once: smaller than the acts side by side
+    # (measured: 0.81 here, 12 MB against 39 MB on the bench's 500-avenant phase)
+    assert (out / "actes.pdf").stat().st_size < 0.9 * sum(p.stat().st_size for p in (out / "actes").glob("*/*.pdf"))
     printed = text(out / "actes" / "registre.pdf")
     assert f"{len(table)} aux valeurs complètes, 0 à compléter" in printed
 
