@@ -50,7 +50,7 @@ GLOSSARY = Path(__file__).with_name(GLOSSARY_FILE)
 #: The glossary's sections: acronyms (exact, in capitals), then names and domain words.
 SECTIONS = ("sigles", "territoires", "noms", "mots")
 #: Version of the cached verdicts: bump it when the acceptance of a word changes.
-_VERSION = "1"
+_VERSION = "2"  # 2: suggestions in a fixed order (sorted tails)
 _SUGGESTIONS = 5
 
 _APOSTROPHE = "’"
@@ -217,6 +217,17 @@ def _load_speller(folder: Path):
     checker.loadLexicographer = lambda _lang: None  # it would import the whole grammar checker by name
     with contextlib.redirect_stdout(io.StringIO()):  # the dictionary prints that it missed it, on stdout
         checker.__init__("fr")
+    ibdawg = importlib.import_module(f"{_PACKAGE}.ibdawg")
+    if not getattr(ibdawg.IBDAWG._getTails, "sorted", False):
+        # it returns a set: the order suggestions are met in, hence their order among equals, followed
+        # Python's string hashing (PYTHONHASHSEED); sorted, the same word gets the same suggestions
+        tails = ibdawg.IBDAWG._getTails
+
+        def sorted_tails(self, iAddr, sTail="", n=2):  # noqa: N803 - Grammalecte's names
+            return sorted(tails(self, iAddr, sTail, n))
+
+        sorted_tails.sorted = True
+        ibdawg.IBDAWG._getTails = sorted_tails
     lexgraph = importlib.import_module(f"{_PACKAGE}.lexgraph_fr")
     checker.lexicographer = checker.oMainDic.lexicographer = lexgraph
     return checker

@@ -167,3 +167,27 @@ def test_dictionary_verdicts_are_cached_by_word():
     dic = dictionary()
     assert dic.verdict("Ymatisation") is not None and dic.verdict("parcours") is None
     assert "Ymatisation" in dic.verdicts and dic.verdicts["parcours"] is None
+
+
+@needs
+def test_suggestions_do_not_depend_on_the_hash_seed(tmp_path):
+    """Verify the same misspelt words get the same suggestions, in the same order, under 4 hash seeds.
+
+    Grammalecte meets its suggestions in the order of a set of strings: unsorted, « esai » got 4 orders
+    over 4 seeds, so ``check`` printed differently from run to run.
+    """
+    import os
+    import subprocess
+    import sys
+
+    code = ("from deliberation.orthographe import dictionary\n"
+            "d = dictionary()\n"
+            "print([d.verdict(w) for w in ('esai', 'finacement', 'acompagnement', 'bénéficiare')])\n")
+    seen = set()
+    for seed in ("1", "2", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "DELIBERATION_CACHE": str(tmp_path / seed)}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        seen.add(out.stdout)
+    assert len(seen) == 1, seen
+    first = eval(seen.pop())  # noqa: S307 - our own process's repr of tuples of str
+    assert first[0][:4] == ("essai", "essaie", "essaim", "essais")
