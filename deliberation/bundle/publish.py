@@ -93,7 +93,8 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     told = counted_in_documents(opts.progress, len(todo), len(handed))
     raw = convert(handed, replace(opts, destinations=not opts.pdfa, spare=spare, progress=told)) if todo else {}
     if raw and not opts.pdfa:  # a heading LibreOffice left at the foot of a page: that copy converted again
-        raw, _ = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=0,
+        # each round takes the LibreOffice kept warm for the sommaire: it starts another one for it
+        raw, _ = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=spare,
                                                                              progress=None)))
     if prep is not None and prep.acts:
         assembled, failed = assemble_all(prep, raw, when, titles, projets)
