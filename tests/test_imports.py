@@ -340,3 +340,12 @@ def test_a_synthetic_graph():
         "p.low (base) importe p.first (first), ligne 1",
         "p.first (first) importe p.second (second), ligne 3 (dans une fonction)",
     ]
+
+
+def test_workbooks_do_not_load_numpy_and_leave_it_importable():
+    """Verify the workbook modules load openpyxl without numpy (0.17 s a build), which stays importable."""
+    pytest.importorskip("numpy")  # installed with the programme extra (matplotlib)
+    code = ("import sys\nimport deliberation.xlsx.export, deliberation.xlsx.register\n"
+            "print('numpy' in sys.modules)\nimport numpy\nprint(numpy.int64(3) + 1)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "4"]
