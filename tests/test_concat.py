@@ -133,3 +133,46 @@ def test_no_input_gives_an_empty_document_and_a_broken_input_is_an_error():
     assert pages == 0 and len(PdfReader(io.BytesIO(data), strict=True).pages) == 0
     with pytest.raises(PdfReadError):
         concatenate([(b"pas un PDF", "X")], WHEN, "t")
+
+
+def test_plain_inputs_are_copied_as_bytes_and_give_what_pypdf_gives(monkeypatch):
+    """Verify files as pdf.finish writes them take the byte path, whose output reads as the pypdf path's.
+
+    Same pages, texts, bookmarks and /ID whether each input is copied as bytes or read and written
+    again by pypdf; a page tree giving its pages their resources is left to pypdf.
+    """
+    from pypdf import PdfReader as Reader
+
+    from deliberation.bundle import concat
+
+    inputs = [(make_pdf(["a1", "a2"], link=True), "A"), (make_pdf(["b1"], shared=b"BT /F1 9 Tf (s) Tj ET"), "B"),
+              (make_pdf(["c1"], shared=b"BT /F1 9 Tf (s) Tj ET"), "C")]
+    assert all(concat._plain(d, Reader(io.BytesIO(d))) is not None for d, _ in inputs)
+    inherited = make_pdf(["h"], inherit=True)
+    assert concat._plain(inherited, Reader(io.BytesIO(inherited))) is None
+    fast, _ = concatenate(inputs, WHEN, "t")
+    monkeypatch.setattr(concat, "_plain", lambda data, reader: None)
+    slow, _ = concatenate(inputs, WHEN, "t")
+    a, b = PdfReader(io.BytesIO(fast), strict=True), PdfReader(io.BytesIO(slow), strict=True)
+    assert texts_of(fast) == texts_of(slow) == ["a1", "a2", "b1", "s", "c1", "s"]
+    assert [(o.title, a.get_destination_page_number(o)) for o in a.outline] == [
+        (o.title, b.get_destination_page_number(o)) for o in b.outline]
+    assert a.trailer["/ID"] == b.trailer["/ID"]
+    assert fast.count(b"(s) Tj") == slow.count(b"(s) Tj") == 1  # the shared stream once, both ways
+
+
+def test_a_reference_written_inside_a_string_is_text_not_a_reference():
+    """Verify « 5 0 R », « stream » and brackets inside a string are copied as they are, real references renumbered."""
+    from deliberation.bundle.concat import _Raw
+
+    body = (b"<< /Type /Annot /Contents (voir 5 0 R \\) et \\(stream\\) (imbriqu\\351e 7 0 R)) "
+            b"/P 3 0 R /Kids [12 0 R 4 0 R] /F12 7 /Note <7a 30 52> >>")
+    raw = _Raw(body)
+    assert [m.group(0) for m in raw.refs] == [b"3 0 R", b"12 0 R", b"4 0 R"]
+    assert raw.data_at == -1
+    out = raw.renumbered({3: 30, 12: 120})
+    assert out == (b"<< /Type /Annot /Contents (voir 5 0 R \\) et \\(stream\\) (imbriqu\\351e 7 0 R)) "
+                   b"/P 30 0 R /Kids [120 0 R null] /F12 7 /Note <7a 30 52> >>")
+    stream = _Raw(b"<< /Length 14 /Filter /X /Ref 9 0 R >>\nstream\n9 0 R (( 8 0 R\nendstream")
+    assert [m.group(0) for m in stream.refs] == [b"9 0 R"]  # the data is not read for references
+    assert stream.data() == b"9 0 R (( 8 0 R"
