@@ -357,6 +357,7 @@ def test_libreoffice_started_ahead_is_stopped_when_nothing_is_to_convert(tmp_pat
 
     monkeypatch.setattr(pdf, "Office", Recorded)
     monkeypatch.setattr(publish, "convert", convert)
+    monkeypatch.setenv("DELIBERATION_CACHE", str(tmp_path / "cache"))  # no page break remembered yet
     out = tmp_path / "out"
     settings = Settings(source=ROOT / "fixtures" / "fictif", out_dir=out, pdf=True)
     assert pipeline.build(settings).written
@@ -368,7 +369,13 @@ def test_libreoffice_started_ahead_is_stopped_when_nothing_is_to_convert(tmp_pat
     assert again.unchanged and started == [2, 1]  # a bundle with PDFs there: one while checking…
     assert len(converted) == 3  # … stopped once the plan showed nothing to convert
     assert not offices[-1]._procs and not offices[-1].root.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "out"]
+    # elsewhere, the same dossier: the page breaks found for the two models are put in at once
+    other = tmp_path / "other"
+    assert pipeline.build(Settings(source=ROOT / "fixtures" / "fictif", out_dir=other, pdf=True)).written
+    assert len(converted) == 5 and "06-annexe-4-avenant-accueil.docx" in converted[3]  # documents, sommaire
+    for pdf_file in out.rglob("*.pdf"):  # the same PDFs as after a second conversion
+        assert (other / pdf_file.relative_to(out)).read_bytes() == pdf_file.read_bytes(), pdf_file
 
 
 @pytest.mark.libreoffice

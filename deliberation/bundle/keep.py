@@ -15,6 +15,7 @@ is never changed; Word lays it out as the PDF shows it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -124,14 +125,52 @@ def broken(pdf: bytes) -> list[int]:
     return sorted(set(out))
 
 
-def keep_together(docs: dict[str, bytes], raw: dict[str, bytes], convert) -> tuple[dict[str, bytes], list[str]]:
+def _memory_key(docx: bytes) -> str:
+    from deliberation.bundle.pdf import converter_id
+    from deliberation.engine import engine_sha
+
+    return hashlib.sha256(b"keep\0" + f"{engine_sha()}\0{converter_id()}\0".encode() + docx).hexdigest()
+
+
+def remembered(docs: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, frozenset[int]]]:
+    """``docs`` with the page breaks an earlier build found each copy needs already in; and those breaks.
+
+    The same copy and the same LibreOffice lay out the same pages: the breaks found after converting
+    a copy (``keep_together``) are kept in the parse cache under its bytes, so that a build of the same
+    copy converts it once, not twice. The PDF is the one the second conversion gave.
+    """
+    from deliberation.fsio import cache_dir, cache_get
+
+    if cache_dir() is None:
+        return docs, {}
+    out, found = dict(docs), {}
+    for name, docx in docs.items():
+        hit = cache_get(_memory_key(docx))
+        if isinstance(hit, frozenset) and hit:
+            found[name] = hit
+            out[name] = with_keep_marks(_unmarked_source(docx), hit)
+    return out, found
+
+
+def remember(docs: dict[str, bytes], breaks: dict[str, frozenset[int]]) -> None:
+    """Keep the ``breaks`` found for the copies ``docs`` (as first handed, before ``remembered``)."""
+    from deliberation.fsio import cache_put
+
+    for name, found in breaks.items():
+        if name in docs:
+            cache_put(_memory_key(docs[name]), found)
+
+
+def keep_together(docs: dict[str, bytes], raw: dict[str, bytes], convert,
+                  breaks: dict[str, frozenset[int]] | None = None,
+                  ) -> tuple[dict[str, bytes], dict[str, frozenset[int]]]:
     """``raw`` (PDF by name) with the copies whose chains broke converted again, page breaks added.
 
-    ``docs`` are the copies converted (``with_keep_marks``), ``convert`` converts a dict of them. Returns the
-    PDFs and the names of the documents moved on.
+    ``docs`` are the copies converted (``with_keep_marks``), ``convert`` converts a dict of them; ``breaks``:
+    those already in some copies (``remembered``). Returns the PDFs and the breaks of each document moved on.
     """
     raw = dict(raw)
-    breaks: dict[str, frozenset[int]] = {}
+    breaks = dict(breaks or {})
     for _ in range(ROUNDS - 1):
         todo = {}
         for name, docx in docs.items():
@@ -143,7 +182,7 @@ def keep_together(docs: dict[str, bytes], raw: dict[str, bytes], convert) -> tup
         if not todo:
             break
         raw.update(convert(todo))
-    return raw, sorted(breaks)
+    return raw, breaks
 
 
 def _unmarked_source(docx: bytes) -> bytes:
@@ -161,4 +200,4 @@ def _unmarked_source(docx: bytes) -> bytes:
     return _rewrite(docx, infos, root)
 
 
-__all__ = ["add_bookmark", "broken", "keep_together", "with_keep_marks"]
+__all__ = ["add_bookmark", "broken", "keep_together", "remember", "remembered", "with_keep_marks"]

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
-from deliberation.bundle.keep import keep_together, with_keep_marks
+from deliberation.bundle.keep import keep_together, remember, remembered, with_keep_marks
 from deliberation.bundle.lean import lean_docx
 from deliberation.bundle.parts import assemble_all, prepare
 from deliberation.bundle.pdf import (
@@ -90,12 +90,15 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     # one LibreOffice more, started once the batches are handed out, for the sommaire (not with -j 1)
     spare = 1 if opts.office is not None and opts.jobs > 1 and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
     handed = {**docs, **(prep.docs if prep else {})}
+    # the page breaks an earlier build found a copy needs are put in at once (not for PDF/A: no marks)
+    first, known = remembered(handed) if not opts.pdfa else (handed, {})
     told = counted_in_documents(opts.progress, len(todo), len(handed))
-    raw = convert(handed, replace(opts, destinations=not opts.pdfa, spare=spare, progress=told)) if todo else {}
+    raw = convert(first, replace(opts, destinations=not opts.pdfa, spare=spare, progress=told)) if todo else {}
     if raw and not opts.pdfa:  # a heading LibreOffice left at the foot of a page: that copy converted again
         # each round takes the LibreOffice kept warm for the sommaire: it starts another one for it
-        raw, _ = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=spare,
-                                                                             progress=None)))
+        raw, breaks = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=spare,
+                                                                                 progress=None)), known)
+        remember(handed, {n: b for n, b in breaks.items() if known.get(n) != b})
     if prep is not None and prep.acts:
         assembled, failed = assemble_all(prep, raw, when, titles, projets)
         for name in prep.docs:
