@@ -51,7 +51,7 @@ GLOSSARY = Path(__file__).with_name(GLOSSARY_FILE)
 #: The glossary's sections: acronyms (exact, in capitals), then names and domain words.
 SECTIONS = ("sigles", "territoires", "noms", "mots")
 #: Version of the cached verdicts: bump it when the acceptance of a word changes.
-_VERSION = "1"
+_VERSION = "2"
 _SUGGESTIONS = 5
 
 _APOSTROPHE = "’"
