@@ -14,6 +14,7 @@ computes every value a document shows, formatted, with a visible blank where dat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -559,11 +560,26 @@ def unknown_sheet_fields(body: str) -> list[str]:
     )
 
 
+_VERSEMENT = re.compile(r"versement_(\d+)")
+_VERSEMENT_CONVENTION = re.compile(r"versement_convention_(\d+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _placeholders(body: str) -> frozenset[str]:
+    return frozenset(sheet_placeholders(body))
+
+
+@functools.lru_cache(maxsize=256)
+def _sheet_heads(body: str) -> tuple[str, ...]:
+    """The headings of a sheet's sections, in lower case (read once per sheet body, not once per act)."""
+    return tuple(h.lower() for h, _, _ in sheet_sections(body))
+
+
 def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     conv = act.convention
     out: dict[str, str] = {}
     body = s.dispositif.corps if s.dispositif else ""
-    used = sheet_placeholders(body) | {"duree", "cout", "territoire", "chapitre"}
+    used = {"duree", "cout", "territoire", "chapitre"} | _placeholders(body)  # a set: « versements » may be added
     if not re.search(r"^## ", body, re.M):  # a sheet without its sections: its text is still to be written
         out["texte_fiche"] = v.need(None, f"texte de la fiche du dispositif {s.code}",
                                     s.dispositif.loc if s.dispositif else act.loc)
@@ -621,7 +637,7 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
     if act.kind == "convention" and not act.is_model:
         # the convention type's articles 5 and 9 send the reader to the annex for the instalments and the
         # bilan: the annex holds them, from the sheet or as a blank to fill
-        heads = [h.lower() for h, _, _ in sheet_sections(body)]
+        heads = _sheet_heads(body)
         if not any(h.startswith("modalités de versement") for h in heads):
             used.add("versements")
             out[CONVENTION_ROWS] = "oui"
@@ -643,13 +659,13 @@ def _sheet_values(v: Values, act: Act, s: Sheet) -> dict[str, str]:
         else:
             out["versements"] = v.need(None, "échéancier des versements", s.dispositif.loc if s.dispositif else None)
     for name in sorted(used):
-        m = re.fullmatch(r"versement_(\d+)", name)
+        m = _VERSEMENT.fullmatch(name)
         if m and not unfunded:
             i = int(m.group(1)) - 1
             value = parts[i] if i < len(parts) else None
             out[name] = v.need(value, f"montant du versement n°{i + 1}",
                                s.dispositif.loc if s.dispositif else None, fmt.money)
-        m = re.fullmatch(r"versement_convention_(\d+)", name)
+        m = _VERSEMENT_CONVENTION.fullmatch(name)
         if m:
             i = int(m.group(1)) - 1
             vs = conv.versements if conv else ()

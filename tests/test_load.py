@@ -199,3 +199,22 @@ def test_a_blank_is_read_in_any_spelling_and_only_then(value):
     assert is_blank(ScalarNode("tag:yaml.org,2002:str", value)) == _blank_by_definition(value)
     assert is_blank(ScalarNode("tag:yaml.org,2002:str", " À  COMPLÉTER\t"))
     assert is_blank(ScalarNode("tag:yaml.org,2002:str", "ａ compléter"))
+
+
+@given(st.text(alphabet=" \t?-[{a\n\r\x0b\x0c\x1c\x85\u2028", max_size=60), st.integers(0, 30))
+def test_the_depth_bound_is_the_longest_lead_of_the_lines(text, brackets):
+    """Verify that the cheap bound skipping the depth walk is exactly « brackets + 2 × (longest lead + 1) ≤ limit ».
+
+    The longest lead (spaces, tabs, dashes, question marks) over ``str.splitlines`` is the reference; the
+    bound is found by one search whatever the line separators.
+    """
+    import re
+
+    from deliberation.load import yaml as loader
+
+    text = "[" * brackets + text
+    lead = max((re.match(r"[ \t?-]*", line).end() for line in text.splitlines()), default=0)
+    for depth in range(0, 80, 3):
+        limit = (depth - text.count("[") - text.count("{")) // 2 - 1
+        fast = limit >= 0 and loader._lead_over(limit).search(text) is None
+        assert fast == (text.count("[") + text.count("{") + 2 * (lead + 1) <= depth), (depth, text)

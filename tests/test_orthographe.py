@@ -191,3 +191,25 @@ def test_suggestions_do_not_depend_on_the_hash_seed(tmp_path):
     assert len(seen) == 1, seen
     first = eval(seen.pop())  # noqa: S307 - our own process's repr of tuples of str
     assert first[0][:4] == ("essai", "essaie", "essaim", "essais")
+
+
+def test_capitals_without_their_accents_are_known_by_a_walk_of_the_dictionary():
+    """Verify that a word whose bare capitals need accents is accepted without Grammalecte's suggestions.
+
+    Each accepted word is one that Grammalecte's suggestions accept too (an accent-only suggestion), or one
+    they miss (« RESERVE » is suggested « RESSERVE », never « RÉSERVE ») but that the rule (« Etat »,
+    « DECIDE ») accepts all the same; a word with no accented form known, or a changed letter that is not
+    a capital, keeps its suggestions.
+    """
+    from deliberation.orthographe import _accent_only, _accented_known
+
+    sc = dictionary()._speller()
+    for word in ("DECIDE", "DEPARTEMENTAL", "Etat", "Economique", "REUNION", "PRESIDENT", "RESERVE"):
+        assert _accented_known(sc, word), word
+    for word in ("Ymatisation", "PLIEX", "etat", "eTAT", "EtE", "DECIDEZZ"):
+        assert not _accented_known(sc, word), word
+    for word in ("DECIDE", "DELIBERATION", "Evaluation"):  # where Grammalecte's suggestions say the same
+        assert any(_accent_only(word, s) for group in sc.suggest(word, 10) for s in group)
+    dic = dictionary()
+    assert dic.verdict("RESERVE") is None and dic.verdict("Economique") is None
+    assert dic.verdict("ETATZ") is not None and dic.verdict("Ymatisation")

@@ -35,7 +35,12 @@ MAX_BYTES = 50 * 1024 * 1024
 #: crashes the process (SIGSEGV) past some 25 000 levels on an 8 MiB stack, which « - - - … » or « [[[… »
 #: reach in a few dozen kilobytes. A dossier nests about 8 levels.
 MAX_DEPTH = 10000
-_LEAD = re.compile(r"[ \t?-]*")
+
+
+@functools.cache
+def _lead_over(n: int) -> re.Pattern:
+    """A line (as ``str.splitlines`` cuts them) whose leading spaces, tabs, dashes and question marks exceed ``n``."""
+    return re.compile(r"(?:^|(?<=[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]))[ \t?-]{" + str(n + 1) + "}")
 
 
 class _PlainResolver(VersionedResolver):
@@ -47,6 +52,13 @@ class _PlainResolver(VersionedResolver):
         if kind is MappingNode:
             return self.DEFAULT_MAPPING_TAG
         return self.DEFAULT_SEQUENCE_TAG
+
+    # no path resolver is ever added: the composer's two calls per node need not look for one
+    def descend_resolver(self, current_node, current_index):  # noqa: D102 - ruamel API
+        pass
+
+    def ascend_resolver(self):  # noqa: D102 - ruamel API
+        pass
 
 
 def _yaml() -> YAML:
@@ -88,8 +100,8 @@ def _too_deep(text: str, file: str) -> Finding | None:
     Only when a cheap bound allows it: each flow level needs a ``[`` or ``{``, and block levels start
     at non-decreasing columns within the lines' leading spaces, dashes and question marks.
     """
-    lead = max((_LEAD.match(line).end() for line in text.splitlines()), default=0)
-    if text.count("[") + text.count("{") + 2 * (lead + 1) <= MAX_DEPTH:
+    limit = (MAX_DEPTH - text.count("[") - text.count("{")) // 2 - 1  # the longest lead that keeps within
+    if limit >= 0 and _lead_over(limit).search(text) is None:
         return None
     depth = 0
     for event in _yaml().parse(text):
