@@ -22,6 +22,9 @@ import zipfile
 
 from lxml import etree
 
+from deliberation.bundle.pdf import converter_id
+from deliberation.engine import engine_sha
+from deliberation.fsio import cache_dir, cache_get, cache_put
 from deliberation.render.watermark import zip_replacing
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -126,9 +129,6 @@ def broken(pdf: bytes) -> list[int]:
 
 
 def _memory_key(docx: bytes) -> str:
-    from deliberation.bundle.pdf import converter_id
-    from deliberation.engine import engine_sha
-
     return hashlib.sha256(b"keep\0" + f"{engine_sha()}\0{converter_id()}\0".encode() + docx).hexdigest()
 
 
@@ -139,8 +139,6 @@ def remembered(docs: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, froz
     a copy (``keep_together``) are kept in the parse cache under its bytes, so that a build of the same
     copy converts it once, not twice. The PDF is the one the second conversion gave.
     """
-    from deliberation.fsio import cache_dir, cache_get
-
     if cache_dir() is None:
         return docs, {}
     out, found = dict(docs), {}
@@ -154,8 +152,6 @@ def remembered(docs: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, froz
 
 def remember(docs: dict[str, bytes], breaks: dict[str, frozenset[int]]) -> None:
     """Keep the ``breaks`` found for the copies ``docs`` (as first handed, before ``remembered``)."""
-    from deliberation.fsio import cache_put
-
     for name, found in breaks.items():
         if name in docs:
             cache_put(_memory_key(docs[name]), found)
