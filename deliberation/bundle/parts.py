@@ -683,8 +683,9 @@ def _prepare_batch(items: list) -> list:
     return [_prepare_one(item) for item in items]
 
 
-#: Below this many acts, preparing or assembling them in this process is faster than forking workers.
-PARALLEL_FROM = 24
+#: Below this many acts, preparing or assembling them in this process is faster than forking workers
+#: (the example's 22 acts: assembling 0.4 → 0.3 s, preparing 0.25 → 0.15 s on two cores).
+PARALLEL_FROM = 8
 
 
 def _map(fn, items: list, jobs: int | None) -> list:
