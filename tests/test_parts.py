@@ -171,3 +171,53 @@ def test_a_document_edited_out_of_shape_is_converted_whole_never_a_traceback(act
     broken_docx = _replace(docx, "word/_rels/document.xml.rels", f'Id="{footer_id.group(1)}"', 'Id="rIdAilleurs"')
     prep = prepare({name: broken_docx}, jobs=1)
     assert prep.acts == [] and prep.whole == {name: "document inattendu (KeyError)"}
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice absent")
+def test_the_sommaire_made_ahead_is_made_again_when_a_count_changes(tmp_path, monkeypatch):
+    """Verify the sommaire, converted while the acts are assembled from the counts known before, is made
+    again when an assembled document ends with another count: its numbers are the bundle's pages."""
+    from pypdf import PdfWriter
+
+    from deliberation.bundle import publish
+
+    real = publish.assemble_all
+    shortened: list[str] = []
+
+    def assemble_all_one_page_shorter(*args, **kwargs):
+        out, failed = real(*args, **kwargs)
+        name = next(n for n in sorted(out) if re.match(r"\d\d-", n) and out[n][1] > 1)
+        writer = PdfWriter(clone_from=io.BytesIO(out[name][0]))
+        writer.remove_page(len(writer.pages) - 1)
+        buf = io.BytesIO()
+        writer.write(buf)
+        out[name] = (buf.getvalue(), out[name][1] - 1)
+        shortened.append(name)
+        return out, failed
+
+    asked: list[list[int]] = []
+    real_job = publish.sommaire_job
+
+    def sommaire_job(checked, entries, templates_dir=None):
+        asked.append([e["page"] for e in entries])
+        return real_job(checked, entries, templates_dir)
+
+    monkeypatch.setattr(publish, "assemble_all", assemble_all_one_page_shorter)
+    monkeypatch.setattr(publish, "sommaire_job", sommaire_job)
+    out = tmp_path / "out"
+    assert pipeline.build(Settings(source=FIXTURES / "fictif", out_dir=out, pdf=True)).written
+    assert shortened and len(asked) == 2 and asked[0] != asked[1]  # ahead, then again with the new count
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(out / "bundle.pdf"))
+    def flat(text: str) -> str:
+        return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
+
+    sommaire = flat(reader.pages[1].extract_text())
+    items = [x for x in reader.outline if not isinstance(x, list)][1:]
+    items += [x for x in next(x for x in reader.outline if isinstance(x, list))]
+    cited = {item.title: reader.get_destination_page_number(item) + 1 for item in items if item.title != "Annexes"}
+    assert len(cited) > 3
+    for title, page in cited.items():  # the sommaire gives each document's first page in the bundle
+        assert re.search(rf"{re.escape(flat(title))} {page}\b", sommaire), (title, page, sommaire)

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from deliberation.bundle.pdf import (
     remember_pages,
 )
 from deliberation.engine import engine_sha
+from deliberation.findings import BuildError
 from deliberation.fsio import sha256
 from deliberation.outcome import Checked
 from deliberation.plan import Document, documents
@@ -99,36 +101,68 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         raw, breaks = keep_together(handed, raw, lambda d: convert(d, replace(opts, destinations=True, spare=spare,
                                                                                  progress=None)), known)
         remember(handed, {n: b for n, b in breaks.items() if known.get(n) != b})
-    if prep is not None and prep.acts:
-        assembled, failed = assemble_all(prep, raw, when, titles, projets)
-        for name in prep.docs:
-            raw.pop(f"{name[:-5]}.pdf", None)
-        if failed:  # a part not found in its PDF: those acts converted whole
-            raw.update(convert({n: todo[n] for n in failed}, replace(opts, progress=None)))
-        for name, (data, pages) in assembled.items():
-            remember_pages(data, pages)
-            pdfs[name] = data
-    if raw and opts.office is not None and not opts.office.profiles and not any(n == SOMMAIRE_PDF for n, _ in cache):
-        opts.office.start(1)  # none left warm (a spare that died): the sommaire's LibreOffice starts now
-    pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
-    ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in documents(checked.dossier) if f"{doc.stem}.pdf" in pdfs]
+    wanted = list(documents(checked.dossier))
+
+    def front_matter(counts: list[int]) -> tuple[bytes, str]:
+        """The cover and sommaire's PDF for documents of ``counts`` pages (in ``wanted``'s order), and its key."""
+        front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
+        for _ in range(3):
+            entries, page = [], front_pages + 1
+            for doc, n in zip(wanted, counts, strict=True):
+                entries.append({"titre": doc.titre, "page": page})
+                page += n
+            job = sommaire_job(checked, entries, templates_dir)  # its fingerprint names its source
+            front_pdf = cache.get((SOMMAIRE_PDF, job.key))
+            if front_pdf is None:
+                front = convert({"00-sommaire.docx": render_many([(job.template, job.context, job.when)])[0]},
+                                replace(opts, progress=None))  # the progress told is the documents'
+                front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
+            if page_count(front_pdf) == front_pages:
+                break
+            front_pages = page_count(front_pdf)
+        return front_pdf, job.key
+
+    # each document's pages are known before its parts are put together: the sommaire is converted
+    # meanwhile (in a thread: LibreOffice works while the acts are assembled), again if a count was wrong
+    in_parts = {act.name[:-5] + ".pdf": act for act in (prep.acts if prep is not None else [])}
+
+    def pages_before(name: str) -> int | None:
+        if name in pdfs:
+            return page_count(pdfs[name])
+        if name in in_parts:
+            act = in_parts[name]
+            return page_count(raw[act.own]) + sum(page_count(raw[p]) for p in act.segments if p is not None)
+        return page_count(raw[name]) if name in raw else None
+
+    early = [pages_before(f"{doc.stem}.pdf") for doc in wanted]
+    wanted = [doc for doc, n in zip(wanted, early, strict=True) if n is not None]
+    early = [n for n in early if n is not None]
+    failed: list[str] = []
+    ahead_error: BuildError | None = None
+    with ThreadPoolExecutor(max_workers=1) as side:
+        ahead = side.submit(front_matter, early)
+        if prep is not None and prep.acts:
+            assembled, failed = assemble_all(prep, raw, when, titles, projets)
+            for name in prep.docs:
+                raw.pop(f"{name[:-5]}.pdf", None)
+            for name, (data, pages) in assembled.items():
+                remember_pages(data, pages)
+                pdfs[name] = data
+        pdfs.update(normalise_many(raw, when, {k: pdf_title(k) for k in raw}, projets=projets))
+        try:
+            front_pdf, key = ahead.result()
+        except BuildError as err:
+            ahead_error = err
+    if failed:  # a part not found in its PDF: those acts converted whole (once the sommaire's LibreOffice is done)
+        whole = convert({n: todo[n] for n in failed}, replace(opts, progress=None))
+        pdfs.update(normalise_many(whole, when, {k: pdf_title(k) for k in whole}, projets=projets))
+    ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in wanted]
     counts = [page_count(data) for _, data in ordered]
-    front_pages = 2  # cover + one page of sommaire; corrected below if the sommaire is longer
-    for _ in range(3):
-        entries, page = [], front_pages + 1
-        for (doc, _), n in zip(ordered, counts, strict=True):
-            entries.append({"titre": doc.titre, "page": page})
-            page += n
-        job = sommaire_job(checked, entries, templates_dir)  # its fingerprint names its source
-        sources[SOMMAIRE_PDF] = job.key
-        front_pdf = cache.get((SOMMAIRE_PDF, job.key))
-        if front_pdf is None:
-            front = convert({"00-sommaire.docx": render_many([(job.template, job.context, job.when)])[0]},
-                            replace(opts, progress=None))  # the progress told is the documents'
-            front_pdf = normalise_pdf(front["00-sommaire.pdf"], when, "Sommaire")
-        if page_count(front_pdf) == front_pages:
-            break
-        front_pages = page_count(front_pdf)
+    if counts != early or ahead_error is not None:  # an act converted whole after all: the sommaire again
+        if counts == early:
+            raise ahead_error
+        front_pdf, key = front_matter(counts)
+    sources[SOMMAIRE_PDF] = key
     pdfs[SOMMAIRE_PDF] = front_pdf
     sources[BUNDLE] = sha256("".join(sha256(data) for data in (front_pdf, *(d for _, d in ordered))).encode())
     bundle = cache.get((BUNDLE, sources[BUNDLE]))
