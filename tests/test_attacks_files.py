@@ -60,19 +60,34 @@ def snapshot(root: Path, skip: Path | None = None) -> dict[str, object]:
     return state
 
 
+#: ``deliberation check ARGV[1]``, writing its own memory high-water mark (KiB) to ``$DLB_TEST_HWM`` at exit.
+#: Not ``ru_maxrss`` from ``wait4``: Linux counts in it the resident set of the forked copy of the parent
+#: before ``exec``, here pytest's worker (over 300 MB late in a full run), not the command's.
+_HWM = """import atexit, os, sys
+def _hwm():
+    with open('/proc/self/status') as f, open(os.environ['DLB_TEST_HWM'], 'w') as out:
+        out.write(next(line.split()[1] for line in f if line.startswith('VmHWM:')))
+atexit.register(_hwm)
+from deliberation import cli
+sys.argv = ['deliberation', 'check', sys.argv[1]]
+cli.main()
+"""
+
+
 def run_check(root: Path, cache: Path | str, timeout: float = 20) -> tuple[int, str, str, int]:
     """``deliberation check root`` in a fresh process: exit code, stdout, stderr and peak memory (KiB).
 
     The process is killed after ``timeout`` seconds (a hang fails the test) and may not map more than
     2 GiB (an endless read fails fast instead of exhausting the machine).
     """
-    env = {**os.environ, "DELIBERATION_CACHE": str(cache)}
+    with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as o, tempfile.TemporaryFile() as e:
+        hwm = Path(scratch) / "hwm"  # outside the trees compared
+        env = {**os.environ, "DELIBERATION_CACHE": str(cache), "DLB_TEST_HWM": str(hwm)}
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
-    with tempfile.TemporaryFile() as o, tempfile.TemporaryFile() as e:  # outside the trees compared
-        proc = subprocess.Popen([sys.executable, "-m", "deliberation", "check", str(root)], stdout=o, stderr=e,
+        proc = subprocess.Popen([sys.executable, "-c", _HWM, str(root)], stdout=o, stderr=e,
                                 stdin=subprocess.DEVNULL, env=env, cwd=ROOT, preexec_fn=limit)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
@@ -84,7 +99,8 @@ def run_check(root: Path, cache: Path | str, timeout: float = 20) -> tuple[int, 
         assert code >= 0, f"check tué (signal {-code}) : bloqué plus de {timeout} s ?"
         o.seek(0)
         e.seek(0)
-        return code, o.read().decode("utf-8"), e.read().decode("utf-8"), usage.ru_maxrss
+        peak = int(hwm.read_text()) if hwm.exists() else usage.ru_maxrss
+        return code, o.read().decode("utf-8"), e.read().decode("utf-8"), peak
 
 
 @pytest.fixture
