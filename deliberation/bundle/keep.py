@@ -22,7 +22,7 @@ import zipfile
 
 from lxml import etree
 
-from deliberation.bundle.pdf import converter_id
+from deliberation.bundle.pdf import converter_id, named_destinations
 from deliberation.engine import engine_sha
 from deliberation.fsio import cache_dir, cache_get, cache_put
 from deliberation.render.watermark import zip_replacing
@@ -84,6 +84,11 @@ def with_keep_marks(docx: bytes, breaks: frozenset[int] = frozenset()) -> bytes:
     if read is None:
         return docx
     infos, root = read
+    return _rewrite(docx, infos, root) if mark_body(root, breaks) else docx
+
+
+def mark_body(root: etree._Element, breaks: frozenset[int] = frozenset()) -> bool:
+    """``with_keep_marks`` on a parsed document.xml (changed in place); True if anything was added."""
     body = root.find(_w("body"))
     children = list(body)
     changed = False
@@ -104,19 +109,16 @@ def with_keep_marks(docx: bytes, breaks: frozenset[int] = frozenset()) -> bytes:
             add_bookmark(el, f"{MARK}{i}a", 800_000 + 2 * i)
             add_bookmark(after, f"{MARK}{i}b", 800_001 + 2 * i)
             changed = True
-    return _rewrite(docx, infos, root) if changed else docx
+    return changed
 
 
 def broken(pdf: bytes) -> list[int]:
     """The body elements to put on a new page: the first of each broken chain's paragraphs on its page."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(pdf))
     pages: dict[tuple[int, str], int] = {}
-    for name, dest in reader.named_destinations.items():
-        m = _MARK.match(str(name).lstrip("/"))
+    for name, (page, _, _) in named_destinations(pdf).items():
+        m = _MARK.match(name)
         if m:
-            pages[(int(m.group(1)), m.group(2))] = reader.get_destination_page_number(dest)
+            pages[(int(m.group(1)), m.group(2))] = page
     out = []
     for (i, side), page in sorted(pages.items()):
         if side != "a" or pages.get((i, "b"), page) <= page:
@@ -196,4 +198,4 @@ def _unmarked_source(docx: bytes) -> bytes:
     return _rewrite(docx, infos, root)
 
 
-__all__ = ["add_bookmark", "broken", "keep_together", "remember", "remembered", "with_keep_marks"]
+__all__ = ["add_bookmark", "broken", "keep_together", "mark_body", "remember", "remembered", "with_keep_marks"]

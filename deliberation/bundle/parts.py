@@ -23,6 +23,7 @@ text outside Windows-1252, or a font other than Arial, Liberation Sans or Helvet
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import io
 import re
@@ -31,10 +32,11 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from deliberation.bundle.keep import add_bookmark, with_keep_marks
-from deliberation.bundle.pdf import add_drawing, base14_font, finish
+from deliberation.bundle.keep import add_bookmark, mark_body, with_keep_marks
+from deliberation.bundle.lean import lean_docx
+from deliberation.bundle.pdf import add_drawing, base14_font, finish, named_destinations
 from deliberation.render.markdown import FICHE_MARK
-from deliberation.render.watermark import zip_replacing
+from deliberation.render.watermark import for_converter, zip_replacing
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -410,9 +412,17 @@ def _segment_key(segment: list[etree._Element], parts: dict[str, bytes], fingerp
 # the copies converted
 
 
-def _package(plan: Plan, elements: list[bytes]) -> bytes:
+def _package(plan: Plan, elements: list[bytes], keep_marks: bool = False) -> bytes:
+    """The act's package with these body ``elements`` (``keep_marks``: with ``keep.with_keep_marks``'s bookmarks).
+
+    Compressed at zlib's level 1: a copy is read once, by LibreOffice.
+    """
     document = plan.head + b"".join(elements) + plan.tail
-    return zip_replacing(plan.docx, plan.infos, {**plan.emptied, "word/document.xml": document})
+    if keep_marks:
+        root = etree.fromstring(document)
+        if mark_body(root):
+            document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return zip_replacing(plan.docx, plan.infos, {**plan.emptied, "word/document.xml": document}, level=1)
 
 
 def mark(k: int | str) -> str:
@@ -420,11 +430,12 @@ def mark(k: int | str) -> str:
     return f"{SEGMENT_MARK}{k}"
 
 
-def own_copy(plan: Plan) -> bytes:
+def own_copy(plan: Plan, keep_marks: bool = False) -> bytes:
     """The act without the segments converted apart; bookmarks where each of its segments starts.
 
     A segment's bookmark is in its first paragraph after the page break: LibreOffice places a bookmark
     in the paragraph holding the break where the break is, at the foot of the page before.
+    ``keep_marks``: with the « keep with next » marks (``keep.with_keep_marks``), put in before zipping.
     """
     elements = []
     for k, segment in enumerate(plan.segments):
@@ -448,10 +459,10 @@ def own_copy(plan: Plan) -> bytes:
             elements.append(etree.tostring(el))
         if not marked:
             raise Unsupported(f"partie {k} sans paragraphe")
-    return _package(plan, elements)
+    return _package(plan, elements, keep_marks)
 
 
-def shared_copy(plan: Plan, k: int) -> bytes:
+def shared_copy(plan: Plan, k: int, keep_marks: bool = False) -> bytes:
     """Segment ``k`` of the act alone (its first paragraph without the page break that starts it)."""
     first = copy.deepcopy(plan.segments[k][0])
     for run in first.findall(_w("r")):
@@ -459,7 +470,7 @@ def shared_copy(plan: Plan, k: int) -> bytes:
         if br is not None and br.get(_w("type")) == "page":
             run.remove(br)
             break
-    return _package(plan, [etree.tostring(first)] + [etree.tostring(el) for el in plan.segments[k][1:]])
+    return _package(plan, [etree.tostring(first)] + [etree.tostring(el) for el in plan.segments[k][1:]], keep_marks)
 
 
 # ---------------------------------------------------------------------------
@@ -482,6 +493,11 @@ def text_width(text: str, font: str, size: float) -> float:
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """``text`` broken into lines no wider than ``width``, where LibreOffice breaks them (spaces, hyphens)."""
+    return list(_wrap(text, font, size, width))
+
+
+@functools.lru_cache(maxsize=4096)  # the same footers on every page of every act, but for their numbers
+def _wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
     pieces, at = [], 0
     for m in re.finditer(r" +|(?<=[^\W\d_]-)(?=[^\W\d_])", text):
         end = m.end()
@@ -499,7 +515,7 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
             current += piece
     if current or not lines:
         lines.append(current.rstrip(" "))
-    return lines
+    return tuple(lines)
 
 
 def _pdf_string(text: str) -> bytes:
@@ -572,15 +588,6 @@ def _resource(font: str, fonts: dict, writer, used: dict) -> str:
     return name
 
 
-def destinations(reader) -> dict[str, tuple[int, float, float]]:
-    """The named destinations of ``reader``: name → (page index, left, top)."""
-    out = {}
-    for name, dest in reader.named_destinations.items():
-        page = reader.get_destination_page_number(dest)
-        out[str(name).lstrip("/")] = (page, float(dest.get("/Left") or 0), float(dest.get("/Top") or 0))
-    return out
-
-
 @dataclass(frozen=True)
 class Assembly:
     """What assembling one act needs (picklable: sent to the worker processes)."""
@@ -602,7 +609,7 @@ def assemble(act: Assembly, own_pdf: bytes, apart: dict[str, bytes], when, title
     from pypdf import PdfReader, PdfWriter
 
     own = PdfReader(io.BytesIO(own_pdf))
-    marks = destinations(own)
+    marks = named_destinations(own_pdf)
     starts = []
     for k, copy_pdf in enumerate(act.segments):
         if copy_pdf is None:
@@ -643,10 +650,21 @@ class Prepared:
     docs: dict[str, bytes] = field(default_factory=dict)  # copy name (.docx) → bytes to convert
     acts: list[Assembly] = field(default_factory=list)
     whole: dict[str, str] = field(default_factory=dict)  # act converted whole → why
+    # with ``prepare(…, lean=True)``: each document as handed to LibreOffice, those converted whole with their
+    # « keep with next » marks, and the PDFs of the documents marked « PROJET »
+    handed: dict[str, bytes] = field(default_factory=dict)
+    whole_copies: dict[str, bytes] = field(default_factory=dict)
+    projets: set[str] = field(default_factory=set)
 
 
-def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, bytes]]:
-    index, name, docx = item
+def _prepare_one(item: tuple[int, str, bytes], made: set[str] | None = None,
+                 ) -> tuple[str, object, dict[str, bytes]]:
+    """Plan one act: its own copy and the copies of its segments converted apart (or why it goes whole).
+
+    ``made``: keys of segments whose copies this batch has already made (not made again: ``prepare``
+    keeps the first act's, in name order).
+    """
+    _, name, docx = item
     if FICHE_MARK.encode() not in docx and not _marked(docx):
         return name, "aucune partie commune", {}
     try:
@@ -654,7 +672,7 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
         if all(key is None for key in plan.keys):
             return name, "aucune partie commune", {}
         own = name  # its own copy takes its name: a failed conversion names the act
-        docs = {own: with_keep_marks(own_copy(plan))}
+        docs = {own: own_copy(plan, keep_marks=True)}
     except Unsupported as why:
         return name, str(why), {}
     except (KeyError, ValueError, TypeError, AttributeError, IndexError, StopIteration, etree.LxmlError) as err:
@@ -665,9 +683,23 @@ def _prepare_one(item: tuple[int, str, bytes]) -> tuple[str, object, dict[str, b
             segments.append(None)
         else:
             copy_name = f"{name[:-5]}-partie-{k}.docx"  # named after the first act showing it (sorted)
-            docs[key] = (copy_name, with_keep_marks(shared_copy(plan, k)))
+            if made is None or key not in made:
+                docs[key] = (copy_name, shared_copy(plan, k, keep_marks=True))
+                if made is not None:
+                    made.add(key)
             segments.append(key)
     return name, Assembly(name, own[:-5] + ".pdf", tuple(segments), plan.stamps), docs
+
+
+def _lean_one(item: tuple[int, str, bytes], made: set[str] | None = None) -> tuple:
+    """``_prepare_one`` of the document as handed to LibreOffice; with that copy and whether it is a « PROJET »."""
+    index, name, docx = item
+    docx, marked = for_converter(docx)
+    docx = lean_docx(docx)
+    name, result, docs = _prepare_one((index, name, docx), made)
+    if isinstance(result, str):  # converted whole: its copy with its « keep with next » marks
+        docs = {name: with_keep_marks(docx)}
+    return name, result, docs, docx, marked
 
 
 def _marked(docx: bytes) -> bool:
@@ -680,7 +712,13 @@ def _marked(docx: bytes) -> bool:
 
 
 def _prepare_batch(items: list) -> list:
-    return [_prepare_one(item) for item in items]
+    made: set[str] = set()  # a segment's copy made once per batch (the acts are in order: the first names it)
+    return [_prepare_one(item, made) for item in items]
+
+
+def _lean_batch(items: list) -> list:
+    made: set[str] = set()
+    return [_lean_one(item, made) for item in items]
 
 
 #: Below this many acts, preparing or assembling them in this process is faster than forking workers
@@ -703,19 +741,30 @@ def _map(fn, items: list, jobs: int | None) -> list:
         return [one for batch in pool.map(fn, batches) for one in batch]
 
 
-def prepare(acts: dict[str, bytes], jobs: int | None = None) -> Prepared:
+def prepare(acts: dict[str, bytes], jobs: int | None = None, lean: bool = False) -> Prepared:
     """Plan each document (name → DOCX as handed to LibreOffice) and make the copies to convert.
 
     A document with no segment to convert apart (no sheet description) is left whole (``whole``, with
     the reason), as is one that cannot be converted in parts.
     A segment converted apart is made once whatever the number of acts showing it (same key, same copy).
+    ``lean``: ``acts`` are the bundle's documents; the same workers first make each as it is handed to
+    LibreOffice (``watermark.for_converter``, ``lean.lean_docx``: ``handed``, ``projets``), and give each
+    one converted whole its « keep with next » marks (``whole_copies``).
     """
     out = Prepared()
-    done = _map(_prepare_batch, [(i, n, acts[n]) for i, n in enumerate(sorted(acts))], jobs)
+    items = [(i, n, acts[n]) for i, n in enumerate(sorted(acts))]
+    done = _map(_lean_batch, items, jobs) if lean else [(*r, acts[r[0]], False)
+                                                        for r in _map(_prepare_batch, items, jobs)]
     named: dict[str, str] = {}  # key of a segment converted apart → its copy's PDF
-    for name, result, docs in done:
+    for name, result, docs, handed, projet in done:
+        if lean:
+            out.handed[name] = handed
+        if projet:
+            out.projets.add(name[:-5] + ".pdf")
         if isinstance(result, str):
             out.whole[name] = result
+            if lean:
+                out.whole_copies[name] = docs[name]
             continue
         out.docs[name] = docs.pop(name)
         for key, (copy_name, data) in docs.items():

@@ -809,5 +809,90 @@ def page_count(data: bytes) -> int:
     if data not in _PAGES:
         if len(_PAGES) >= 4096:
             _PAGES.clear()
-        _PAGES[data] = len(PdfReader(io.BytesIO(data)).pages)
+        fast = _fast_page_count(data)
+        _PAGES[data] = fast if fast is not None else len(PdfReader(io.BytesIO(data)).pages)
     return _PAGES[data]
+
+
+_ROOT = re.compile(rb"/Root\s+(\d+)\s+0\s+R")
+_DEST = re.compile(rb"/([A-Za-z0-9_.#-]+)\s*\[\s*(\d+)\s+0\s+R\s*/XYZ\s+(-?[\d.]+|null)\s+(-?[\d.]+|null)\s+[^\]]*\]")
+_REF = re.compile(rb"(\d+)\s+0\s+R")
+
+
+def _object(data: bytes, number: int) -> bytes | None:
+    """The text of object ``number 0 obj`` when written once, uncompressed; else None."""
+    head = b"\n%d 0 obj" % number
+    at = data.find(head)
+    if at < 0 or data.find(head, at + 1) >= 0 or data[at + len(head):at + len(head) + 1] not in b" \r\n<":
+        return None
+    start = at + len(head)
+    end = data.find(b"endobj", start)
+    return data[start:end] if end >= 0 else None
+
+
+def _catalog(data: bytes) -> tuple[bytes, bytes] | None:
+    """The catalog's and the root page tree node's texts, for a PDF of one revision without object streams."""
+    roots = _ROOT.findall(data[-4096:])
+    if len(roots) != 1 or data.count(b"/ObjStm") or data.count(b"startxref") != 1:  # one revision
+        return None
+    catalog = _object(data, int(roots[0]))
+    pages = re.search(rb"/Pages\s+(\d+)\s+0\s+R", catalog or b"")
+    tree = _object(data, int(pages.group(1))) if pages is not None else None
+    return (catalog, tree) if tree is not None else None
+
+
+def _fast_page_count(data: bytes) -> int | None:
+    """The ``/Count`` of the root page tree node (the number of pages), read directly; None if not found."""
+    found = _catalog(data)
+    count = re.search(rb"/Count\s+(\d+)", found[1]) if found is not None else None
+    return int(count.group(1)) if count is not None and b"/Type/Pages" in found[1].replace(b" ", b"") else None
+
+
+def _fast_destinations(data: bytes) -> dict[str, tuple[int, float, float]] | None:
+    """Named destinations as LibreOffice writes them (a ``/Dests`` dictionary, one flat page tree); else None."""
+    found = _catalog(data)
+    if found is None:
+        return None
+    catalog, tree = found
+    dests = re.search(rb"/Dests\s+(\d+)\s+0\s+R", catalog)
+    if b"/Names" in catalog:
+        return None
+    kids = re.search(rb"/Kids\s*\[([^\]]*)\]", tree or b"")
+    count = re.search(rb"/Count\s+(\d+)", tree or b"")
+    if kids is None or count is None:
+        return None
+    order = {int(n): k for k, n in enumerate(_REF.findall(kids.group(1)))}
+    if len(order) != int(count.group(1)):
+        return None  # a page tree of more than one level
+    if dests is None:
+        return {}
+    text = _object(data, int(dests.group(1)))
+    if text is None or not text.lstrip().startswith(b"<<"):
+        return None
+    out = {}
+    for m in _DEST.finditer(text):
+        page = order.get(int(m.group(2)))
+        if page is None:
+            return None
+        name = re.sub(rb"#([0-9A-Fa-f]{2})", lambda x: bytes([int(x.group(1), 16)]), m.group(1)).decode("latin-1")
+        out[name] = (page, *(0.0 if v == b"null" else float(v) for v in (m.group(3), m.group(4))))
+    return out if len(out) == text.count(b"/XYZ") else None
+
+
+def named_destinations(data: bytes) -> dict[str, tuple[int, float, float]]:
+    """The named destinations of the PDF ``data``: name → (page index, left, top).
+
+    LibreOffice's files are read directly (a few milliseconds for hundreds of destinations, where pypdf
+    takes fifty); any other shape is read by pypdf.
+    """
+    fast = _fast_destinations(data)
+    if fast is not None:
+        return fast
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    out = {}
+    for name, dest in reader.named_destinations.items():
+        page = reader.get_destination_page_number(dest)
+        out[str(name).lstrip("/")] = (page, float(dest.get("/Left") or 0), float(dest.get("/Top") or 0))
+    return out

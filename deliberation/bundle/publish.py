@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from deliberation import __version__
-from deliberation.bundle.keep import keep_together, remember, remembered, with_keep_marks
+from deliberation.bundle.keep import keep_together, remember, remembered
 from deliberation.bundle.lean import lean_docx
 from deliberation.bundle.parts import assemble_all, prepare
 from deliberation.bundle.pdf import (
@@ -43,7 +43,6 @@ from deliberation.outcome import Checked
 from deliberation.plan import Document, documents
 from deliberation.render.compiled import render_many
 from deliberation.render.documents import sommaire_job
-from deliberation.render.watermark import for_converter
 from deliberation.resources import package_dir
 
 BUNDLE = "bundle.pdf"
@@ -76,18 +75,14 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
     sources = {f"{k[:-5]}.pdf": sha256(v) for k, v in files.items() if k.endswith(".docx")}
     pdfs = {name: cache[(name, sha)] for name, sha in sources.items() if (name, sha) in cache}
     todo = {k: v for k, v in files.items() if k.endswith(".docx") and f"{k[:-5]}.pdf" not in pdfs}
-    projets = set()
-    # a draft's PDF gets its « PROJET » turned 45° from normalise_many, in Helvetica-Bold; PDF/A wants every
-    # font embedded: there LibreOffice draws the Word watermark itself (unturned, in the embedded Arial)
-    for name, data in todo.items() if not opts.pdfa else ():
-        todo[name], marked = for_converter(data)
-        if marked:
-            projets.add(f"{name[:-5]}.pdf")
-    todo = {name: lean_docx(data) for name, data in todo.items()}
-    # the documents with sheets in parts (bundle/parts.py), but for PDF/A: stamps in Helvetica are not embedded
-    prep = prepare(todo, opts.jobs) if not opts.pdfa else None
-    # the others whole; each copy with its « keep with next » chains marked (bundle/keep.py), but for PDF/A
-    docs = {n: d if opts.pdfa else with_keep_marks(d) for n, d in todo.items() if prep is None or n in prep.whole}
+    if opts.pdfa:  # LibreOffice draws the Word watermark itself (PDF/A wants every font embedded); no parts
+        prep, lean, projets = None, {name: lean_docx(data) for name, data in todo.items()}, set()
+        docs = dict(lean)
+    else:  # a draft's PDF gets its « PROJET » turned 45° from normalise_many, in Helvetica-Bold
+        # the documents with sheets in parts (bundle/parts.py), made lean and planned by the same workers;
+        # the others whole, each copy with its « keep with next » chains marked (bundle/keep.py)
+        prep = prepare(todo, opts.jobs, lean=True)
+        lean, projets, docs = prep.handed, prep.projets, prep.whole_copies
     titles = {f"{k[:-5]}.pdf": pdf_title(f"{k[:-5]}.pdf") for k in todo}
     # one LibreOffice more, started once the batches are handed out, for the sommaire (not with -j 1)
     spare = 1 if opts.office is not None and opts.jobs > 1 and not any(n == SOMMAIRE_PDF for n, _ in cache) else 0
@@ -154,7 +149,7 @@ def publish_pdfs(checked: Checked, files: dict[str, bytes], when: dt.datetime, o
         except BuildError as err:
             ahead_error = err
     if failed:  # a part not found in its PDF: those acts converted whole (once the sommaire's LibreOffice is done)
-        whole = convert({n: todo[n] for n in failed}, replace(opts, progress=None))
+        whole = convert({n: lean[n] for n in failed}, replace(opts, progress=None))
         pdfs.update(normalise_many(whole, when, {k: pdf_title(k) for k in whole}, projets=projets))
     ordered = [(doc, pdfs[f"{doc.stem}.pdf"]) for doc in wanted]
     counts = [page_count(data) for _, data in ordered]

@@ -162,10 +162,12 @@ def _unmarked(header: bytes) -> bytes:
     return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
-def zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, bytes]) -> bytes:
+def zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, bytes],
+                  level: int = zlib.Z_DEFAULT_COMPRESSION) -> bytes:
     """A copy of the zip ``data`` with the members named in ``new`` replaced; the others copied as they are.
 
-    The members kept are not inflated and deflated again: their compressed bytes are copied.
+    The members kept are not inflated and deflated again: their compressed bytes are copied. ``level``:
+    zlib's compression level of the members replaced (1 for a copy read once, by LibreOffice).
     """
     out = io.BytesIO()
     central = []
@@ -173,7 +175,7 @@ def zip_replacing(data: bytes, infos: list[zipfile.ZipInfo], new: dict[str, byte
         raw_name = info.filename.encode("utf-8")
         if info.filename in new:
             body = new[info.filename]
-            c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+            c = zlib.compressobj(level, zlib.DEFLATED, -15)
             crc, size, method, packed = zlib.crc32(body), len(body), zipfile.ZIP_DEFLATED, c.compress(body) + c.flush()
         else:
             start = info.header_offset
